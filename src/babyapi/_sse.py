@@ -1,0 +1,261 @@
+"""Server-Sent Events: a sans-IO incremental decoder, bytes in, events out.
+
+Implements the WHATWG "interpreting an event stream" rules
+(https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
+The decoder never does I/O: the stream layer feeds it the bytes it reads and
+gets back the events those bytes completed, so sync and async share it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from typing import Any, Final, List, Optional
+
+__all__ = ["SSEDecoder", "SSEEvent"]
+
+_DONE: Final = "[DONE]"
+_BOM: Final = "\ufeff"
+# The C primitive behind the incremental UTF-8 decoder. Calling it directly and
+# keeping the undecoded tail ourselves skips a Python-level wrapper per chunk.
+_utf8_decode: Final = codecs.utf_8_decode
+
+
+class SSEEvent:
+    """One dispatched server-sent event.
+
+    ``done`` is True for OpenAI's ``[DONE]`` end-of-stream sentinel; ``data``
+    is the payload parsed as JSON (None when it is not JSON, or for ``[DONE]``).
+    Treat instances as immutable: they are hashable and compare by value.
+    """
+
+    # `_parsed` is deliberately left unset until `data` is first read: an
+    # unset slot costs nothing at construction, which is on the hot path.
+    __slots__ = ("_parsed", "event", "id", "raw", "retry")
+
+    event: str
+    raw: str
+    id: Optional[str]
+    retry: Optional[int]
+    _parsed: Any
+
+    def __init__(
+        self,
+        raw: str,
+        event: str = "message",
+        id: Optional[str] = None,
+        retry: Optional[int] = None,
+    ) -> None:
+        self.raw = raw
+        self.event = event
+        self.id = id
+        self.retry = retry
+
+    @property
+    def done(self) -> bool:
+        """True iff the payload is the ``[DONE]`` end-of-stream sentinel."""
+        return self.raw == _DONE
+
+    @property
+    def data(self) -> Any:
+        """The payload parsed as JSON, or None (not JSON, or ``[DONE]``); parsed once."""
+        try:
+            return self._parsed
+        except AttributeError:
+            pass
+        parsed: Any = None
+        if self.raw != _DONE:
+            try:
+                parsed = json.loads(self.raw)
+            except ValueError:  # JSONDecodeError, and RecursionError is not expected
+                parsed = None
+        self._parsed = parsed
+        return parsed
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SSEEvent):
+            return NotImplemented
+        return (self.event, self.raw, self.id, self.retry) == (
+            other.event,
+            other.raw,
+            other.id,
+            other.retry,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.event, self.raw, self.id, self.retry))
+
+    def __repr__(self) -> str:
+        parts = [f"raw={self.raw!r}"]
+        if self.event != "message":
+            parts.append(f"event={self.event!r}")
+        if self.id is not None:
+            parts.append(f"id={self.id!r}")
+        if self.retry is not None:
+            parts.append(f"retry={self.retry!r}")
+        if self.done:
+            parts.append("done=True")
+        return f"SSEEvent({', '.join(parts)})"
+
+
+class SSEDecoder:
+    """Incremental event-stream decoder: ``feed()`` bytes, get completed events.
+
+    Attributes useful to the stream layer:
+
+    - ``last_event_id``: the event source's last event ID string (set at each
+      blank line from the ID buffer, as the spec's dispatch step 1 says); send
+      it as ``Last-Event-ID`` when reconnecting.
+    - ``retry``: the last reconnection time (ms) the server set, or None.
+    - ``bytes_received``: total bytes fed.
+    """
+
+    __slots__ = (
+        "_block_retry",
+        "_cr_pending",
+        "_data",
+        "_event",
+        "_id_buffer",
+        "_partial",
+        "_started",
+        "_undecoded",
+        "bytes_received",
+        "last_event_id",
+        "retry",
+    )
+
+    def __init__(self) -> None:
+        self.last_event_id: str = ""
+        self.retry: Optional[int] = None
+        self.bytes_received: int = 0
+        self._reset_stream()
+
+    def _reset_stream(self) -> None:
+        # Per-connection parse state; `last_event_id` and `retry` outlive it
+        # because a reconnecting caller needs them.
+        self._undecoded: bytes = b""
+        # False until the first decoded character: only there may a BOM sit.
+        self._started: bool = False
+        # A CR ended the previous text, so an LF starting the next one is the
+        # second half of the same CRLF line end, not an empty line.
+        self._cr_pending: bool = False
+        # Pieces of the current unterminated line. Kept as a list and joined
+        # once the line ends so a huge line fed in small chunks stays linear.
+        self._partial: List[str] = []
+        self._data: List[str] = []
+        self._event: str = ""
+        self._block_retry: Optional[int] = None
+        # The spec's "last event ID buffer": it persists across events, and a
+        # new connection resumes from the last ID actually dispatched.
+        self._id_buffer: str = self.last_event_id
+
+    def feed(self, chunk: bytes) -> List[SSEEvent]:
+        """Decode ``chunk``; return every event it completed (often none)."""
+        self.bytes_received += len(chunk)
+        if self._undecoded:
+            chunk = self._undecoded + chunk
+        # errors="replace" never raises; final=False holds back an incomplete
+        # multibyte sequence at the end until the next chunk completes it.
+        text, consumed = _utf8_decode(chunk, "replace", False)
+        self._undecoded = chunk[consumed:] if consumed != len(chunk) else b""
+        if not text:
+            return []
+        if not self._started:
+            self._started = True
+            if text[0] == _BOM:
+                text = text[1:]
+                if not text:
+                    return []
+        if self._cr_pending:
+            self._cr_pending = False
+            if text[0] == "\n":
+                text = text[1:]
+                if not text:
+                    return []
+
+        if "\r" in text:
+            # Rare: CR or CRLF line ends. Normalise to LF; a trailing CR is a
+            # complete line end already, but remember it in case an LF follows.
+            self._cr_pending = text[-1] == "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        if len(lines) == 1:
+            # No line end in this chunk: just remember the piece.
+            self._partial.append(text)
+            return []
+        # The last element is the start of the next, still unterminated line.
+        tail = lines.pop()
+        if self._partial:
+            self._partial.append(lines[0])
+            lines[0] = "".join(self._partial)
+            self._partial = [tail] if tail else []
+        elif tail:
+            self._partial = [tail]
+        return self._process(lines)
+
+    def end(self) -> List[SSEEvent]:
+        """Signal end of stream; returns [] because an unterminated event is discarded.
+
+        The spec discards a final event that no blank line completed, so this
+        never returns events; it resets the parse state so the decoder can be
+        reused on a reconnection (keeping ``last_event_id`` and ``retry``).
+        """
+        self._reset_stream()
+        return []
+
+    def _process(self, lines: List[str]) -> List[SSEEvent]:
+        """Interpret complete lines; the hot loop, so state lives in locals."""
+        events: List[SSEEvent] = []
+        data = self._data
+        event = self._event
+        id_buffer = self._id_buffer
+        block_retry = self._block_retry
+        for line in lines:
+            if not line:
+                # Blank line: dispatch.
+                self.last_event_id = id_buffer
+                if data:
+                    events.append(
+                        SSEEvent(
+                            data[0] if len(data) == 1 else "\n".join(data),
+                            event or "message",
+                            id_buffer or None,
+                            block_retry,
+                        )
+                    )
+                    data = []
+                event = ""
+                block_retry = None
+                continue
+            # The overwhelmingly common line in an LLM stream, checked first.
+            if line[:6] == "data: ":
+                data.append(line[6:])
+                continue
+            colon = line.find(":")
+            if colon == 0:
+                continue  # comment
+            if colon < 0:
+                name = line
+                value = ""
+            else:
+                name = line[:colon]
+                value = line[colon + 1 :]
+                if value[:1] == " ":
+                    value = value[1:]
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                event = value
+            elif name == "id":
+                if "\0" not in value:
+                    id_buffer = value
+            elif name == "retry" and value.isascii() and value.isdigit() and len(value) < 4300:
+                # ASCII digits only: str.isdigit alone accepts "²" and friends.
+                # A value too long for int() (Python's digit limit) is ignored too.
+                block_retry = self.retry = int(value)
+            # Any other field name is ignored, as the spec says.
+        self._data = data
+        self._event = event
+        self._id_buffer = id_buffer
+        self._block_retry = block_retry
+        return events
