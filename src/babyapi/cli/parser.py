@@ -1,0 +1,223 @@
+"""The argparse tree of the ``babyapi`` command."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Dict, Tuple
+
+from babyapi._version import __version__
+
+DESCRIPTION = """\
+Chat, infer, embed and rerank with BabyAPI or any OpenAI-compatible server
+(vLLM, llama.cpp, LiteLLM, Ollama's /v1) from the terminal."""
+
+EPILOG = """\
+environment:
+  BABYAPI_API_KEY        API key (else BABY_API_KEY); --api-key wins
+  BABYAPI_BASE_URL       server URL (default https://api.babyapi.org); --base-url wins
+  BABYAPI_DEFAULT_MODEL  model when -m is not given; without either, the
+                         first model that the server lists is used
+  NO_COLOR               set to turn off colour
+
+exit status:
+  0    success
+  1    the request failed (API, network or timeout error)
+  2    bad usage (wrong arguments, no API key, no model, no prompt)
+  130  interrupted (Ctrl-C)
+
+Run 'babyapi COMMAND --help' for a command's options."""
+
+COMMANDS = ("chat", "infer", "complete", "embed", "rerank", "models", "serve")
+
+Parsers = Dict[str, argparse.ArgumentParser]
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be 1 or more: '0'")
+    return value
+
+
+def _key_value(text: str) -> Tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Options every API command accepts, before or after the command name."""
+    # SUPPRESS keeps a subcommand from overwriting a value given before its name.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    group = common.add_argument_group("connection and output")
+    group.add_argument("--base-url", metavar="URL", help="server URL (env BABYAPI_BASE_URL)")
+    group.add_argument(
+        "--api-key", metavar="KEY", help="API key (env BABYAPI_API_KEY; prefer the environment)"
+    )
+    group.add_argument(
+        "--timeout", metavar="SECONDS", type=_positive_float, help="request timeout (default 60)"
+    )
+    group.add_argument(
+        "--max-retries", metavar="N", type=_non_negative_int, help="retries on 429/5xx (default 2)"
+    )
+    group.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    group.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    return common
+
+
+def _model_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-m",
+        "--model",
+        help="model id (default: BABYAPI_DEFAULT_MODEL, else the server's first model)",
+    )
+
+
+def _extra_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--option",
+        dest="extra",
+        metavar="KEY=VALUE",
+        type=_key_value,
+        action="append",
+        default=[],
+        help="extra JSON body field, VALUE parsed as JSON if it can be (repeatable)",
+    )
+
+
+def _sampling_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sampling")
+    group.add_argument("--max-tokens", metavar="N", type=_positive_int)
+    group.add_argument("--temperature", metavar="T", type=float)
+    group.add_argument("--top-p", metavar="P", type=float)
+    group.add_argument("--top-k", metavar="K", type=int)
+    group.add_argument("--stop", metavar="TEXT", action="append", help="stop sequence (repeatable)")
+    group.add_argument("--presence-penalty", metavar="X", type=float)
+    group.add_argument("--frequency-penalty", metavar="X", type=float)
+
+
+def build_parser() -> Tuple[argparse.ArgumentParser, Parsers]:
+    """The top-level parser and each command's parser, by name."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="babyapi",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"babyapi {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    parsers: Parsers = {}
+
+    def add(name: str, help_text: str, description: str, **kwargs: Any) -> argparse.ArgumentParser:
+        command = sub.add_parser(
+            name,
+            help=help_text,
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **kwargs,
+        )
+        parsers[name] = command
+        return command
+
+    chat = add(
+        "chat",
+        "chat with a model (interactive without a prompt)",
+        "With a PROMPT (or text piped on stdin), stream the answer and exit.\n"
+        "With neither, start an interactive session that keeps the conversation;\n"
+        "inside it: /system TEXT, /reset, /model NAME, /help, /exit.\n"
+        "Ctrl-C stops a reply, Ctrl-D exits. PROMPT '-' reads stdin.",
+        parents=[common],
+    )
+    _model_option(chat)
+    chat.add_argument("--system", metavar="TEXT", help="system prompt")
+    chat.add_argument("prompt", nargs="*", metavar="PROMPT", help="the message (words are joined)")
+    _sampling_options(chat)
+    _extra_option(chat)
+
+    infer = add(
+        "infer",
+        "one answer from POST /infer",
+        "Send PROMPT (or piped stdin) to POST /infer and print the output.",
+        parents=[common],
+    )
+    _model_option(infer)
+    infer.add_argument("prompt", nargs="*", metavar="PROMPT")
+    _sampling_options(infer)
+    _extra_option(infer)
+
+    complete = add(
+        "complete",
+        "a text completion (/v1/completions)",
+        "Complete PROMPT (or piped stdin) with /v1/completions.\n"
+        "With --json --stream, each event is printed as one JSON line.",
+        parents=[common],
+    )
+    _model_option(complete)
+    complete.add_argument("prompt", nargs="*", metavar="PROMPT")
+    complete.add_argument("--stream", action="store_true", help="print the text as it arrives")
+    _sampling_options(complete)
+    _extra_option(complete)
+
+    embed = add(
+        "embed",
+        "embedding vectors for texts",
+        "One vector per input: each TEXT argument, then each non-empty line of\n"
+        "each --file ('-' is stdin; piped stdin is read when nothing else is given).",
+        parents=[common],
+    )
+    _model_option(embed)
+    embed.add_argument("texts", nargs="*", metavar="TEXT")
+    embed.add_argument("--file", action="append", default=[], metavar="F", help="(repeatable)")
+    embed.add_argument("--dimensions", type=_positive_int, metavar="N", help="truncate vectors")
+    _extra_option(embed)
+
+    rerank = add(
+        "rerank",
+        "rank documents against a query",
+        "Rank each DOC (and each non-empty line of --file) by relevance to QUERY.",
+        parents=[common],
+    )
+    _model_option(rerank)
+    rerank.add_argument("query", metavar="QUERY")
+    rerank.add_argument("documents", nargs="*", metavar="DOC")
+    rerank.add_argument("--file", action="append", default=[], metavar="F", help="(repeatable)")
+    rerank.add_argument("--top-n", type=_positive_int, metavar="N", help="keep the best N")
+    _extra_option(rerank)
+
+    add(
+        "models", "list the models the server offers", "List the server's models.", parents=[common]
+    )
+
+    # Its options belong to babyapi.server, which is imported only when serve runs:
+    # everything after 'serve' is handed to the server's own parser.
+    add(
+        "serve",
+        "run a local BabyAPI-compatible server (needs babyapi[server])",
+        "Run the local server. Options: babyapi serve --help.",
+        add_help=False,
+    )
+    return parser, parsers
