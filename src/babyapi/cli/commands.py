@@ -68,19 +68,32 @@ class Context:
         timeout = self.option("timeout")
         return None if timeout is None else {"timeout_s": timeout}
 
-    def model(self) -> str:
-        """-m/--model, else BABYAPI_DEFAULT_MODEL, else the first model the server lists."""
-        chosen = self.option("model") or os.environ.get("BABYAPI_DEFAULT_MODEL")
+    def model(self, kind: Optional[str] = None) -> str:
+        """The model to use; ``kind`` ("embed", "rerank") prefers a listed model of that kind.
+
+        Order: -m/--model; then, for generation, BABYAPI_DEFAULT_MODEL; then the
+        server's model list: for embed/rerank the first id that contains the
+        kind, else (and for generation) the first id listed.
+        """
+        chosen = self.option("model")
+        if not chosen and kind is None:
+            chosen = os.environ.get("BABYAPI_DEFAULT_MODEL")
         if chosen:
             return str(chosen)
         listing = self.client.models.list()
-        for item in listing.get("data") or []:
-            if isinstance(item, dict) and item.get("id"):
-                self.args.model = str(item["id"])
-                return self.args.model
-        raise UsageError(
-            f"no model: {self.base_url()} lists none; pass -m MODEL or set BABYAPI_DEFAULT_MODEL"
-        )
+        ids = [
+            str(item["id"])
+            for item in listing.get("data") or []
+            if isinstance(item, dict) and item.get("id")
+        ]
+        if not ids:
+            raise UsageError(
+                f"no model: {self.base_url()} lists none; pass -m MODEL"
+                + ("" if kind else " or set BABYAPI_DEFAULT_MODEL")
+            )
+        preferred = [i for i in ids if kind and kind in i.lower()]
+        self.args.model = (preferred or ids)[0]
+        return str(self.args.model)
 
     def body_options(self) -> Dict[str, Any]:
         """Sampling options and -o KEY=VALUE fields that were given, as JSON body fields."""
@@ -250,7 +263,7 @@ def embed(ctx: Context) -> int:
     body = ctx.body_options()
     if args.dimensions is not None:
         body["dimensions"] = args.dimensions
-    result = ctx.client.embeddings.create(model=ctx.model(), input=texts, **body)
+    result = ctx.client.embeddings.create(model=ctx.model("embed"), input=texts, **body)
     if ctx.json:
         ctx.out.json(result)
         return EXIT_OK
@@ -288,7 +301,7 @@ def rerank(ctx: Context) -> int:
     if args.top_n is not None:
         body["top_n"] = args.top_n
     result = ctx.client.rerank.create(
-        model=ctx.model(), query=args.query, documents=documents, **body
+        model=ctx.model("rerank"), query=args.query, documents=documents, **body
     )
     if ctx.json:
         ctx.out.json(result)

@@ -15,8 +15,10 @@ EPILOG = """\
 environment:
   BABYAPI_API_KEY        API key (else BABY_API_KEY); --api-key wins
   BABYAPI_BASE_URL       server URL (default https://api.babyapi.org); --base-url wins
-  BABYAPI_DEFAULT_MODEL  model when -m is not given; without either, the
-                         first model that the server lists is used
+  BABYAPI_DEFAULT_MODEL  model for chat, infer and complete when -m is not
+                         given; without either, the first model the server
+                         lists is used (embed and rerank: the first listed
+                         model whose id contains "embed" or "rerank")
   NO_COLOR               set to turn off colour
 
 exit status:
@@ -86,12 +88,13 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-def _model_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-m",
-        "--model",
-        help="model id (default: BABYAPI_DEFAULT_MODEL, else the server's first model)",
+def _model_option(parser: argparse.ArgumentParser, kind: str = "") -> None:
+    default = (
+        f"the first listed model whose id contains '{kind}'"
+        if kind
+        else "BABYAPI_DEFAULT_MODEL, else the server's first model"
     )
+    parser.add_argument("-m", "--model", help=f"model id (default: {default})")
 
 
 def _extra_option(parser: argparse.ArgumentParser) -> None:
@@ -189,7 +192,7 @@ def build_parser() -> Tuple[argparse.ArgumentParser, Parsers]:
         "each --file ('-' is stdin; piped stdin is read when nothing else is given).",
         parents=[common],
     )
-    _model_option(embed)
+    _model_option(embed, "embed")
     embed.add_argument("texts", nargs="*", metavar="TEXT")
     embed.add_argument("--file", action="append", default=[], metavar="F", help="(repeatable)")
     embed.add_argument("--dimensions", type=_positive_int, metavar="N", help="truncate vectors")
@@ -201,7 +204,7 @@ def build_parser() -> Tuple[argparse.ArgumentParser, Parsers]:
         "Rank each DOC (and each non-empty line of --file) by relevance to QUERY.",
         parents=[common],
     )
-    _model_option(rerank)
+    _model_option(rerank, "rerank")
     rerank.add_argument("query", metavar="QUERY")
     rerank.add_argument("documents", nargs="*", metavar="DOC")
     rerank.add_argument("--file", action="append", default=[], metavar="F", help="(repeatable)")

@@ -1,0 +1,144 @@
+"""Each command against the local server: plain output, piped stdin and --json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_harness import CLI
+
+GEN = "babyapi-tiny"
+
+
+def test_models_plain_lists_one_id_per_line(cli: CLI) -> None:
+    result = cli.run("models")
+    assert result.returncode == 0, result.stderr
+    ids = result.stdout.split()
+    assert "mistral" in ids
+    assert "qwen3-embedding" in ids
+    assert "\x1b[" not in result.stdout  # no colour and no table for a pipe
+
+
+def test_models_json_before_or_after_the_command(cli: CLI) -> None:
+    for args in (["models", "--json"], ["--json", "models"]):
+        result = cli.run(*args)
+        assert result.returncode == 0, result.stderr
+        listing = json.loads(result.stdout)
+        assert listing["object"] == "list"
+        assert any(m["id"] == "mistral" for m in listing["data"])
+
+
+def test_chat_with_a_prompt_streams_an_answer(cli: CLI) -> None:
+    result = cli.run("chat", "-m", GEN, "Say", "hello")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+    assert result.stdout.endswith("\n")
+    assert result.stderr == ""
+
+
+def test_chat_reads_piped_stdin(cli: CLI) -> None:
+    result = cli.run("chat", "--system", "Be brief.", input="Tell me about servers.\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+
+
+def test_chat_dash_reads_stdin(cli: CLI) -> None:
+    result = cli.run("chat", "-m", GEN, "-", input="Hello from a pipe")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+
+
+def test_chat_json_is_a_chat_completion(cli: CLI) -> None:
+    result = cli.run("chat", "--json", "-m", GEN, "--max-tokens", "8", "Hi")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["model"] == GEN
+    assert body["choices"][0]["message"]["content"]
+
+
+def test_default_model_comes_from_the_environment(cli: CLI) -> None:
+    result = cli.run("chat", "--json", "Hi", env=cli.env(BABYAPI_DEFAULT_MODEL="mixtral"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["model"] == "mixtral"
+
+
+def test_default_model_is_the_first_listed(cli: CLI) -> None:
+    result = cli.run("chat", "--json", "Hi")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["model"] == "mistral"
+
+
+def test_infer_prints_the_output(cli: CLI) -> None:
+    result = cli.run("infer", "-m", GEN, "--max-tokens", "16", "--temperature", "0", "Hello")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+
+
+def test_infer_json_has_output_and_usage(cli: CLI) -> None:
+    result = cli.run("infer", "--json", "-m", GEN, "--max-tokens", "5", "Hello")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert isinstance(body["output"], str)
+    assert body["usage"]["completion_tokens"] <= 5
+
+
+def test_complete_plain_and_streamed(cli: CLI) -> None:
+    plain = cli.run("complete", "-m", GEN, "--max-tokens", "12", "Once upon a time")
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.strip()
+    streamed = cli.run("complete", "--stream", "-m", GEN, "--max-tokens", "12", "Once")
+    assert streamed.returncode == 0, streamed.stderr
+    assert streamed.stdout.strip()
+
+
+def test_complete_json_stream_is_one_json_object_per_line(cli: CLI) -> None:
+    result = cli.run("complete", "--stream", "--json", "-m", GEN, "--max-tokens", "6", "Hi")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events
+    assert all("choices" in event for event in events if event.get("choices") is not None)
+
+
+def test_embed_json_has_one_vector_per_input(cli: CLI, tmp_path: Path) -> None:
+    listing = tmp_path / "texts.txt"
+    listing.write_text("third text\n\nfourth text\n")
+    result = cli.run("embed", "--json", "first", "second", "--file", str(listing))
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["model"] == "qwen3-embedding"
+    assert len(body["data"]) == 4
+    assert all(len(item["embedding"]) > 0 for item in body["data"])
+
+
+def test_embed_summary_and_piped_lines(cli: CLI) -> None:
+    result = cli.run("embed", "--dimensions", "8", input="alpha\nbeta\n")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [row[0] for row in rows] == ["0", "1"]
+    assert [row[1] for row in rows] == ["8", "8"]
+    assert [row[3] for row in rows] == ["alpha", "beta"]
+
+
+def test_rerank_ranks_documents(cli: CLI) -> None:
+    docs = [
+        "The weather is nice today.",
+        "BabyAPI is a tiny hosted LLM API.",
+        "BabyAPI supports OpenAI-compatible endpoints.",
+    ]
+    result = cli.run("rerank", "What is BabyAPI?", *docs)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert len(rows) == 3
+    scores = [float(row[1]) for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    assert {row[3] for row in rows} == set(docs)
+    assert [row[0] for row in rows] == ["1", "2", "3"]
+
+
+def test_rerank_top_n_and_json(cli: CLI) -> None:
+    result = cli.run("rerank", "--json", "--top-n", "1", "query", "a doc", "another doc")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert len(body["results"]) == 1
+    plain = cli.run("rerank", "--top-n", "1", "query", "a doc", "another doc")
+    assert len(plain.stdout.splitlines()) == 1

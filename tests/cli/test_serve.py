@@ -1,0 +1,48 @@
+"""babyapi serve delegates to babyapi.server."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+
+from cli_harness import CLI
+
+
+def _free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        return int(sock.getsockname()[1])
+
+
+def test_serve_help_comes_from_the_server(offline_cli: CLI) -> None:
+    result = offline_cli.run("serve", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "--port" in result.stdout
+    assert "--api-key" in result.stdout
+
+
+def test_serve_answers_the_cli_and_stops_on_sigint(offline_cli: CLI) -> None:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = offline_cli.popen("serve", "--port", str(port), "--api-key", "serve-key")
+    try:
+        client = CLI(base_url)
+        env = client.env(BABYAPI_API_KEY="serve-key")
+        deadline = time.monotonic() + 15
+        while True:
+            result = client.run("models", "--max-retries", "0", env=env)
+            if result.returncode == 0 or time.monotonic() > deadline:
+                break
+            assert server.poll() is None, server.communicate(timeout=5)
+            time.sleep(0.2)
+        assert result.returncode == 0, result.stderr
+        assert "mistral" in result.stdout
+        denied = client.run("models", "--api-key", "other", "--max-retries", "0")
+        assert denied.returncode == 1
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=10)
+        assert server.returncode in (0, 130)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate(timeout=5)

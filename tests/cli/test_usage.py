@@ -1,0 +1,141 @@
+"""Help, version, bad usage (exit 2) and import laziness: no server involved."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_harness import CLI
+
+from babyapi import __version__
+
+
+def test_version(offline_cli: CLI) -> None:
+    result = offline_cli.run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"babyapi {__version__}"
+
+
+def test_help_lists_commands_exit_codes_and_environment(offline_cli: CLI) -> None:
+    result = offline_cli.run("--help")
+    assert result.returncode == 0
+    for word in ("chat", "infer", "complete", "embed", "rerank", "models", "serve"):
+        assert word in result.stdout
+    assert "BABYAPI_API_KEY" in result.stdout
+    assert "130" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["chat", "infer", "complete", "embed", "rerank", "models"])
+def test_each_command_has_help(offline_cli: CLI, command: str) -> None:
+    result = offline_cli.run(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert f"babyapi {command}" in result.stdout
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "babyapi"
+    if not script.exists():
+        pytest.skip("no console script beside this interpreter")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=20)
+    assert result.returncode == 0
+    assert result.stdout.startswith("babyapi ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "COMMAND"),
+        (["nope"], "invalid choice"),
+        (["models", "--bogus"], "unrecognized arguments"),
+        (["--timeout", "-1", "models"], "must be greater than 0"),
+        (["models", "--max-retries", "x"], "not an integer"),
+        (["rerank"], "QUERY"),
+        (["rerank", "query only"], "nothing to rank"),
+        (["infer"], "no prompt"),
+        (["chat", "-o", "novalue"], "KEY=VALUE"),
+        (["embed", "--file", "/nonexistent/file.txt"], "cannot read --file"),
+    ],
+)
+def test_bad_usage_exits_2(offline_cli: CLI, args: list[str], message: str) -> None:
+    result = offline_cli.run(*args)
+    assert result.returncode == 2, result
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_empty_stdin_is_bad_usage(offline_cli: CLI) -> None:
+    result = offline_cli.run("chat", input="")
+    assert result.returncode == 2
+    assert "no prompt" in result.stderr
+
+
+def test_missing_api_key_is_bad_usage(offline_cli: CLI) -> None:
+    env = offline_cli.env()
+    del env["BABYAPI_API_KEY"]
+    result = offline_cli.run("models", env=env)
+    assert result.returncode == 2, result
+    assert "BABYAPI_API_KEY" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_json_in_interactive_mode_needs_a_prompt() -> None:
+    # --json has no meaning for a conversation, so it asks for a prompt instead of opening one.
+    env = CLI(None).env()
+    result = subprocess.run(
+        [sys.executable, "-m", "babyapi", "chat", "--json"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "no prompt" in result.stderr
+
+
+LAZY = """
+import sys
+from babyapi.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = [m for m in ("babyapi.server", "starlette", "uvicorn", "babyapi.cli.commands",
+                     "babyapi.cli.chat") if m in sys.modules]
+print("HEAVY=" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["chat", "--help"]])
+def test_help_imports_neither_commands_nor_server(args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", LAZY, *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert "HEAVY=\n" in result.stderr, result.stderr
+
+
+def test_server_extra_missing_names_the_pip_command() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['starlette'] = None\n"
+        "sys.modules['uvicorn'] = None\n"
+        "from babyapi.cli import main\n"
+        "raise SystemExit(main(['serve']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 1
+    assert "pip install 'babyapi[server]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
