@@ -1,4 +1,45 @@
-"""babyapi."""
+"""babyapi: a small, typed client for BabyAPI and any OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from babyapi._client import AsyncBabyAPI, BabyAPI
+from babyapi._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BabyAPIError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from babyapi._options import RequestOptions
+from babyapi._sse import SSEEvent
+from babyapi._streaming import AsyncStream, Stream
 from babyapi._version import __version__
 
-__all__ = ["__version__"]
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncBabyAPI",
+    "AsyncStream",
+    "AuthenticationError",
+    "BabyAPI",
+    "BabyAPIError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestOptions",
+    "SSEEvent",
+    "Stream",
+    "UnprocessableEntityError",
+    "__version__",
+]

@@ -178,20 +178,46 @@ class SSEDecoder:
             # complete line end already, but remember it in case an LF follows.
             self._cr_pending = text[-1] == "\r"
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
-        if len(lines) == 1:
+        if "\n" not in text:
             # No line end in this chunk: just remember the piece.
             self._partial.append(text)
             return []
-        # The last element is the start of the next, still unterminated line.
-        tail = lines.pop()
         if self._partial:
-            self._partial.append(lines[0])
-            lines[0] = "".join(self._partial)
-            self._partial = [tail] if tail else []
-        elif tail:
-            self._partial = [tail]
-        return self._process(lines)
+            self._partial.append(text)
+            text = "".join(self._partial)
+            self._partial = []
+        # Split into blocks at blank lines first: in an LLM stream nearly every
+        # block is one "data: ..." line, which then costs a single check
+        # instead of two trips round the line loop. Splitting on "\n\n" and
+        # then on "\n" yields exactly the lines of text.split("\n"), with the
+        # blank lines falling at the block boundaries.
+        blocks = text.split("\n\n")
+        # The last block is not followed by a blank line, and its last line
+        # is the start of the next, still unterminated line.
+        tail_lines = blocks.pop().split("\n")
+        tail = tail_lines.pop()
+        if tail:
+            self._partial.append(tail)
+        events: List[SSEEvent] = []
+        if blocks:
+            # The first block continues whatever the previous chunk left.
+            lines = blocks[0].split("\n")
+            lines.append("")
+            self._process(lines, events)
+            # Every later block starts just after a dispatch, with clean state.
+            event_id = self._id_buffer or None
+            for i in range(1, len(blocks)):
+                block = blocks[i]
+                if block[:6] == "data: " and "\n" not in block:
+                    events.append(SSEEvent(block[6:], "message", event_id, None))
+                else:
+                    lines = block.split("\n")
+                    lines.append("")
+                    self._process(lines, events)
+                    event_id = self._id_buffer or None
+        if tail_lines:
+            self._process(tail_lines, events)
+        return events
 
     def end(self) -> List[SSEEvent]:
         """Signal end of stream; returns [] because an unterminated event is discarded.
@@ -203,9 +229,9 @@ class SSEDecoder:
         self._reset_stream()
         return []
 
-    def _process(self, lines: List[str]) -> List[SSEEvent]:
-        """Interpret complete lines; the hot loop, so state lives in locals."""
-        events: List[SSEEvent] = []
+    def _process(self, lines: List[str], events: List[SSEEvent]) -> None:
+        """Interpret complete lines, appending dispatched events to ``events``."""
+        # State lives in locals for the loop, written back at the end.
         data = self._data
         event = self._event
         id_buffer = self._id_buffer
@@ -258,4 +284,3 @@ class SSEDecoder:
         self._event = event
         self._id_buffer = id_buffer
         self._block_retry = block_retry
-        return events

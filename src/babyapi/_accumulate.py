@@ -1,0 +1,170 @@
+"""Folding stream chunks into the answer the non-streaming endpoint would have returned."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+__all__ = ["Accumulator", "text_of_chunk"]
+
+_CHOICE_KEYS_HANDLED = frozenset({"index", "delta", "text", "logprobs", "finish_reason", "message"})
+
+
+def text_of_chunk(data: Any) -> Optional[str]:
+    """The new text in a chat or completion chunk (first choice), or None."""
+    if not isinstance(data, dict):
+        return None
+    choices = data.get("choices")
+    if not choices or not isinstance(choices, list):
+        return None
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        return None
+    delta = choice.get("delta")
+    text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+    return text if isinstance(text, str) and text else None
+
+
+class _Choice:
+    """What has arrived so far for one choice index."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.role: Optional[str] = None
+        self.content: list[str] = []
+        self.saw_content = False
+        self.reasoning: list[str] = []
+        self.tool_calls: dict[int, dict[str, Any]] = {}
+        self.finish_reason: Optional[str] = None
+        self.logprobs: Optional[dict[str, Any]] = None
+        self.extra: dict[str, Any] = {}
+
+    def add_delta(self, delta: dict[str, Any]) -> None:
+        role = delta.get("role")
+        if role:
+            self.role = role
+        content = delta.get("content")
+        if isinstance(content, str):
+            self.saw_content = True
+            self.content.append(content)
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if isinstance(reasoning, str):
+            self.reasoning.append(reasoning)
+        for call in delta.get("tool_calls") or ():
+            if isinstance(call, dict):
+                self._add_tool_call(call)
+
+    def _add_tool_call(self, part: dict[str, Any]) -> None:
+        index = part.get("index", len(self.tool_calls))
+        call = self.tool_calls.setdefault(index, {"function": {"arguments": ""}})
+        for key in ("id", "type"):
+            if part.get(key):
+                call[key] = part[key]
+        function = part.get("function")
+        if isinstance(function, dict):
+            if function.get("name"):
+                call["function"]["name"] = function["name"]
+            arguments = function.get("arguments")
+            if isinstance(arguments, str):
+                call["function"]["arguments"] += arguments
+
+    def add_logprobs(self, logprobs: Any) -> None:
+        if not isinstance(logprobs, dict):
+            return
+        if self.logprobs is None:
+            self.logprobs = {}
+        for key, value in logprobs.items():
+            if isinstance(value, list):
+                self.logprobs.setdefault(key, []).extend(value)
+            else:
+                self.logprobs[key] = value
+
+    def as_chat(self) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "role": self.role or "assistant",
+            "content": "".join(self.content) if self.saw_content else None,
+        }
+        if self.reasoning:
+            message["reasoning_content"] = "".join(self.reasoning)
+        if self.tool_calls:
+            message["tool_calls"] = [
+                {"type": "function", **call} for _, call in sorted(self.tool_calls.items())
+            ]
+        return {
+            "index": self.index,
+            "message": message,
+            "finish_reason": self.finish_reason,
+            "logprobs": self.logprobs,
+            **self.extra,
+        }
+
+    def as_completion(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "text": "".join(self.content),
+            "finish_reason": self.finish_reason,
+            "logprobs": self.logprobs,
+            **self.extra,
+        }
+
+
+class Accumulator:
+    """Feed it every event's data; ``result()`` is a ``chat.completion`` or ``text_completion``."""
+
+    def __init__(self) -> None:
+        self._head: dict[str, Any] = {}
+        self._choices: dict[int, _Choice] = {}
+        self._usage: Optional[dict[str, Any]] = None
+        self._chat: Optional[bool] = None
+        self._whole: Optional[dict[str, Any]] = None
+
+    def add(self, data: Any) -> None:
+        if not isinstance(data, dict):
+            return
+        if not self._head:
+            self._head = {k: data[k] for k in ("id", "created", "model", "system_fingerprint") if k in data}
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            self._usage = usage
+        choices = data.get("choices")
+        if not isinstance(choices, list):
+            return
+        for raw in choices:
+            if isinstance(raw, dict):
+                self._add_choice(raw, data)
+
+    def _add_choice(self, raw: dict[str, Any], data: dict[str, Any]) -> None:
+        if "message" in raw:
+            # The server ignored "stream": true and sent the whole answer.
+            self._whole = data
+            return
+        index = raw.get("index", 0)
+        choice = self._choices.get(index)
+        if choice is None:
+            choice = self._choices[index] = _Choice(index)
+        delta = raw.get("delta")
+        if isinstance(delta, dict):
+            self._chat = True
+            choice.add_delta(delta)
+        elif isinstance(raw.get("text"), str):
+            self._chat = False if self._chat is None else self._chat
+            choice.saw_content = True
+            choice.content.append(raw["text"])
+        if raw.get("finish_reason"):
+            choice.finish_reason = raw["finish_reason"]
+        choice.add_logprobs(raw.get("logprobs"))
+        for key, value in raw.items():
+            if key not in _CHOICE_KEYS_HANDLED and value is not None:
+                choice.extra[key] = value
+
+    def result(self) -> dict[str, Any]:
+        """The accumulated answer so far, shaped like the non-streaming response."""
+        if self._whole is not None:
+            return self._whole
+        chat = self._chat is not False
+        choices = [c.as_chat() if chat else c.as_completion() for _, c in sorted(self._choices.items())]
+        answer: dict[str, Any] = {"id": self._head.get("id"), "object": "chat.completion" if chat else "text_completion"}
+        answer.update({k: v for k, v in self._head.items() if k != "id"})
+        answer["choices"] = choices
+        if self._usage is not None:
+            answer["usage"] = self._usage
+        return answer

@@ -1,0 +1,90 @@
+"""What each endpoint's JSON body must hold, checked before anything is sent."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Optional
+
+from babyapi._errors import BabyAPIError
+
+__all__ = ["check_body"]
+
+_CODE = "INVALID_REQUEST_BODY"
+
+
+def check_body(path: str, body: Any, default_model: Optional[str], *, stream: bool) -> dict[str, Any]:
+    """A copy of ``body`` ready to encode: checked, ``stream`` set or refused, model defaulted."""
+    if not isinstance(body, Mapping):
+        raise BabyAPIError(
+            f"the request body must be a dict of JSON fields, got {type(body).__name__}.", code=_CODE
+        )
+    out = dict(body)
+    if stream:
+        out["stream"] = True
+    elif out.get("stream"):
+        raise BabyAPIError(
+            "create() does not stream: call .stream(...) with the same arguments instead.",
+            code="STREAM_METHOD_REQUIRED",
+        )
+    model = out.get("model")
+    if model is None:
+        if default_model:
+            out["model"] = default_model
+    elif not isinstance(model, str) or not model.strip():
+        raise BabyAPIError(f"model must be a non-empty string, got {model!r}.", code="MODEL_REQUIRED")
+    check = _CHECKS.get(path)
+    if check is not None:
+        check(out)
+    return out
+
+
+def _messages(body: Mapping[str, Any]) -> None:
+    messages = body.get("messages")
+    if not isinstance(messages, (list, tuple)) or not messages:
+        raise BabyAPIError(
+            "messages must be a non-empty list such as [{'role': 'user', 'content': 'Hello'}].",
+            code=_CODE,
+        )
+    for index, message in enumerate(messages):
+        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
+            raise BabyAPIError(
+                f"messages[{index}] must be a dict with a 'role' such as 'user', got {message!r:.80}.",
+                code=_CODE,
+            )
+
+
+def _prompt(body: Mapping[str, Any]) -> None:
+    prompt = body.get("prompt")
+    if not isinstance(prompt, (str, list, tuple)):
+        raise BabyAPIError(
+            "prompt must be a string (or a list of strings or token ids), "
+            f"got {type(prompt).__name__}.",
+            code=_CODE,
+        )
+
+
+def _input(body: Mapping[str, Any]) -> None:
+    value = body.get("input")
+    if not (isinstance(value, str) or (isinstance(value, (list, tuple)) and value)):
+        raise BabyAPIError(
+            "input must be a string or a non-empty list of strings to embed, "
+            f"got {value!r:.80}.",
+            code=_CODE,
+        )
+
+
+def _rerank(body: Mapping[str, Any]) -> None:
+    query, documents = body.get("query"), body.get("documents")
+    if not isinstance(query, str) or not query.strip():
+        raise BabyAPIError(f"query must be a non-empty string, got {query!r:.80}.", code=_CODE)
+    if not isinstance(documents, (list, tuple)) or not documents:
+        raise BabyAPIError(
+            f"documents must be a non-empty list of strings, got {documents!r:.80}.", code=_CODE
+        )
+
+
+_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
+    "/v1/chat/completions": _messages,
+    "/v1/completions": _prompt,
+    "/v1/embeddings": _input,
+    "/v1/rerank": _rerank,
+}

@@ -1,0 +1,130 @@
+"""Client configuration: constructor arguments and the environment, merged into one frozen value."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Mapping, Optional
+
+from babyapi._errors import BabyAPIError
+from babyapi._validation import check_headers, check_max_retries, check_seconds, check_text
+
+__all__ = ["DEFAULT_BASE_URL", "ClientConfig", "build_config"]
+
+DEFAULT_BASE_URL = "https://api.babyapi.org"
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_RETRY_BASE_DELAY_S = 0.25
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client needs to build requests; never mutated after construction."""
+
+    api_key: Optional[str] = field(repr=False)
+    base_url: str
+    timeout_s: float
+    max_retries: int
+    retry_base_delay_s: float
+    default_model: Optional[str]
+    default_headers: Mapping[str, str]
+    deadline_s: Optional[float]
+
+    def with_changes(self, **changes: Any) -> ClientConfig:
+        """A copy with some settings changed, validated like the constructor's."""
+        merged = {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "timeout_s": self.timeout_s,
+            "max_retries": self.max_retries,
+            "retry_base_delay_s": self.retry_base_delay_s,
+            "default_model": self.default_model,
+            "default_headers": dict(self.default_headers),
+            "deadline_s": self.deadline_s,
+        }
+        unknown = set(changes) - set(merged)
+        if unknown:
+            raise BabyAPIError(
+                f"with_options() got unknown settings {sorted(unknown)}; "
+                f"valid ones are {sorted(merged)}.",
+                code="INVALID_OPTIONS",
+            )
+        merged.update(changes)
+        return replace(self, **_validated(**merged))
+
+
+def build_config(
+    *,
+    api_key: Optional[str],
+    base_url: Optional[str],
+    timeout_s: float,
+    max_retries: int,
+    retry_base_delay_s: float,
+    default_model: Optional[str],
+    default_headers: Optional[Mapping[str, str]],
+    deadline_s: Optional[float],
+    environ: Mapping[str, str] = os.environ,
+) -> ClientConfig:
+    """Arguments win over the environment; the environment wins over the defaults."""
+    key = _non_blank(api_key, "api_key") or _non_blank(
+        environ.get("BABYAPI_API_KEY") or environ.get("BABY_API_KEY"), "BABYAPI_API_KEY"
+    )
+    url = _non_blank(base_url, "base_url") or environ.get("BABYAPI_BASE_URL") or DEFAULT_BASE_URL
+    model = _non_blank(default_model, "default_model") or environ.get("BABYAPI_DEFAULT_MODEL")
+    return ClientConfig(
+        **_validated(
+            api_key=key,
+            base_url=url,
+            timeout_s=timeout_s,
+            max_retries=max_retries,
+            retry_base_delay_s=retry_base_delay_s,
+            default_model=(model or "").strip() or None,
+            default_headers=default_headers,
+            deadline_s=deadline_s,
+        )
+    )
+
+
+def _validated(**settings: Any) -> dict[str, Any]:
+    timeout_s = check_seconds(settings["timeout_s"], "timeout_s", allow_none=False)
+    delay = settings["retry_base_delay_s"]
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay < 3600:
+        raise BabyAPIError(
+            f"retry_base_delay_s must be a number of seconds >= 0, got {delay!r}.",
+            code="INVALID_OPTIONS",
+        )
+    return {
+        "api_key": settings["api_key"],
+        "base_url": _check_base_url(settings["base_url"]),
+        "timeout_s": timeout_s,
+        "max_retries": check_max_retries(settings["max_retries"]),
+        "retry_base_delay_s": float(delay),
+        "default_model": settings["default_model"],
+        "default_headers": MappingProxyType(
+            check_headers(settings["default_headers"], "default_headers")
+        ),
+        "deadline_s": check_seconds(settings["deadline_s"], "deadline_s"),
+    }
+
+
+def _non_blank(value: Any, name: str) -> Optional[str]:
+    return check_text(value, name, "INVALID_OPTIONS", f"pass {name} as a string.")
+
+
+def _check_base_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise BabyAPIError(
+            f"base_url must be a string such as 'https://api.babyapi.org', got {type(value).__name__}.",
+            code="INVALID_OPTIONS",
+        )
+    url = value.strip().rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or any(c.isspace() for c in rest):
+        raise BabyAPIError(
+            f"base_url {value!r} is not an http(s) URL; pass something like "
+            "'https://api.babyapi.org' or 'http://127.0.0.1:8000'.",
+            code="INVALID_OPTIONS",
+        )
+    # OpenAI SDK users habitually include /v1; the SDK's paths already carry it.
+    return url[: -len("/v1")] if url.endswith("/v1") else url

@@ -1,0 +1,157 @@
+"""The exception hierarchy: every failure a user can meet is a BabyAPIError."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BabyAPIError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+]
+
+
+class BabyAPIError(Exception):
+    """Root of every error the SDK raises."""
+
+    #: How many requests the call sent before giving up (``None`` when none was sent).
+    attempts: Optional[int] = None
+    #: For a stream that failed midway: the answer accumulated so far, shaped like ``final()``.
+    partial: Optional[dict[str, Any]] = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: Optional[int] = None,
+        code: Optional[str] = None,
+        type: Optional[str] = None,
+        request_id: Optional[str] = None,
+        details: Any = None,
+        response: Optional[httpx.Response] = None,
+        cause: Optional[BaseException] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.type = type
+        self.request_id = request_id
+        self.details = details
+        self.response = response
+        if cause is not None:
+            self.__cause__ = cause
+
+    @property
+    def name(self) -> str:
+        """The class name, as 0.2.0 offered it."""
+        return type(self).__name__
+
+    @property
+    def cause(self) -> Optional[BaseException]:
+        """The underlying exception, if any (also chained as ``__cause__``)."""
+        return self.__cause__
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status is not None:
+            parts.append(f"(status={self.status})")
+        if self.code:
+            parts.append(f"(code={self.code})")
+        if self.request_id:
+            parts.append(f"(request_id={self.request_id})")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(message={self.message!r}, status={self.status!r}, code={self.code!r})"
+
+    def __reduce__(self) -> Any:
+        # Keyword-only constructor arguments need help to survive pickling (multiprocessing).
+        state = {k: v for k, v in self.__dict__.items() if k != "response"}
+        return (_rebuild_error, (type(self), self.message, state))
+
+
+def _rebuild_error(cls: type[BabyAPIError], message: str, state: dict[str, Any]) -> BabyAPIError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    error.response = None
+    return error
+
+
+class APIConnectionError(BabyAPIError):
+    """The server could not be reached, or the connection broke."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request took longer than its timeout or deadline (code ``TIMEOUT``)."""
+
+
+class APIStatusError(BabyAPIError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(self, message: str, *, retry_after: Optional[float] = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400: the server rejected the request as malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403: the API key may not use this resource."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: unknown path or model."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409: the request conflicts with another one."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422: the request was well-formed but its fields are invalid."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429: too many requests; ``retry_after`` says how long the server asks to wait."""
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx: the server failed."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The most specific error class for an HTTP status."""
+    if status >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status, APIStatusError)

@@ -1,0 +1,147 @@
+"""From a call's arguments to the bytes and headers on the wire. No I/O."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+import httpx
+
+from babyapi._config import ClientConfig
+from babyapi._errors import BabyAPIError
+from babyapi._options import CallSettings, RequestOptionsLike, resolve_settings
+from babyapi._version import __version__
+
+__all__ = ["BuildRequest", "Call", "encode_json", "prepare_call"]
+
+USER_AGENT = f"babyapi-python/{__version__}"
+BuildRequest = Callable[..., httpx.Request]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One logical call: everything needed to send any of its attempts."""
+
+    method: str
+    url: str
+    path: str
+    content: Optional[bytes]
+    settings: CallSettings
+    stream: bool
+    idempotency_key: Optional[str]
+    connect_timeout_s: float
+
+    def request(self, build: BuildRequest, retries_done: int, time_left_s: Optional[float]) -> httpx.Request:
+        """The httpx request for one attempt: its headers and timeouts depend on the attempt."""
+        headers = dict(self.settings.headers)
+        headers["Authorization"] = f"Bearer {self.settings.api_key}"
+        headers["Accept"] = "text/event-stream" if self.stream else "application/json"
+        headers.setdefault("User-Agent", USER_AGENT)
+        if self.content is not None:
+            headers["Content-Type"] = "application/json"
+        if self.idempotency_key is not None:
+            headers["Idempotency-Key"] = self.idempotency_key
+            headers["x-babyapi-retry-count"] = str(retries_done)
+        return build(
+            self.method, self.url, content=self.content, headers=headers, timeout=self._timeout(time_left_s)
+        )
+
+    def _read_bound(self) -> Optional[float]:
+        """Each wait for data: timeout_s, tightened by stream_idle_timeout_s so silence cannot last."""
+        bounds = [b for b in (self.settings.timeout_s, self.settings.stream_idle_timeout_s) if b]
+        return min(bounds) if bounds else None
+
+    def _timeout(self, time_left_s: Optional[float]) -> httpx.Timeout:
+        read = self.settings.headers_timeout_s or self._read_bound()
+        connect = self.settings.timeout_s or self.connect_timeout_s
+        if time_left_s is not None:
+            # A deadline bounds every wait of the attempt, not just the sleeps between attempts.
+            read = time_left_s if read is None else min(read, time_left_s)
+            connect = min(connect, time_left_s)
+        return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+
+    def body_timeout(self) -> dict[str, Optional[float]]:
+        """The timeouts for reading the body once the headers are in (see ``headers_timeout_s``)."""
+        read = self._read_bound()
+        return {"connect": self.connect_timeout_s, "read": read, "write": read, "pool": self.connect_timeout_s}
+
+
+def prepare_call(
+    config: ClientConfig,
+    method: str,
+    path: str,
+    body: Optional[Mapping[str, Any]],
+    options: Optional[RequestOptionsLike],
+    *,
+    stream: bool = False,
+) -> Call:
+    """Validate everything the user passed and freeze it into a Call; raises before any I/O."""
+    settings = resolve_settings(config, options, stream=stream)
+    _drop_authorization(settings.headers)
+    key = None
+    if method == "POST":
+        key = _user_idempotency_key(settings.headers) or str(uuid.uuid4())
+    return Call(
+        method=method,
+        url=config.base_url + path,
+        path=path,
+        content=None if body is None else encode_json(body),
+        settings=settings,
+        stream=stream,
+        idempotency_key=key,
+        connect_timeout_s=config.timeout_s,
+    )
+
+
+def _user_idempotency_key(headers: dict[str, str]) -> Optional[str]:
+    """A key the user set wins; it is moved to the canonical header name so it is sent once."""
+    for name in list(headers):
+        if name.lower() == "idempotency-key":
+            return headers.pop(name)
+    return None
+
+
+def _drop_authorization(headers: dict[str, str]) -> None:
+    """The key comes from api_key only, so a stray header can never override or leak it."""
+    for name in [n for n in headers if n.lower() == "authorization"]:
+        del headers[name]
+
+
+def encode_json(body: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON; values JSON cannot carry fail with the path to the culprit."""
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        where, what = _find_unencodable(body, "body")
+        problem = f"{where} is {what}" if what else f"the body cannot be encoded ({exc})"
+        raise BabyAPIError(
+            f"{problem}, which JSON cannot carry; convert it first "
+            "(a list instead of a set, text instead of bytes, a finite number).",
+            code="INVALID_REQUEST_BODY",
+            cause=exc,
+        ) from exc
+
+
+def _find_unencodable(value: Any, where: str) -> tuple[str, str]:
+    if isinstance(value, float) and not math.isfinite(value):
+        return where, repr(value)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                return where, f"a dict with a {type(key).__name__} key"
+            found = _find_unencodable(item, f"{where}[{key!r}]")
+            if found[1]:
+                return found
+        return where, ""
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _find_unencodable(item, f"{where}[{index}]")
+            if found[1]:
+                return found
+        return where, ""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return where, ""
+    return where, f"a {type(value).__name__}"

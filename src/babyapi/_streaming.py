@@ -1,0 +1,260 @@
+"""Streams of server-sent events: the shared reader (no I/O) and the sync and async Stream shells."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator, Awaitable, Callable, Generator, Generic, Iterator, Optional, TypeVar
+
+import httpx
+
+from babyapi._accumulate import Accumulator, text_of_chunk
+from babyapi._call import TRANSPORT_ERRORS, error_from_exception
+from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
+from babyapi._request import Call
+from babyapi._response import error_from_stream_frame, request_id_of
+from babyapi._sse import SSEDecoder, SSEEvent
+
+__all__ = ["AsyncStream", "EventReader", "Stream"]
+
+ChunkT = TypeVar("ChunkT")
+
+
+class EventReader:
+    """Bytes of one streamed response in, checked SSE events out; keeps what arrived so far."""
+
+    def __init__(self, response: httpx.Response, call: Call, clock: Callable[[], float]) -> None:
+        self.response = response
+        self.call = call
+        self.accumulator = Accumulator()
+        self.data_events = 0
+        self._decoder = SSEDecoder()
+        self._clock = clock
+        self._last_data_at = clock()
+        content_type = response.headers.get("content-type", "")
+        # A server that ignores "stream": true answers with one JSON document.
+        self._plain: Optional[list[bytes]] = (
+            [] if "json" in content_type and "event-stream" not in content_type else None
+        )
+        if call.settings.headers_timeout_s:
+            # httpcore reads the timeouts again when the body starts, so the headers bound
+            # can give way to the per-read bound here.
+            response.request.extensions["timeout"] = call.body_timeout()
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if self._plain is not None:
+            self._plain.append(chunk)
+            return []
+        return self._decoder.feed(chunk)
+
+    def accept(self, event: SSEEvent) -> None:
+        """Record an event about to be handed to the user; error frames raise instead."""
+        if event.done:
+            return
+        self.data_events += 1
+        self._last_data_at = self._clock()
+        data = event.data
+        if event.event == "error" or (isinstance(data, dict) and "error" in data and "choices" not in data):
+            raise self._attach(error_from_stream_frame(self.response, data if data is not None else event.raw))
+        self.accumulator.add(data)
+
+    def check_idle(self) -> None:
+        """Keep-alive comments do not count: only data events reset stream_idle_timeout_s."""
+        idle = self.call.settings.stream_idle_timeout_s
+        if idle is not None and self._clock() - self._last_data_at > idle:
+            raise self._attach(
+                APITimeoutError(
+                    f"{self.call.path}: no data event for {idle:g}s (stream_idle_timeout_s); "
+                    "the generation looks stalled.",
+                    code="TIMEOUT",
+                    request_id=request_id_of(self.response.headers),
+                    response=self.response,
+                )
+            )
+
+    def finish(self) -> list[SSEEvent]:
+        """End of the body: the remaining events, or an error when nothing came at all."""
+        if self._plain is not None:
+            return [SSEEvent(b"".join(self._plain).decode("utf-8", errors="replace"))]
+        events = self._decoder.end()
+        if not events and not self.data_events:
+            raise self._attach(
+                BabyAPIError(
+                    f"{self.call.path} answered 200 but the stream ended without a single event; "
+                    "some servers fail this way: check the model and parameters, "
+                    "or call .create(...) to see the error.",
+                    status=self.response.status_code,
+                    code="EMPTY_STREAM",
+                    request_id=request_id_of(self.response.headers),
+                    response=self.response,
+                )
+            )
+        return events
+
+    def interrupted(self, exc: BaseException) -> BabyAPIError:
+        """A transport failure while reading the body, carrying what was received so far."""
+        if isinstance(exc, httpx.TimeoutException):
+            error: APIConnectionError = error_from_exception(exc, self.call)
+        else:
+            error = APIConnectionError(
+                f"{self.call.path}: the stream broke after {self.data_events} events "
+                f"({type(exc).__name__}: {exc or 'connection lost'}); what arrived is in error.partial.",
+                code="STREAM_INTERRUPTED",
+                cause=exc,
+            )
+        error.request_id = request_id_of(self.response.headers)
+        error.response = self.response
+        return self._attach(error)
+
+    def _attach(self, error: BabyAPIError) -> BabyAPIError:
+        error.partial = self.accumulator.result()
+        return error
+
+
+class _StreamBase(Generic[ChunkT]):
+    _reader: Optional[EventReader]
+
+    @property
+    def response(self) -> httpx.Response:
+        """The HTTP response, once the stream is open."""
+        if self._reader is None:
+            raise BabyAPIError("the stream is not open yet: iterate it or enter it first.", code="STREAM_NOT_OPEN")
+        return self._reader.response
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    @property
+    def request_id(self) -> Optional[str]:
+        return request_id_of(self.response.headers)
+
+    def _result(self) -> dict[str, Any]:
+        assert self._reader is not None
+        return self._reader.accumulator.result()
+
+
+class Stream(_StreamBase[ChunkT]):
+    """The events of one streamed response; iterate it, or call ``text_deltas()`` or ``final()``."""
+
+    def __init__(self, reader: EventReader) -> None:
+        self._reader = reader
+        self._iterator = self._events(reader)
+
+    def _events(self, reader: EventReader) -> Generator[SSEEvent, None, None]:
+        try:
+            for chunk in reader.response.iter_bytes():
+                for event in reader.feed(chunk):
+                    reader.accept(event)
+                    yield event
+                    if event.done:
+                        return
+                reader.check_idle()
+            for event in reader.finish():
+                reader.accept(event)
+                yield event
+        except TRANSPORT_ERRORS as exc:
+            raise reader.interrupted(exc) from exc
+        finally:
+            reader.response.close()
+
+    def __iter__(self) -> Iterator[SSEEvent]:
+        return self._iterator
+
+    def __next__(self) -> SSEEvent:
+        return next(self._iterator)
+
+    def __enter__(self) -> Stream[ChunkT]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._iterator.close()
+
+    def text_deltas(self) -> Iterator[str]:
+        """Only the new text of each chunk (first choice), skipping empty and non-text events."""
+        for event in self._iterator:
+            text = text_of_chunk(event.data)
+            if text is not None:
+                yield text
+
+    def final(self) -> dict[str, Any]:
+        """Read the rest of the stream and return the answer shaped like ``create(...)``'s."""
+        for _ in self._iterator:
+            pass
+        return self._result()
+
+
+class AsyncStream(_StreamBase[ChunkT]):
+    """The async twin of Stream: ``async for``, ``async with``, ``await``; opens on first use."""
+
+    def __init__(self, open_reader: Callable[[], Awaitable[EventReader]]) -> None:
+        self._open_reader = open_reader
+        self._reader = None
+        self._iterator: Optional[AsyncIterator[SSEEvent]] = None
+
+    async def _open(self) -> AsyncIterator[SSEEvent]:
+        if self._iterator is None:
+            self._reader = await self._open_reader()
+            self._iterator = self._events(self._reader)
+        return self._iterator
+
+    async def _events(self, reader: EventReader) -> AsyncIterator[SSEEvent]:
+        try:
+            async for chunk in reader.response.aiter_bytes():
+                for event in reader.feed(chunk):
+                    reader.accept(event)
+                    yield event
+                    if event.done:
+                        return
+                reader.check_idle()
+            for event in reader.finish():
+                reader.accept(event)
+                yield event
+        except TRANSPORT_ERRORS as exc:
+            raise reader.interrupted(exc) from exc
+        finally:
+            await reader.response.aclose()
+
+    def __aiter__(self) -> AsyncStream[ChunkT]:
+        return self
+
+    async def __anext__(self) -> SSEEvent:
+        iterator = self._iterator or await self._open()
+        return await iterator.__anext__()
+
+    def __await__(self) -> Generator[Any, None, AsyncStream[ChunkT]]:
+        return self._opened().__await__()
+
+    async def _opened(self) -> AsyncStream[ChunkT]:
+        await self._open()
+        return self
+
+    async def __aenter__(self) -> AsyncStream[ChunkT]:
+        return await self._opened()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection."""
+        if self._iterator is not None:
+            await self._iterator.aclose()  # type: ignore[attr-defined]
+        elif self._reader is not None:
+            await self._reader.response.aclose()
+
+    async def text_deltas(self) -> AsyncIterator[str]:
+        """Only the new text of each chunk (first choice), skipping empty and non-text events."""
+        async for event in self:
+            text = text_of_chunk(event.data)
+            if text is not None:
+                yield text
+
+    async def final(self) -> dict[str, Any]:
+        """Read the rest of the stream and return the answer shaped like ``create(...)``'s."""
+        async for _ in self:
+            pass
+        return self._result()
+
+

@@ -1,0 +1,87 @@
+"""Checks on what users pass in, each failing with a BabyAPIError that says what to do."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Mapping, Optional
+
+from babyapi._errors import BabyAPIError
+
+__all__ = ["check_headers", "check_max_retries", "check_seconds", "check_text"]
+
+# RFC 9110 token characters: anything else in a header name corrupts the request.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
+
+
+def check_seconds(value: Any, name: str, *, allow_none: bool = True) -> Optional[float]:
+    """A positive, finite number of seconds (``INVALID_TIMEOUT``)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BabyAPIError(
+            f"{name} must be a number of seconds, got {type(value).__name__}; pass e.g. {name}=30.0.",
+            code="INVALID_TIMEOUT",
+        )
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise BabyAPIError(
+            f"{name} must be a positive number of seconds, got {value!r}; "
+            f"pass e.g. {name}=30.0, or leave it out for the default.",
+            code="INVALID_TIMEOUT",
+        )
+    return seconds
+
+
+def check_max_retries(value: Any, name: str = "max_retries") -> int:
+    """A whole number >= 0 (``INVALID_MAX_RETRIES``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BabyAPIError(
+            f"{name} must be a whole number >= 0, got {value!r}; pass 0 to send exactly one request.",
+            code="INVALID_MAX_RETRIES",
+        )
+    return value
+
+
+def check_headers(value: Any, name: str = "headers") -> dict[str, str]:
+    """A mapping of header names to string values; ``None`` values are dropped."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise BabyAPIError(
+            f"{name} must be a dict of header names to values, got {type(value).__name__}.",
+            code="INVALID_HEADERS",
+        )
+    headers: dict[str, str] = {}
+    for key, raw in value.items():
+        if raw is None:
+            continue
+        if not isinstance(key, str) or not _HEADER_NAME.match(key):
+            raise BabyAPIError(
+                f"{name} has an invalid header name {key!r}: use letters, digits and '-' only.",
+                code="INVALID_HEADERS",
+            )
+        if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+            raise BabyAPIError(
+                f"{name}[{key!r}] must be a string, got {type(raw).__name__}.",
+                code="INVALID_HEADERS",
+            )
+        text = str(raw)
+        if _FORBIDDEN_IN_VALUE.search(text):
+            raise BabyAPIError(
+                f"{name}[{key!r}] contains a line break or NUL, which would corrupt the request; "
+                "remove it.",
+                code="INVALID_HEADERS",
+            )
+        headers[key] = text
+    return headers
+
+
+def check_text(value: Any, name: str, code: str, hint: str) -> Optional[str]:
+    """An optional non-blank string; blank counts as absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BabyAPIError(f"{name} must be a string, got {type(value).__name__}; {hint}", code=code)
+    return value if value.strip() else None

@@ -1,0 +1,68 @@
+"""``POST /v1/completions``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Optional
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from babyapi._client import AsyncBabyAPI, BabyAPI
+    from babyapi._options import RequestOptionsLike
+    from babyapi._streaming import AsyncStream, Stream
+    from babyapi.types.completions import Completion, CompletionChunk, CompletionCreateParams
+
+PATH = "/v1/completions"
+
+
+class Completions:
+    def __init__(self, client: BabyAPI) -> None:
+        self._client = client
+
+    def create(
+        self,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[CompletionCreateParams],
+    ) -> Completion:
+        """Complete a prompt; returns the ``text_completion`` object."""
+        result: Completion = self._client._post(PATH, {**body, **(extra_body or {})}, request_options)
+        return result
+
+    def stream(
+        self,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[CompletionCreateParams],
+    ) -> Stream[CompletionChunk]:
+        """Complete a prompt and stream the text as it is generated."""
+        return self._client._stream(PATH, {**body, **(extra_body or {})}, request_options)
+
+
+
+class AsyncCompletions:
+    def __init__(self, client: AsyncBabyAPI) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[CompletionCreateParams],
+    ) -> Completion:
+        """Complete a prompt; returns the ``text_completion`` object."""
+        result: Completion = await self._client._post(PATH, {**body, **(extra_body or {})}, request_options)
+        return result
+
+    def stream(
+        self,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[CompletionCreateParams],
+    ) -> AsyncStream[CompletionChunk]:
+        """Stream the reply; use ``async for`` or ``async with`` on the result."""
+        return self._client._stream(PATH, {**body, **(extra_body or {})}, request_options)
