@@ -121,7 +121,9 @@ class Accumulator:
         if not isinstance(data, dict):
             return
         if not self._head:
-            self._head = {k: data[k] for k in ("id", "created", "model", "system_fingerprint") if k in data}
+            self._head = {
+                k: data[k] for k in ("id", "created", "model", "system_fingerprint") if k in data
+            }
         usage = data.get("usage")
         if isinstance(usage, dict):
             self._usage = usage
@@ -161,8 +163,13 @@ class Accumulator:
         if self._whole is not None:
             return self._whole
         chat = self._chat is not False
-        choices = [c.as_chat() if chat else c.as_completion() for _, c in sorted(self._choices.items())]
-        answer: dict[str, Any] = {"id": self._head.get("id"), "object": "chat.completion" if chat else "text_completion"}
+        choices = [
+            c.as_chat() if chat else c.as_completion() for _, c in sorted(self._choices.items())
+        ]
+        answer: dict[str, Any] = {
+            "id": self._head.get("id"),
+            "object": "chat.completion" if chat else "text_completion",
+        }
         answer.update({k: v for k, v in self._head.items() if k != "id"})
         answer["choices"] = choices
         if self._usage is not None:

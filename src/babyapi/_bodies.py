@@ -11,11 +11,14 @@ __all__ = ["check_body"]
 _CODE = "INVALID_REQUEST_BODY"
 
 
-def check_body(path: str, body: Any, default_model: Optional[str], *, stream: bool) -> dict[str, Any]:
+def check_body(
+    path: str, body: Any, default_model: Optional[str], *, stream: bool
+) -> dict[str, Any]:
     """A copy of ``body`` ready to encode: checked, ``stream`` set or refused, model defaulted."""
     if not isinstance(body, Mapping):
         raise BabyAPIError(
-            f"the request body must be a dict of JSON fields, got {type(body).__name__}.", code=_CODE
+            f"the request body must be a dict of JSON fields, got {type(body).__name__}.",
+            code=_CODE,
         )
     out = dict(body)
     if stream:
@@ -30,7 +33,9 @@ def check_body(path: str, body: Any, default_model: Optional[str], *, stream: bo
         if default_model:
             out["model"] = default_model
     elif not isinstance(model, str) or not model.strip():
-        raise BabyAPIError(f"model must be a non-empty string, got {model!r}.", code="MODEL_REQUIRED")
+        raise BabyAPIError(
+            f"model must be a non-empty string, got {model!r}.", code="MODEL_REQUIRED"
+        )
     check = _CHECKS.get(path)
     if check is not None:
         check(out)
@@ -66,8 +71,7 @@ def _input(body: Mapping[str, Any]) -> None:
     value = body.get("input")
     if not (isinstance(value, str) or (isinstance(value, (list, tuple)) and value)):
         raise BabyAPIError(
-            "input must be a string or a non-empty list of strings to embed, "
-            f"got {value!r:.80}.",
+            f"input must be a string or a non-empty list of strings to embed, got {value!r:.80}.",
             code=_CODE,
         )
 

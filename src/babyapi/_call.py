@@ -35,7 +35,12 @@ logger = logging.getLogger("babyapi")
 # What a transport can raise that is the network's fault, never the caller's.
 TRANSPORT_ERRORS = (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL)
 
-_RETRYABLE_EXCEPTIONS = (httpx.NetworkError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError)
+_RETRYABLE_EXCEPTIONS = (
+    httpx.NetworkError,
+    httpx.ConnectTimeout,
+    httpx.ReadTimeout,
+    httpx.RemoteProtocolError,
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,9 @@ def response_plan(call: Call, build: BuildRequest, clocks: Clocks, base_delay_s:
             return outcome
         if isinstance(outcome, httpx.Response) and call.stream:
             outcome = (yield ReadBody(outcome)) or outcome
-        error, decision = _judge(call, outcome, retries, clocks, base_delay_s, time_left, deadline_at)
+        error, decision = _judge(
+            call, outcome, retries, clocks, base_delay_s, time_left, deadline_at
+        )
         _log(call, retries, getattr(outcome, "status_code", None), decision)
         if not decision.retry:
             raise _final(error, retries, decision)
@@ -139,7 +146,9 @@ def _final(error: BabyAPIError, retries: int, decision: Decision) -> BabyAPIErro
     return error
 
 
-def error_from_exception(exc: BaseException, call: Call, time_left: Optional[float] = None) -> APIConnectionError:
+def error_from_exception(
+    exc: BaseException, call: Call, time_left: Optional[float] = None
+) -> APIConnectionError:
     """A connection or timeout error that says what failed and what to do."""
     where = f"{call.method} {call.path}"
     origin = call.url[: len(call.url) - len(call.path)]
@@ -154,7 +163,11 @@ def error_from_exception(exc: BaseException, call: Call, time_left: Optional[flo
         )
     if isinstance(exc, httpx.TimeoutException):
         bound = _timeout_bound(call, time_left)
-        phase = "connecting to " + origin if isinstance(exc, httpx.ConnectTimeout) else "waiting for the server"
+        phase = (
+            "connecting to " + origin
+            if isinstance(exc, httpx.ConnectTimeout)
+            else "waiting for the server"
+        )
         return APITimeoutError(
             f"{where} timed out after {bound} {phase}; raise timeout_s (on the client or in "
             "request_options) if the model needs longer.",
@@ -198,7 +211,19 @@ def _log(call: Call, retries: int, status: Optional[int], decision: Optional[Dec
         logger.debug("%s %s -> %s (%s)", call.method, call.path, outcome, attempt)
     elif decision.retry:
         logger.debug(
-            "%s %s -> %s (%s); retrying in %.2fs", call.method, call.path, outcome, attempt, decision.wait_s
+            "%s %s -> %s (%s); retrying in %.2fs",
+            call.method,
+            call.path,
+            outcome,
+            attempt,
+            decision.wait_s,
         )
     else:
-        logger.debug("%s %s -> %s (%s); giving up: %s", call.method, call.path, outcome, attempt, decision.reason)
+        logger.debug(
+            "%s %s -> %s (%s); giving up: %s",
+            call.method,
+            call.path,
+            outcome,
+            attempt,
+            decision.reason,
+        )

@@ -14,8 +14,22 @@ from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 import httpx
 
 from babyapi._bodies import check_body
-from babyapi._call import TRANSPORT_ERRORS, Clocks, Outcome, Plan, ReadBody, Send, json_plan, response_plan
-from babyapi._config import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BASE_DELAY_S, DEFAULT_TIMEOUT_S, build_config
+from babyapi._call import (
+    TRANSPORT_ERRORS,
+    Clocks,
+    Outcome,
+    Plan,
+    ReadBody,
+    Send,
+    json_plan,
+    response_plan,
+)
+from babyapi._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_BASE_DELAY_S,
+    DEFAULT_TIMEOUT_S,
+    build_config,
+)
 from babyapi._errors import BabyAPIError
 from babyapi._infer import baby_infer_body, route_infer
 from babyapi._options import RequestOptionsLike
@@ -117,10 +131,14 @@ class _ClientBase:
         return prepare_call(self._config, "GET", path, None, options)
 
     def _json_plan(self, call: Call) -> Plan:
-        return json_plan(call, self._http.build_request, self._clocks, self._config.retry_base_delay_s)
+        return json_plan(
+            call, self._http.build_request, self._clocks, self._config.retry_base_delay_s
+        )
 
     def _stream_plan(self, call: Call) -> Plan:
-        return response_plan(call, self._http.build_request, self._clocks, self._config.retry_base_delay_s)
+        return response_plan(
+            call, self._http.build_request, self._clocks, self._config.retry_base_delay_s
+        )
 
 
 class BabyAPI(_ClientBase):
@@ -140,7 +158,14 @@ class BabyAPI(_ClientBase):
         http_client: Optional[httpx.Client] = None,
     ) -> None:
         super().__init__(
-            api_key, base_url, timeout_s, max_retries, retry_base_delay_s, default_model, default_headers, deadline_s
+            api_key,
+            base_url,
+            timeout_s,
+            max_retries,
+            retry_base_delay_s,
+            default_model,
+            default_headers,
+            deadline_s,
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise BabyAPIError(
@@ -162,7 +187,11 @@ class BabyAPI(_ClientBase):
         self.baby = Baby(self)
 
     def infer(
-        self, body: Optional[Mapping[str, Any]] = None, *, request_options: Optional[RequestOptionsLike] = None, **kwargs: Any
+        self,
+        body: Optional[Mapping[str, Any]] = None,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        **kwargs: Any,
     ) -> Any:
         """Chat completions when given ``messages``, completions when given ``prompt``."""
         path, merged = route_infer(body, kwargs)
@@ -185,7 +214,9 @@ class BabyAPI(_ClientBase):
     def _get(self, path: str, options: Optional[RequestOptionsLike]) -> Any:
         return self._run(self._json_plan(self._prepare_get(path, options)))
 
-    def _infer(self, value: Any, options: Mapping[str, Any], request_options: Optional[RequestOptionsLike]) -> Any:
+    def _infer(
+        self, value: Any, options: Mapping[str, Any], request_options: Optional[RequestOptionsLike]
+    ) -> Any:
         return self._run(self._json_plan(self._prepare_infer(value, options, request_options)))
 
     def _stream(self, path: str, body: Any, options: Optional[RequestOptionsLike]) -> Stream[Any]:
@@ -233,7 +264,14 @@ class AsyncBabyAPI(_ClientBase):
         http_client: Optional[httpx.AsyncClient] = None,
     ) -> None:
         super().__init__(
-            api_key, base_url, timeout_s, max_retries, retry_base_delay_s, default_model, default_headers, deadline_s
+            api_key,
+            base_url,
+            timeout_s,
+            max_retries,
+            retry_base_delay_s,
+            default_model,
+            default_headers,
+            deadline_s,
         )
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise BabyAPIError(
@@ -255,7 +293,11 @@ class AsyncBabyAPI(_ClientBase):
         self.baby = AsyncBaby(self)
 
     async def infer(
-        self, body: Optional[Mapping[str, Any]] = None, *, request_options: Optional[RequestOptionsLike] = None, **kwargs: Any
+        self,
+        body: Optional[Mapping[str, Any]] = None,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        **kwargs: Any,
     ) -> Any:
         """Chat completions when given ``messages``, completions when given ``prompt``."""
         path, merged = route_infer(body, kwargs)
@@ -281,9 +323,13 @@ class AsyncBabyAPI(_ClientBase):
     async def _infer(
         self, value: Any, options: Mapping[str, Any], request_options: Optional[RequestOptionsLike]
     ) -> Any:
-        return await self._run(self._json_plan(self._prepare_infer(value, options, request_options)))
+        return await self._run(
+            self._json_plan(self._prepare_infer(value, options, request_options))
+        )
 
-    def _stream(self, path: str, body: Any, options: Optional[RequestOptionsLike]) -> AsyncStream[Any]:
+    def _stream(
+        self, path: str, body: Any, options: Optional[RequestOptionsLike]
+    ) -> AsyncStream[Any]:
         call = self._prepare(path, body, options, stream=True)
 
         async def open_reader() -> EventReader:
@@ -320,5 +366,3 @@ async def _anyio_sleep(seconds: float) -> None:
     import anyio  # httpx depends on anyio, so this is always importable
 
     await anyio.sleep(seconds)
-
-

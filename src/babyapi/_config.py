@@ -120,7 +120,12 @@ def _check_base_url(value: Any) -> str:
         )
     url = value.strip().rstrip("/")
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in ("http", "https") or not rest or any(c.isspace() for c in rest):
+    if (
+        not sep
+        or scheme.lower() not in ("http", "https")
+        or not rest
+        or any(c.isspace() for c in rest)
+    ):
         raise BabyAPIError(
             f"base_url {value!r} is not an http(s) URL; pass something like "
             "'https://api.babyapi.org' or 'http://127.0.0.1:8000'.",

@@ -50,7 +50,9 @@ def baby_infer_body(
     return body
 
 
-def route_infer(body: Optional[Mapping[str, Any]], kwargs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+def route_infer(
+    body: Optional[Mapping[str, Any]], kwargs: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """Pick the endpoint for ``client.infer``: messages go to chat, a prompt to completions."""
     if body is not None and not isinstance(body, Mapping):
         raise BabyAPIError(
@@ -100,7 +102,9 @@ def _prompt(merged: Mapping[str, Any]) -> str:
 
 def _model(value: Any, default_model: Optional[str]) -> str:
     if value is not None and not isinstance(value, str):
-        raise BabyAPIError(f"'model' must be a string, got {type(value).__name__}.", code="MODEL_REQUIRED")
+        raise BabyAPIError(
+            f"'model' must be a string, got {type(value).__name__}.", code="MODEL_REQUIRED"
+        )
     if value and value.strip():
         return value.strip()
     if default_model:
@@ -120,7 +124,9 @@ def _snake_case_options(source: Mapping[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         if not isinstance(key, str):
-            raise BabyAPIError(f"option names must be strings, got {key!r}.", code="INVALID_OPTIONS")
+            raise BabyAPIError(
+                f"option names must be strings, got {key!r}.", code="INVALID_OPTIONS"
+            )
         wire = OPTION_ALIASES.get(key, key)
         if wire in out and out[wire] != value:
             raise BabyAPIError(
@@ -135,7 +141,11 @@ def _snake_case_options(source: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_option(name: str, value: Any) -> None:
     if name in ("max_tokens", "top_k"):
-        ok = isinstance(value, int) and not isinstance(value, bool) and value >= (1 if name == "max_tokens" else 0)
+        ok = (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value >= (1 if name == "max_tokens" else 0)
+        )
         want = "a whole number >= 1" if name == "max_tokens" else "a whole number >= 0"
     elif name in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)

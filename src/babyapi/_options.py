@@ -31,7 +31,9 @@ class RequestOptions:
     headers_timeout_s: Optional[float] = None
 
     def __post_init__(self) -> None:
-        check_text(self.api_key, "request_options.api_key", "INVALID_REQUEST_OPTIONS", "pass a string.")
+        check_text(
+            self.api_key, "request_options.api_key", "INVALID_REQUEST_OPTIONS", "pass a string."
+        )
         for name in ("timeout_s", "deadline_s", "stream_idle_timeout_s", "headers_timeout_s"):
             check_seconds(getattr(self, name), f"request_options.{name}")
         if self.max_retries is not None:

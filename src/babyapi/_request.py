@@ -34,7 +34,9 @@ class Call:
     idempotency_key: Optional[str]
     connect_timeout_s: float
 
-    def request(self, build: BuildRequest, retries_done: int, time_left_s: Optional[float]) -> httpx.Request:
+    def request(
+        self, build: BuildRequest, retries_done: int, time_left_s: Optional[float]
+    ) -> httpx.Request:
         """The httpx request for one attempt: its headers and timeouts depend on the attempt."""
         headers = dict(self.settings.headers)
         headers["Authorization"] = f"Bearer {self.settings.api_key}"
@@ -46,7 +48,11 @@ class Call:
             headers["Idempotency-Key"] = self.idempotency_key
             headers["x-babyapi-retry-count"] = str(retries_done)
         return build(
-            self.method, self.url, content=self.content, headers=headers, timeout=self._timeout(time_left_s)
+            self.method,
+            self.url,
+            content=self.content,
+            headers=headers,
+            timeout=self._timeout(time_left_s),
         )
 
     def _read_bound(self) -> Optional[float]:
@@ -66,7 +72,12 @@ class Call:
     def body_timeout(self) -> dict[str, Optional[float]]:
         """The timeouts for reading the body once the headers are in (see ``headers_timeout_s``)."""
         read = self._read_bound()
-        return {"connect": self.connect_timeout_s, "read": read, "write": read, "pool": self.connect_timeout_s}
+        return {
+            "connect": self.connect_timeout_s,
+            "read": read,
+            "write": read,
+            "pool": self.connect_timeout_s,
+        }
 
 
 def prepare_call(

@@ -37,7 +37,9 @@ def parse_json_body(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def error_from_response(response: httpx.Response, retry_after: Optional[float] = None) -> APIStatusError:
+def error_from_response(
+    response: httpx.Response, retry_after: Optional[float] = None
+) -> APIStatusError:
     """The error for a 4xx/5xx response whose body has been read."""
     body = _json_or_none(response.content)
     error = _error_from_body(response, body, status=response.status_code)

@@ -95,7 +95,9 @@ def decide(
         return Decision(False, reason="not retryable")
     asked = retry_after_s(headers, now_epoch_s) if headers is not None else None
     if retries_done >= max_retries:
-        return Decision(False, reason=f"no retries left (max_retries={max_retries})", retry_after_s=asked)
+        return Decision(
+            False, reason=f"no retries left (max_retries={max_retries})", retry_after_s=asked
+        )
     if asked is not None and asked > MAX_RETRY_AFTER_S:
         # Waiting minutes inside a library call surprises everyone; hand the choice back.
         return Decision(False, reason=f"server asked to wait {asked:.0f}s", retry_after_s=asked)

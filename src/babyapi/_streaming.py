@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Awaitable, Callable, Generator, Generic, Iterator, Optional, TypeVar
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Generic,
+    Iterator,
+    Optional,
+    TypeVar,
+)
 
 import httpx
 
@@ -52,8 +62,12 @@ class EventReader:
         self.data_events += 1
         self._last_data_at = self._clock()
         data = event.data
-        if event.event == "error" or (isinstance(data, dict) and "error" in data and "choices" not in data):
-            raise self._attach(error_from_stream_frame(self.response, data if data is not None else event.raw))
+        if event.event == "error" or (
+            isinstance(data, dict) and "error" in data and "choices" not in data
+        ):
+            raise self._attach(
+                error_from_stream_frame(self.response, data if data is not None else event.raw)
+            )
         self.accumulator.add(data)
 
     def check_idle(self) -> None:
@@ -116,7 +130,9 @@ class _StreamBase(Generic[ChunkT]):
     def response(self) -> httpx.Response:
         """The HTTP response, once the stream is open."""
         if self._reader is None:
-            raise BabyAPIError("the stream is not open yet: iterate it or enter it first.", code="STREAM_NOT_OPEN")
+            raise BabyAPIError(
+                "the stream is not open yet: iterate it or enter it first.", code="STREAM_NOT_OPEN"
+            )
         return self._reader.response
 
     @property
@@ -256,5 +272,3 @@ class AsyncStream(_StreamBase[ChunkT]):
         async for _ in self:
             pass
         return self._result()
-
-

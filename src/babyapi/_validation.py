@@ -83,5 +83,7 @@ def check_text(value: Any, name: str, code: str, hint: str) -> Optional[str]:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BabyAPIError(f"{name} must be a string, got {type(value).__name__}; {hint}", code=code)
+        raise BabyAPIError(
+            f"{name} must be a string, got {type(value).__name__}; {hint}", code=code
+        )
     return value if value.strip() else None

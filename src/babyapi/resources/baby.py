@@ -15,7 +15,11 @@ class Baby:
         self._client = client
 
     def infer(
-        self, input: InferInput, *, request_options: Optional[RequestOptionsLike] = None, **options: Any
+        self,
+        input: InferInput,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        **options: Any,
     ) -> InferResponse:
         """Text in, text out: a prompt string, or a dict with prompt, model and options."""
         result: InferResponse = self._client._infer(input, options, request_options)
@@ -27,7 +31,11 @@ class AsyncBaby:
         self._client = client
 
     async def infer(
-        self, input: InferInput, *, request_options: Optional[RequestOptionsLike] = None, **options: Any
+        self,
+        input: InferInput,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        **options: Any,
     ) -> InferResponse:
         """Text in, text out: a prompt string, or a dict with prompt, model and options."""
         result: InferResponse = await self._client._infer(input, options, request_options)

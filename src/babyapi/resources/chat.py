@@ -27,7 +27,9 @@ class ChatCompletions:
         **body: Unpack[ChatCompletionCreateParams],
     ) -> ChatCompletion:
         """Send a conversation; returns the ``chat.completion`` object."""
-        result: ChatCompletion = self._client._post(PATH, {**body, **(extra_body or {})}, request_options)
+        result: ChatCompletion = self._client._post(
+            PATH, {**body, **(extra_body or {})}, request_options
+        )
         return result
 
     def stream(
@@ -58,7 +60,9 @@ class AsyncChatCompletions:
         **body: Unpack[ChatCompletionCreateParams],
     ) -> ChatCompletion:
         """Send a conversation; returns the ``chat.completion`` object."""
-        result: ChatCompletion = await self._client._post(PATH, {**body, **(extra_body or {})}, request_options)
+        result: ChatCompletion = await self._client._post(
+            PATH, {**body, **(extra_body or {})}, request_options
+        )
         return result
 
     def stream(

@@ -27,7 +27,9 @@ class Completions:
         **body: Unpack[CompletionCreateParams],
     ) -> Completion:
         """Complete a prompt; returns the ``text_completion`` object."""
-        result: Completion = self._client._post(PATH, {**body, **(extra_body or {})}, request_options)
+        result: Completion = self._client._post(
+            PATH, {**body, **(extra_body or {})}, request_options
+        )
         return result
 
     def stream(
@@ -39,7 +41,6 @@ class Completions:
     ) -> Stream[CompletionChunk]:
         """Complete a prompt and stream the text as it is generated."""
         return self._client._stream(PATH, {**body, **(extra_body or {})}, request_options)
-
 
 
 class AsyncCompletions:
@@ -54,7 +55,9 @@ class AsyncCompletions:
         **body: Unpack[CompletionCreateParams],
     ) -> Completion:
         """Complete a prompt; returns the ``text_completion`` object."""
-        result: Completion = await self._client._post(PATH, {**body, **(extra_body or {})}, request_options)
+        result: Completion = await self._client._post(
+            PATH, {**body, **(extra_body or {})}, request_options
+        )
         return result
 
     def stream(

@@ -26,7 +26,9 @@ class Embeddings:
         **body: Unpack[EmbeddingCreateParams],
     ) -> CreateEmbeddingResponse:
         """Embed one text or a list of texts; ``data[i]["index"]`` matches the input order."""
-        result: CreateEmbeddingResponse = self._client._post(PATH, {**body, **(extra_body or {})}, request_options)
+        result: CreateEmbeddingResponse = self._client._post(
+            PATH, {**body, **(extra_body or {})}, request_options
+        )
         return result
 
 

@@ -26,7 +26,9 @@ class Rerank:
         **body: Unpack[RerankCreateParams],
     ) -> RerankResponse:
         """Score documents against a query; results come sorted by relevance_score."""
-        result: RerankResponse = self._client._post(PATH, {**body, **(extra_body or {})}, request_options)
+        result: RerankResponse = self._client._post(
+            PATH, {**body, **(extra_body or {})}, request_options
+        )
         return result
 
 
