@@ -1,0 +1,163 @@
+"""TypedDicts for every request body and response; responses are plain dicts."""
+
+# How the modules of this package are written, and why:
+# - Optional keys: a total=True base holding the required keys, subclassed with
+#   total=False for the rest. NotRequired[...] would need typing_extensions at
+#   runtime on Python < 3.11, and hidden under TYPE_CHECKING it would leave
+#   __required_keys__ wrong and make typing.get_type_hints() (pydantic, etc.) fail.
+# - No `from __future__ import annotations`: TypedDict turns every string
+#   annotation into a ForwardRef, which compiles it, and that made the import
+#   about 1.6x slower. Annotations are therefore evaluated, so they use
+#   Optional/Union (not `X | Y`) to run on Python 3.9.
+# - Request bodies take Sequence/Mapping so lists and dicts of narrower types fit;
+#   responses use list/dict, which is what json.loads returns.
+
+from babyapi.types.chat import (
+    ChatCompletion,
+    ChatCompletionAssistantMessageParam,
+    ChatCompletionChoice,
+    ChatCompletionChunk,
+    ChatCompletionContentPart,
+    ChatCompletionContentPartImage,
+    ChatCompletionContentPartInputAudio,
+    ChatCompletionContentPartRefusal,
+    ChatCompletionContentPartText,
+    ChatCompletionCreateParams,
+    ChatCompletionDeveloperMessageParam,
+    ChatCompletionMessage,
+    ChatCompletionMessageParam,
+    ChatCompletionMessageToolCall,
+    ChatCompletionNamedToolChoiceParam,
+    ChatCompletionSystemMessageParam,
+    ChatCompletionTokenLogprob,
+    ChatCompletionToolChoiceOption,
+    ChatCompletionToolMessageParam,
+    ChatCompletionToolParam,
+    ChatCompletionUserMessageParam,
+    ChoiceDelta,
+    ChoiceDeltaFunctionCall,
+    ChoiceDeltaToolCall,
+    ChoiceLogprobs,
+    ChunkChoice,
+    FunctionCall,
+    FunctionDefinition,
+    ImageURL,
+    InputAudio,
+    ToolChoiceFunction,
+    TopLogprob,
+)
+from babyapi.types.completions import (
+    Completion,
+    CompletionChoice,
+    CompletionChunk,
+    CompletionChunkChoice,
+    CompletionCreateParams,
+    CompletionLogprobs,
+)
+from babyapi.types.embeddings import (
+    CreateEmbeddingResponse,
+    Embedding,
+    EmbeddingCreateParams,
+)
+from babyapi.types.infer import (
+    InferInput,
+    InferOptions,
+    InferRequestBody,
+    InferResponse,
+    InferSamplingOptions,
+)
+from babyapi.types.models import (
+    Model,
+    ModelList,
+)
+from babyapi.types.rerank import (
+    RerankCreateParams,
+    RerankDocument,
+    RerankResponse,
+    RerankResult,
+    RerankUsage,
+)
+from babyapi.types.shared import (
+    CompletionTokensDetails,
+    ErrorObject,
+    ErrorResponse,
+    JSONSchema,
+    PromptTokensDetails,
+    ResponseFormat,
+    ResponseFormatJSONObject,
+    ResponseFormatJSONSchema,
+    ResponseFormatText,
+    SamplingParams,
+    StreamOptions,
+    Usage,
+    VLLMSamplingParams,
+)
+
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionAssistantMessageParam",
+    "ChatCompletionChoice",
+    "ChatCompletionChunk",
+    "ChatCompletionContentPart",
+    "ChatCompletionContentPartImage",
+    "ChatCompletionContentPartInputAudio",
+    "ChatCompletionContentPartRefusal",
+    "ChatCompletionContentPartText",
+    "ChatCompletionCreateParams",
+    "ChatCompletionDeveloperMessageParam",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageParam",
+    "ChatCompletionMessageToolCall",
+    "ChatCompletionNamedToolChoiceParam",
+    "ChatCompletionSystemMessageParam",
+    "ChatCompletionTokenLogprob",
+    "ChatCompletionToolChoiceOption",
+    "ChatCompletionToolMessageParam",
+    "ChatCompletionToolParam",
+    "ChatCompletionUserMessageParam",
+    "ChoiceDelta",
+    "ChoiceDeltaFunctionCall",
+    "ChoiceDeltaToolCall",
+    "ChoiceLogprobs",
+    "ChunkChoice",
+    "Completion",
+    "CompletionChoice",
+    "CompletionChunk",
+    "CompletionChunkChoice",
+    "CompletionCreateParams",
+    "CompletionLogprobs",
+    "CompletionTokensDetails",
+    "CreateEmbeddingResponse",
+    "Embedding",
+    "EmbeddingCreateParams",
+    "ErrorObject",
+    "ErrorResponse",
+    "FunctionCall",
+    "FunctionDefinition",
+    "ImageURL",
+    "InferInput",
+    "InferOptions",
+    "InferRequestBody",
+    "InferResponse",
+    "InferSamplingOptions",
+    "InputAudio",
+    "JSONSchema",
+    "Model",
+    "ModelList",
+    "PromptTokensDetails",
+    "RerankCreateParams",
+    "RerankDocument",
+    "RerankResponse",
+    "RerankResult",
+    "RerankUsage",
+    "ResponseFormat",
+    "ResponseFormatJSONObject",
+    "ResponseFormatJSONSchema",
+    "ResponseFormatText",
+    "SamplingParams",
+    "StreamOptions",
+    "ToolChoiceFunction",
+    "TopLogprob",
+    "Usage",
+    "VLLMSamplingParams",
+]
