@@ -1,0 +1,73 @@
+"""Command-line entry: ``python -m babyapi.server`` and the CLI's ``babyapi serve``.
+
+This module imports nothing heavy, so a CLI can build its parser with
+``add_serve_arguments`` without loading Starlette or uvicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from typing import List, Optional
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --host, --port, --api-key, --max-body-bytes and --log-level to a parser."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help="require `Authorization: Bearer KEY` (default: no key; "
+        "env BABYAPI_SERVER_API_KEY also works, and keeps the key out of `ps`)",
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=1_048_576,
+        help="refuse request bodies larger than this with 413 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="warning", help="uvicorn log level"
+    )
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Serve with parsed arguments until interrupted; return the exit status."""
+    try:
+        from babyapi.server import serve
+    except ImportError as exc:
+        print(f"babyapi serve: {exc}", file=sys.stderr)
+        return 1
+    if args.max_body_bytes < 1:
+        print("babyapi serve: --max-body-bytes must be at least 1", file=sys.stderr)
+        return 2
+    api_key = args.api_key or os.environ.get("BABYAPI_SERVER_API_KEY") or None
+    print(
+        f"BabyAPI local server on http://{args.host}:{args.port}"
+        + (" (API key required)" if api_key else "")
+        + " - Ctrl+C to stop",
+        file=sys.stderr,
+    )
+    # uvicorn handles Ctrl+C itself; this only covers one arriving during start-up.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(args.host, args.port, api_key, args.log_level, max_body_bytes=args.max_body_bytes)
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m babyapi.server``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m babyapi.server",
+        description="Run a local BabyAPI server (no network, no GPU).",
+    )
+    add_serve_arguments(parser)
+    return run_from_args(parser.parse_args(argv))

@@ -1,0 +1,82 @@
+"""BM25 scoring for /v1/rerank, squashed into 0..1 like a cross-encoder's relevance score."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import List, Sequence
+
+_WORD_RE = re.compile(r"\w+")
+K1 = 1.5
+B = 0.75
+# Function words carry no relevance; leaving them in lets "What is X?" rank
+# every sentence containing "is".
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "with",
+    ]
+)
+
+
+def _terms(text: str) -> List[str]:
+    return [w for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS]
+
+
+def bm25_scores(query: str, documents: Sequence[str]) -> List[float]:
+    """Return raw Okapi BM25 scores of each document for the query, the documents as corpus."""
+    docs = [Counter(_terms(doc)) for doc in documents]
+    lengths = [sum(doc.values()) for doc in docs]
+    count = len(docs)
+    avg_len = (sum(lengths) / count) if count else 0.0
+    scores = [0.0] * count
+    for term in set(_terms(query)):
+        df = sum(1 for doc in docs if term in doc)
+        if df == 0:
+            continue
+        # The "+ 1" inside the log (Lucene's variant) keeps idf positive for
+        # terms that appear in most documents of a tiny corpus.
+        idf = math.log((count - df + 0.5) / (df + 0.5) + 1.0)
+        for i, doc in enumerate(docs):
+            tf = doc.get(term, 0)
+            if tf:
+                norm = 1.0 - B + B * (lengths[i] / avg_len if avg_len else 0.0)
+                scores[i] += idf * (tf * (K1 + 1.0)) / (tf + K1 * norm)
+    return scores
+
+
+def relevance(score: float) -> float:
+    """Map a BM25 score (>= 0) to 0..1: 2*logistic(2s) - 1, so no overlap scores exactly 0."""
+    return math.tanh(score)

@@ -1,0 +1,89 @@
+"""Running the app under uvicorn: the config both ``serve`` and ``LocalServer`` use."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Optional, Type
+
+import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from babyapi.server.app import DEFAULT_MAX_BODY_BYTES, SCOPE_TRANSPORT, create_app
+
+
+class _TransportInScope:
+    """Put the connection's transport in each request's scope.
+
+    ASGI has no way to drop a connection without answering, and the ``reset``
+    and ``stream-cut-after`` drills need exactly that; this mixin lets them
+    reach the socket.
+    """
+
+    app: Any
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        inner: ASGIApp = self.app
+
+        async def with_transport(scope: Scope, receive: Receive, send: Send) -> None:
+            scope[SCOPE_TRANSPORT] = transport
+            await inner(scope, receive, send)
+
+        self.app = with_transport
+
+
+class H11WithTransport(_TransportInScope, H11Protocol):
+    """uvicorn's h11 protocol, with the transport in the scope."""
+
+
+def protocol_class() -> Type[asyncio.Protocol]:
+    """The fastest available HTTP/1.1 protocol: httptools when installed, else h11."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # httptools comes with `uvicorn[standard]`, not with babyapi[server]
+        return H11WithTransport
+
+    class HttpToolsWithTransport(_TransportInScope, HttpToolsProtocol):
+        """uvicorn's httptools protocol, with the transport in the scope."""
+
+    return HttpToolsWithTransport
+
+
+def make_config(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "warning",
+    timeout_graceful_shutdown: Optional[int] = None,
+) -> uvicorn.Config:
+    """A uvicorn config tuned for a small, fast local server."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        # Access lines cost a log record per request; keep them for info/debug only.
+        access_log=log_level in ("info", "debug", "trace"),
+        http=protocol_class(),
+        ws="none",
+        lifespan="off",
+        # Trust no proxy headers: it is a local server, and the middleware costs time.
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=timeout_graceful_shutdown,
+    )
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    api_key: Optional[str] = None,
+    log_level: str = "warning",
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> None:
+    """Run the local BabyAPI server until interrupted (blocking)."""
+    app = create_app(api_key=api_key, max_body_bytes=max_body_bytes)
+    uvicorn.Server(make_config(app, host, port, log_level=log_level)).run()
