@@ -1,0 +1,373 @@
+"""One client, one scenario, one fresh process: prints one JSON line of measurements.
+
+Usage: ``python benchmarks/clients.py CLIENT SCENARIO --port N [--n ...]``
+
+Clients: ``httpx`` (raw httpx, + httpx-sse for streams: the floor), ``openai``,
+``babyapi-0.2.0`` (the published release, imported from benchmarks/.peers/)
+and ``babyapi`` (this repository). Scenarios: ``chat``, ``stream``, ``async``,
+``memory``. Every client does the same work per call: send the request, parse
+the JSON and read the answer text (for streams: parse every chunk and read its
+delta content), the way a user of that client writes it.
+
+A client that lacks a scenario (babyapi 0.2.0 has no async client) or is not
+installed prints ``{"skipped": "reason"}`` and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import inspect
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Optional
+
+HERE = Path(__file__).resolve().parent
+PEER_DIRS = {"babyapi-0.2.0": HERE / ".peers" / "babyapi-0.2.0"}
+CLIENTS = ("httpx", "openai", "babyapi-0.2.0", "babyapi")
+SCENARIOS = ("chat", "stream", "async", "memory")
+MODEL = "bench-model"
+MESSAGES = [{"role": "user", "content": "Say hello."}]
+API_KEY = "bench"
+
+SyncCall = Callable[[], Any]
+StreamCall = Callable[[int], int]
+AsyncCall = Callable[[], Awaitable[Any]]
+
+
+class Skip(Exception):
+    """This client cannot run this scenario."""
+
+
+# ---------------------------------------------------------------------------
+# Per-client adapters: build a client, return a closure doing one call.
+# Each returns (call, close).
+# ---------------------------------------------------------------------------
+
+
+def _root(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def _import_babyapi(client: str) -> Any:
+    try:
+        import babyapi
+    except ImportError as exc:
+        raise Skip(f"babyapi not importable: {exc}") from exc
+    if client == "babyapi-0.2.0" and not str(babyapi.__file__).startswith(str(PEER_DIRS[client])):
+        raise Skip(f"babyapi 0.2.0 not installed in {PEER_DIRS[client]}")
+    return babyapi
+
+
+def sync_chat(client: str, port: int) -> tuple[SyncCall, Callable[[], None]]:
+    """A closure doing one non-streaming chat round trip, and a close function."""
+    if client == "httpx":
+        import httpx
+
+        hc = httpx.Client(
+            base_url=_root(port),
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=60.0,
+        )
+        body = {"model": MODEL, "messages": MESSAGES, "max_tokens": 16}
+
+        def call_httpx() -> Any:
+            r = hc.post("/v1/chat/completions", json=body)
+            if r.status_code != 200:
+                raise RuntimeError(r.status_code)
+            return r.json()["choices"][0]["message"]["content"]
+
+        return call_httpx, hc.close
+    if client == "openai":
+        openai = _import_openai()
+        oc = openai.OpenAI(base_url=_root(port) + "/v1", api_key=API_KEY, max_retries=0)
+
+        def call_openai() -> Any:
+            res = oc.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=16)
+            return res.choices[0].message.content
+
+        return call_openai, oc.close
+    babyapi = _import_babyapi(client)
+    if not hasattr(babyapi, "BabyAPI"):
+        raise Skip("babyapi.BabyAPI not available yet")
+    bc = babyapi.BabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0)
+
+    def call_babyapi() -> Any:
+        res = bc.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=16)
+        return res["choices"][0]["message"]["content"]
+
+    return call_babyapi, bc.close
+
+
+def sync_stream(client: str, port: int) -> tuple[StreamCall, Callable[[], None]]:
+    """A closure consuming one stream of ``n`` chunks; it returns the chunks seen."""
+    if client == "httpx":
+        import httpx
+
+        try:
+            from httpx_sse import connect_sse
+        except ImportError as exc:
+            raise Skip("httpx-sse not installed") from exc
+        hc = httpx.Client(
+            base_url=_root(port),
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=60.0,
+        )
+        loads = json.loads
+
+        def stream_httpx(n: int) -> int:
+            body = {"model": MODEL, "messages": MESSAGES, "max_tokens": n, "stream": True}
+            seen = 0
+            with connect_sse(hc, "POST", "/v1/chat/completions", json=body) as es:
+                for sse in es.iter_sse():
+                    if sse.data == "[DONE]":
+                        break
+                    _ = loads(sse.data)["choices"][0]["delta"].get("content")
+                    seen += 1
+            return seen
+
+        return stream_httpx, hc.close
+    if client == "openai":
+        openai = _import_openai()
+        oc = openai.OpenAI(base_url=_root(port) + "/v1", api_key=API_KEY, max_retries=0)
+
+        def stream_openai(n: int) -> int:
+            seen = 0
+            for chunk in oc.chat.completions.create(
+                model=MODEL, messages=MESSAGES, max_tokens=n, stream=True
+            ):
+                _ = chunk.choices[0].delta.content
+                seen += 1
+            return seen
+
+        return stream_openai, oc.close
+    babyapi = _import_babyapi(client)
+    if not hasattr(babyapi, "BabyAPI"):
+        raise Skip("babyapi.BabyAPI not available yet")
+    bc = babyapi.BabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0)
+
+    def stream_babyapi(n: int) -> int:
+        seen = 0
+        for event in bc.chat.completions.stream(model=MODEL, messages=MESSAGES, max_tokens=n):
+            if event.done:
+                break
+            _ = event.data["choices"][0]["delta"].get("content")
+            seen += 1
+        return seen
+
+    return stream_babyapi, bc.close
+
+
+def async_chat(client: str, port: int) -> tuple[AsyncCall, Callable[[], Awaitable[None]]]:
+    """A coroutine function doing one async chat round trip, and an async close."""
+    if client == "httpx":
+        import httpx
+
+        hc = httpx.AsyncClient(
+            base_url=_root(port),
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=60.0,
+        )
+        body = {"model": MODEL, "messages": MESSAGES, "max_tokens": 16}
+
+        async def call_httpx() -> Any:
+            r = await hc.post("/v1/chat/completions", json=body)
+            if r.status_code != 200:
+                raise RuntimeError(r.status_code)
+            return r.json()["choices"][0]["message"]["content"]
+
+        return call_httpx, hc.aclose
+    if client == "openai":
+        openai = _import_openai()
+        oc = openai.AsyncOpenAI(base_url=_root(port) + "/v1", api_key=API_KEY, max_retries=0)
+
+        async def call_openai() -> Any:
+            res = await oc.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=16)
+            return res.choices[0].message.content
+
+        return call_openai, oc.close
+    babyapi = _import_babyapi(client)
+    if not hasattr(babyapi, "AsyncBabyAPI"):
+        raise Skip(f"{client} has no AsyncBabyAPI")
+    bc = babyapi.AsyncBabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0)
+
+    async def call_babyapi() -> Any:
+        res = await bc.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=16)
+        return res["choices"][0]["message"]["content"]
+
+    async def close_babyapi() -> None:
+        closer = getattr(bc, "aclose", None) or bc.close
+        result = closer()
+        if inspect.isawaitable(result):
+            await result
+
+    return call_babyapi, close_babyapi
+
+
+def _import_openai() -> Any:
+    try:
+        import openai
+    except ImportError as exc:
+        raise Skip("openai not installed") from exc
+    return openai
+
+
+# ---------------------------------------------------------------------------
+# Scenarios: identical measuring code for every client.
+# ---------------------------------------------------------------------------
+
+
+def run_chat(client: str, port: int, n: int, warmup: int) -> dict[str, Any]:
+    """Non-streaming round trips: client CPU and wall time per call."""
+    call, close = sync_chat(client, port)
+    try:
+        for _ in range(warmup):
+            call()
+        gc.collect()
+        w0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(n):
+            call()
+        c1, w1 = time.process_time(), time.perf_counter()
+    finally:
+        close()
+    return {
+        "calls": n,
+        "cpu_us_per_call": (c1 - c0) / n * 1e6,
+        "wall_us_per_call": (w1 - w0) / n * 1e6,
+    }
+
+
+def run_stream(client: str, port: int, n: int, chunks: int, warmup: int) -> dict[str, Any]:
+    """``n`` streams of ``chunks`` chunks each: chunks consumed per second."""
+    stream, close = sync_stream(client, port)
+    try:
+        for _ in range(warmup):
+            stream(chunks)
+        gc.collect()
+        total = 0
+        w0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(n):
+            total += stream(chunks)
+        c1, w1 = time.process_time(), time.perf_counter()
+    finally:
+        close()
+    if total != n * chunks:
+        raise RuntimeError(f"expected {n * chunks} chunks, saw {total}")
+    return {
+        "chunks": total,
+        "chunks_per_s": total / (w1 - w0),
+        "cpu_us_per_chunk": (c1 - c0) / total * 1e6,
+    }
+
+
+def run_async(
+    client: str, port: int, batches: int, concurrency: int, warmup: int
+) -> dict[str, Any]:
+    """``batches`` rounds of ``concurrency`` concurrent calls: calls per second."""
+
+    async def main() -> dict[str, Any]:
+        call, close = async_chat(client, port)
+        try:
+            for _ in range(warmup):
+                await asyncio.gather(*(call() for _ in range(concurrency)))
+            gc.collect()
+            w0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(batches):
+                await asyncio.gather(*(call() for _ in range(concurrency)))
+            c1, w1 = time.process_time(), time.perf_counter()
+        finally:
+            await close()
+        calls = batches * concurrency
+        return {
+            "calls": calls,
+            "calls_per_s": calls / (w1 - w0),
+            "cpu_us_per_call": (c1 - c0) / calls * 1e6,
+        }
+
+    return asyncio.run(main())
+
+
+def rss_mb() -> float:
+    """Current resident set size in MB (Linux /proc; peak RSS elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except OSError:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / (1e6 if sys.platform == "darwin" else 1e3)
+
+
+def run_memory(client: str, port: int, n: int, warmup: int) -> dict[str, Any]:
+    """RSS after warm-up, after n/2 and after n calls."""
+    call, close = sync_chat(client, port)
+    try:
+        for _ in range(warmup):
+            call()
+        gc.collect()
+        start = rss_mb()
+        for _ in range(n // 2):
+            call()
+        half = rss_mb()
+        for _ in range(n - n // 2):
+            call()
+        end = rss_mb()
+    finally:
+        close()
+    return {
+        "calls": n,
+        "rss_start_mb": start,
+        "rss_growth_mb": end - start,
+        "rss_growth_second_half_mb": end - half,
+    }
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Run one benchmark scenario for one client.")
+    parser.add_argument("client", choices=CLIENTS)
+    parser.add_argument("scenario", choices=SCENARIOS)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--n", type=int, default=1000, help="calls, streams or batches")
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--chunks", type=int, default=2000, help="chunks per stream")
+    parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the run")
+    args = parser.parse_args(argv)
+
+    peer = PEER_DIRS.get(args.client)
+    if peer is not None:
+        # The published release must win over the editable install of this repo.
+        sys.path.insert(0, str(peer))
+
+    def scenario() -> dict[str, Any]:
+        if args.scenario == "chat":
+            return run_chat(args.client, args.port, args.n, args.warmup)
+        if args.scenario == "stream":
+            return run_stream(args.client, args.port, args.n, args.chunks, args.warmup)
+        if args.scenario == "async":
+            return run_async(args.client, args.port, args.n, args.concurrency, args.warmup)
+        return run_memory(args.client, args.port, args.n, args.warmup)
+
+    try:
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            result = profiler.runcall(scenario)
+            profiler.dump_stats(args.profile)
+        else:
+            result = scenario()
+    except Skip as exc:
+        result = {"skipped": str(exc)}
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
