@@ -1,0 +1,25 @@
+"""Shared fixtures for the whole test suite."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Test modules import helpers as top-level modules (``from scripted_server import
+# Reply``).  pytest's default "prepend" import mode already puts this directory on
+# sys.path, but other modes (importlib) do not, so make it explicit.
+_TESTS_DIR = str(Path(__file__).resolve().parent)
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
+
+from scripted_server import ScriptedServer  # noqa: E402  # pyright: ignore[reportImplicitRelativeImport]
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[ScriptedServer]:
+    """A fresh server per test: startup is a bind plus one thread, i.e. ~1 ms."""
+    with ScriptedServer() as server:
+        yield server
