@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import (
     Any,
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -123,6 +124,42 @@ class EventReader:
         return error
 
 
+def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
+    try:
+        for chunk in reader.response.iter_bytes():
+            for event in reader.feed(chunk):
+                reader.accept(event)
+                yield event
+                if event.done:
+                    return
+            reader.check_idle()
+        for event in reader.finish():
+            reader.accept(event)
+            yield event
+    except TRANSPORT_ERRORS as exc:
+        raise reader.interrupted(exc) from exc
+    finally:
+        reader.response.close()
+
+
+async def _aread_events(reader: EventReader) -> AsyncGenerator[SSEEvent, None]:
+    try:
+        async for chunk in reader.response.aiter_bytes():
+            for event in reader.feed(chunk):
+                reader.accept(event)
+                yield event
+                if event.done:
+                    return
+            reader.check_idle()
+        for event in reader.finish():
+            reader.accept(event)
+            yield event
+    except TRANSPORT_ERRORS as exc:
+        raise reader.interrupted(exc) from exc
+    finally:
+        await reader.response.aclose()
+
+
 class _StreamBase(Generic[ChunkT]):
     _reader: Optional[EventReader]
 
@@ -153,24 +190,9 @@ class Stream(_StreamBase[ChunkT]):
 
     def __init__(self, reader: EventReader) -> None:
         self._reader = reader
-        self._iterator = self._events(reader)
-
-    def _events(self, reader: EventReader) -> Generator[SSEEvent, None, None]:
-        try:
-            for chunk in reader.response.iter_bytes():
-                for event in reader.feed(chunk):
-                    reader.accept(event)
-                    yield event
-                    if event.done:
-                        return
-                reader.check_idle()
-            for event in reader.finish():
-                reader.accept(event)
-                yield event
-        except TRANSPORT_ERRORS as exc:
-            raise reader.interrupted(exc) from exc
-        finally:
-            reader.response.close()
+        # The generator must not reference the Stream: without a cycle, CPython frees it (and
+        # closes the connection) the moment a `for` loop over a temporary stream breaks.
+        self._iterator = _read_events(reader)
 
     def __iter__(self) -> Iterator[SSEEvent]:
         return self._iterator
@@ -208,37 +230,21 @@ class AsyncStream(_StreamBase[ChunkT]):
     def __init__(self, open_reader: Callable[[], Awaitable[EventReader]]) -> None:
         self._open_reader = open_reader
         self._reader = None
-        self._iterator: Optional[AsyncIterator[SSEEvent]] = None
+        self._iterator: Optional[AsyncGenerator[SSEEvent, None]] = None
 
-    async def _open(self) -> AsyncIterator[SSEEvent]:
+    async def _open(self) -> AsyncGenerator[SSEEvent, None]:
         if self._iterator is None:
             self._reader = await self._open_reader()
-            self._iterator = self._events(self._reader)
+            self._iterator = _aread_events(self._reader)
         return self._iterator
-
-    async def _events(self, reader: EventReader) -> AsyncIterator[SSEEvent]:
-        try:
-            async for chunk in reader.response.aiter_bytes():
-                for event in reader.feed(chunk):
-                    reader.accept(event)
-                    yield event
-                    if event.done:
-                        return
-                reader.check_idle()
-            for event in reader.finish():
-                reader.accept(event)
-                yield event
-        except TRANSPORT_ERRORS as exc:
-            raise reader.interrupted(exc) from exc
-        finally:
-            await reader.response.aclose()
 
     def __aiter__(self) -> AsyncStream[ChunkT]:
         return self
 
     async def __anext__(self) -> SSEEvent:
         iterator = self._iterator or await self._open()
-        return await iterator.__anext__()
+        event: SSEEvent = await iterator.__anext__()
+        return event
 
     def __await__(self) -> Generator[Any, None, AsyncStream[ChunkT]]:
         return self._opened().__await__()
@@ -256,7 +262,7 @@ class AsyncStream(_StreamBase[ChunkT]):
     async def aclose(self) -> None:
         """Stop reading and release the connection."""
         if self._iterator is not None:
-            await self._iterator.aclose()  # type: ignore[attr-defined]
+            await self._iterator.aclose()
         elif self._reader is not None:
             await self._reader.response.aclose()
 
