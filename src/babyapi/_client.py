@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 import random
+import threading
 import time
-from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+from typing import Any, Callable, Generic, Mapping, Optional, TypeVar
 
 import httpx
 
@@ -53,13 +54,41 @@ from babyapi.resources import (
 __all__ = ["AsyncBabyAPI", "BabyAPI"]
 
 SelfT = TypeVar("SelfT", bound="_ClientBase")
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 INFER_PATH = "/infer"
+
+
+class _Pool(Generic[HttpT]):
+    """The httpx client behind a BabyAPI, shared with its ``with_options`` copies.
+
+    Ours is built on first use: loading the TLS certificate bundle costs tens of
+    milliseconds, which a client that is configured but never used should not pay.
+    """
+
+    def __init__(self, factory: Callable[[], HttpT], given: Optional[HttpT]) -> None:
+        self._factory: Callable[[], HttpT] = factory
+        self._client: Optional[HttpT] = given
+        self.owned = given is None
+        self._lock = threading.Lock()
+
+    def get(self) -> HttpT:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._factory()
+                client = self._client
+        return client
+
+    def created(self) -> Optional[HttpT]:
+        """The client if it exists and is ours to close."""
+        return self._client if self.owned else None
 
 
 class _ClientBase:
     """Configuration and request preparation shared by both shells; no I/O here."""
 
-    _http: Union[httpx.Client, httpx.AsyncClient]
+    _pool: _Pool[Any]
 
     def __init__(
         self,
@@ -83,7 +112,6 @@ class _ClientBase:
             deadline_s=deadline_s,
         )
         self._clocks = Clocks(monotonic=time.monotonic, wall=time.time, random=random.random)
-        self._owns_http = True
 
     @property
     def base_url(self) -> str:
@@ -108,7 +136,8 @@ class _ClientBase:
         """A copy with some settings changed that shares this client's connection pool."""
         clone = copy.copy(self)
         clone._config = self._config.with_changes(**changes)
-        clone._owns_http = False
+        clone._pool = _Pool(self._pool.get, self._pool.get())
+        clone._pool.owned = False
         clone._attach_resources()
         return clone
 
@@ -132,12 +161,12 @@ class _ClientBase:
 
     def _json_plan(self, call: Call) -> Plan:
         return json_plan(
-            call, self._http.build_request, self._clocks, self._config.retry_base_delay_s
+            call, self._pool.get().build_request, self._clocks, self._config.retry_base_delay_s
         )
 
     def _stream_plan(self, call: Call) -> Plan:
         return response_plan(
-            call, self._http.build_request, self._clocks, self._config.retry_base_delay_s
+            call, self._pool.get().build_request, self._clocks, self._config.retry_base_delay_s
         )
 
 
@@ -173,10 +202,15 @@ class BabyAPI(_ClientBase):
                 "(use AsyncBabyAPI for an httpx.AsyncClient).",
                 code="INVALID_OPTIONS",
             )
-        self._http: httpx.Client = http_client or httpx.Client(timeout=DEFAULT_TIMEOUT_S)
-        self._owns_http = http_client is None
+        self._pool: _Pool[httpx.Client] = _Pool(
+            lambda: httpx.Client(timeout=DEFAULT_TIMEOUT_S), http_client
+        )
         self._sleep: Callable[[float], None] = time.sleep
         self._attach_resources()
+
+    @property
+    def _http(self) -> httpx.Client:
+        return self._pool.get()
 
     def _attach_resources(self) -> None:
         self.chat = Chat(self)
@@ -199,8 +233,9 @@ class BabyAPI(_ClientBase):
 
     def close(self) -> None:
         """Close the connection pool (unless it belongs to an ``http_client`` you passed in)."""
-        if self._owns_http:
-            self._http.close()
+        http = self._pool.created()
+        if http is not None:
+            http.close()
 
     def __enter__(self) -> BabyAPI:
         return self
@@ -279,10 +314,15 @@ class AsyncBabyAPI(_ClientBase):
                 "(use BabyAPI for an httpx.Client).",
                 code="INVALID_OPTIONS",
             )
-        self._http: httpx.AsyncClient = http_client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S)
-        self._owns_http = http_client is None
+        self._pool: _Pool[httpx.AsyncClient] = _Pool(
+            lambda: httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S), http_client
+        )
         self._sleep: Callable[[float], Any] = _anyio_sleep
         self._attach_resources()
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        return self._pool.get()
 
     def _attach_resources(self) -> None:
         self.chat = AsyncChat(self)
@@ -305,8 +345,9 @@ class AsyncBabyAPI(_ClientBase):
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it belongs to an ``http_client`` you passed in)."""
-        if self._owns_http:
-            await self._http.aclose()
+        http = self._pool.created()
+        if http is not None:
+            await http.aclose()
 
     async def __aenter__(self) -> AsyncBabyAPI:
         return self
