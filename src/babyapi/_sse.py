@@ -182,10 +182,28 @@ class SSEDecoder:
             # No line end in this chunk: just remember the piece.
             self._partial.append(text)
             return []
+        events: List[SSEEvent] = []
         if self._partial:
-            self._partial.append(text)
-            text = "".join(self._partial)
+            # This chunk ends a line begun earlier. Finish that line on its own
+            # so a huge line (an 8 MiB data event) is copied once, by one join,
+            # rather than joined with the chunk and then split and sliced again.
+            end = text.index("\n")
+            pieces = self._partial
+            pieces.append(text[:end])
             self._partial = []
+            head = pieces[0]
+            if head[:6] == "data: ":
+                pieces[0] = head[6:]
+                self._data.append("".join(pieces))
+            else:
+                self._process(["".join(pieces)], events)
+            end += 1
+            if text[end : end + 1] == "\n":
+                # The usual case: a blank line completes the event at once,
+                # leaving clean state so the blocks below take the fast path.
+                self._process([""], events)
+                end += 1
+            text = text[end:]
         # Split into blocks at blank lines first: in an LLM stream nearly every
         # block is one "data: ..." line, which then costs a single check
         # instead of two trips round the line loop. Splitting on "\n\n" and
@@ -198,23 +216,23 @@ class SSEDecoder:
         tail = tail_lines.pop()
         if tail:
             self._partial.append(tail)
-        events: List[SSEEvent] = []
         if blocks:
-            # The first block continues whatever the previous chunk left.
-            lines = blocks[0].split("\n")
-            lines.append("")
-            self._process(lines, events)
-            # Every later block starts just after a dispatch, with clean state.
+            # Each block ends with a dispatch, and fast-path blocks never change
+            # the ID buffer, so the dispatched ID can be committed up front.
+            self.last_event_id = self._id_buffer
             event_id = self._id_buffer or None
-            for i in range(1, len(blocks)):
-                block = blocks[i]
-                if block[:6] == "data: " and "\n" not in block:
+            # A block can take the fast path only if no fields are pending from
+            # an earlier line; that holds after any dispatch, so after block 1.
+            clean = not self._data and not self._event and self._block_retry is None
+            for block in blocks:
+                if clean and block[:6] == "data: " and "\n" not in block:
                     events.append(SSEEvent(block[6:], "message", event_id, None))
                 else:
                     lines = block.split("\n")
                     lines.append("")
                     self._process(lines, events)
                     event_id = self._id_buffer or None
+                    clean = True
         if tail_lines:
             self._process(tail_lines, events)
         return events
