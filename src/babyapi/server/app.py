@@ -266,6 +266,9 @@ async def sse_body(frames: Iterable[JSON], scope: Scope) -> AsyncIterator[bytes]
     if plan is None:
         for frame in frames:
             yield _sse_frame(frame)
+            # One loop turn per token, so each chunk leaves on its own as a
+            # real server's would, instead of the whole reply in one write.
+            await asyncio.sleep(0)
         yield b"data: [DONE]\n\n"
         return
     sent = 0
@@ -277,6 +280,7 @@ async def sse_body(frames: Iterable[JSON], scope: Scope) -> AsyncIterator[bytes]
         if plan.chunk_delay_s > 0:
             await asyncio.sleep(plan.chunk_delay_s)
         yield _sse_frame(frame)
+        await asyncio.sleep(0)
         sent += 1
     # A count past the last chunk still fires, before [DONE]: a drill never ends cleanly.
     if _stream_fault_due(plan, sent):
@@ -463,16 +467,17 @@ async def _crash(request: Request, exc: Exception) -> Response:
 def routes() -> List[Route]:
     """The route table."""
     return [
+        # Starlette tries routes in order: the busiest come first.
+        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/completions", text_completions, methods=["POST"]),
+        Route("/infer", infer, methods=["POST"]),
+        Route("/v1/embeddings", embeddings, methods=["POST"]),
+        Route("/v1/rerank", rerank, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", get_model, methods=["GET"]),
-        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-        Route("/v1/completions", text_completions, methods=["POST"]),
-        Route("/v1/embeddings", embeddings, methods=["POST"]),
-        Route("/v1/rerank", rerank, methods=["POST"]),
         Route("/rerank", rerank, methods=["POST"]),
         Route("/v2/rerank", rerank, methods=["POST"]),
-        Route("/infer", infer, methods=["POST"]),
     ]
 
 
