@@ -1,0 +1,98 @@
+"""The benchmark harness runs end to end; its figures are not judged here."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+run = _load("run")
+server = _load("server")
+
+
+@pytest.mark.timeout(90)
+def test_quick_run_measures_floor_and_babyapi(tmp_path: Path) -> None:
+    # The floor and the subject only: peers add nothing to what the harness exercises.
+    cmd = [
+        sys.executable,
+        str(BENCH_DIR / "run.py"),
+        "--quick",
+        "--out",
+        str(tmp_path),
+        "--clients",
+        "httpx,babyapi",
+        "--scenarios",
+        "import,chat,stream,async,memory",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=80)
+    assert done.returncode == 0, done.stderr
+
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert "## Figures" in text
+    assert "## Targets (babyapi)" in text
+    medians = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["medians"]
+    for key in ("import", "chat_cpu", "chat_wall", "stream_rate", "async_rate", "mem_growth"):
+        assert set(medians[key]) == {"httpx", "babyapi"}, (key, done.stderr)
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (tmp_path / "results.png").stat().st_size > 0
+
+
+def test_sse_response_carries_n_chunks_then_done() -> None:
+    body = server.response_for(
+        b"POST", b"/v1/chat/completions", b'{"stream": true, "max_tokens": 3}'
+    )
+    assert body.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"transfer-encoding: chunked" in body
+    assert body.count(b"data: {") == 3
+    assert body.endswith(b"data: [DONE]\n\n\r\n0\r\n\r\n")
+    assert server.response_for(b"POST", b"/v1/chat/completions", b"{}") == server.CHAT_RESPONSE
+    assert server.response_for(b"GET", b"/anything", b"") == server.GENERIC_RESPONSE
+
+
+def test_targets_pass_miss_and_not_measured() -> None:
+    table = {
+        "import": {"httpx": 100.0, "openai": 1000.0, "babyapi": 110.0},
+        "chat_cpu": {"httpx": 100.0, "openai": 150.0, "babyapi": 120.0},
+        "mem_growth": {"httpx": 1.0, "babyapi": 2.0},
+        "mem_flat": {"httpx": 0.0, "babyapi": 3.0},
+    }
+    sse = {
+        "rows": [
+            {
+                "workload": "chat: ...",
+                "decoder": "babyapi",
+                "ms": 5.0,
+                "x httpx-sse": 2.5,
+                "x openai": 1.5,
+            },
+            {"workload": "huge: ...", "decoder": "babyapi", "ms": 40.0},
+        ]
+    }
+    status = {t.target: t.status for t in run.evaluate_targets(table, sse)}
+    assert status["import babyapi <= 1.15x import httpx"] == "PASS"
+    assert status["import babyapi >= 5x faster than import openai"] == "PASS"
+    assert status["chat CPU/call <= 1.15x raw httpx"] == "MISS"
+    assert status["chat CPU/call <= 0.6x openai"] == "MISS"
+    assert status["stream chunks/s >= 0.9x httpx + httpx-sse"] == "n/a"
+    assert status["SSE decoder MB/s >= 2x httpx-sse's"] == "PASS"
+    assert status["SSE decoder MB/s >= 2x openai's"] == "MISS"
+    assert status["one 8 MiB event in 1 KiB chunks well under 100 ms"] == "PASS"
+    assert status["RSS growth <= raw httpx's + 5 MB"] == "PASS"
+    assert status["RSS flat in the second half of the calls (<= 1 MB)"] == "MISS"
