@@ -252,8 +252,15 @@ def _stream_fault_due(plan: FaultPlan, sent: int) -> bool:
     )
 
 
+def _fire_error(plan: FaultPlan, sent: int) -> bool:
+    """Whether the error frame (rather than the cut) is the drill due now."""
+    if plan.stream_error_after is None:
+        return False
+    return plan.stream_cut_after is None or plan.stream_error_after <= plan.stream_cut_after
+
+
 async def _stream_fault(plan: FaultPlan, sent: int, scope: Scope) -> AsyncIterator[bytes]:
-    if plan.stream_error_after is not None and sent >= plan.stream_error_after:
+    if _fire_error(plan, sent):
         message = f"Injected fault ({FAULT_HEADER}: {plan.spec}): stream failed after {sent} chunks"
         yield _sse_frame(error_body(500, message, code="stream_error"))
     else:
@@ -283,7 +290,7 @@ async def sse_body(frames: Iterable[JSON], scope: Scope) -> AsyncIterator[bytes]
         await asyncio.sleep(0)
         sent += 1
     # A count past the last chunk still fires, before [DONE]: a drill never ends cleanly.
-    if _stream_fault_due(plan, sent):
+    if plan.stream_error_after is not None or plan.stream_cut_after is not None:
         async for tail in _stream_fault(plan, sent, scope):
             yield tail
         return
