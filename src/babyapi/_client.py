@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import random
+import sys
 import threading
 import time
 from typing import Any, Callable, Generic, Mapping, Optional, TypeVar
@@ -65,20 +66,42 @@ class _Pool(Generic[HttpT]):
     milliseconds, which a client that is configured but never used should not pay.
     """
 
-    def __init__(self, factory: Callable[[], HttpT], given: Optional[HttpT]) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], HttpT],
+        given: Optional[HttpT],
+        affinity: Callable[[], object] = lambda: None,
+    ) -> None:
         self._factory: Callable[[], HttpT] = factory
         self._client: Optional[HttpT] = given
         self.owned = given is None
+        self._affinity = affinity
+        self._bound_to: object = None
         self._lock = threading.Lock()
 
     def get(self) -> HttpT:
         client = self._client
-        if client is None:
+        if client is None or self._bound_to is not self._affinity():
             with self._lock:
-                if self._client is None:
-                    self._client = self._factory()
-                client = self._client
+                client = self._rebind()
         return client
+
+    def _rebind(self) -> HttpT:
+        current = self._affinity()
+        if self._client is not None and self._bound_to not in (None, current):
+            if not self.owned:
+                raise BabyAPIError(
+                    "this client's http_client was first used in another event loop, and "
+                    "connections cannot move between loops: create the AsyncBabyAPI and its "
+                    "httpx.AsyncClient inside the loop that uses them (e.g. inside asyncio.run).",
+                    code="EVENT_LOOP_CHANGED",
+                )
+            # Connections of a finished loop are dead; start a fresh pool in this one.
+            self._client = None
+        if self._client is None:
+            self._client = self._factory()
+        self._bound_to = current
+        return self._client
 
     def created(self) -> Optional[HttpT]:
         """The client if it exists and is ours to close."""
@@ -136,7 +159,7 @@ class _ClientBase:
         """A copy with some settings changed that shares this client's connection pool."""
         clone = copy.copy(self)
         clone._config = self._config.with_changes(**changes)
-        clone._pool = _Pool(self._pool.get, self._pool.get())
+        clone._pool = copy.copy(self._pool)
         clone._pool.owned = False
         clone._attach_resources()
         return clone
@@ -315,7 +338,7 @@ class AsyncBabyAPI(_ClientBase):
                 code="INVALID_OPTIONS",
             )
         self._pool: _Pool[httpx.AsyncClient] = _Pool(
-            lambda: httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S), http_client
+            lambda: httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S), http_client, _running_asyncio_loop
         )
         self._sleep: Callable[[float], Any] = _anyio_sleep
         self._attach_resources()
@@ -400,6 +423,18 @@ class AsyncBabyAPI(_ClientBase):
             else:
                 await self._sleep(action.seconds)
                 outcome = None
+
+
+def _running_asyncio_loop() -> object:
+    """The asyncio loop we run in, or None under trio (whose runs cannot be reused anyway)."""
+    # Importing asyncio costs more than importing httpx; if nobody imported it, no loop runs.
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 async def _anyio_sleep(seconds: float) -> None:
