@@ -104,8 +104,14 @@ class _Pool(Generic[HttpT]):
         return self._client
 
     def created(self) -> Optional[HttpT]:
-        """The client if it exists and is ours to close."""
-        return self._client if self.owned else None
+        """The client if it exists, is ours to close, and belongs to the running loop."""
+        if not self.owned or self._client is None:
+            return None
+        if self._bound_to not in (None, self._affinity()):
+            # Its loop has ended and its connections with it; there is nothing left to close.
+            self._client = None
+            return None
+        return self._client
 
 
 class _ClientBase:

@@ -57,7 +57,9 @@ class Driver:
         return client
 
     def install_fake_time(self, client: AnyClient) -> None:
-        client._clocks = Clocks(monotonic=self.time.monotonic, wall=lambda: 1_700_000_000.0, random=lambda: 0.5)
+        client._clocks = Clocks(
+            monotonic=self.time.monotonic, wall=lambda: 1_700_000_000.0, random=lambda: 0.5
+        )
         client._sleep = self.time.async_sleep if self.kind == "async" else self.time.sleep  # type: ignore[assignment]
 
     def run(self, value: Any) -> Any:
@@ -70,7 +72,9 @@ class Driver:
     def call(self, fn: Callable[[AnyClient], Any], client: AnyClient | None = None) -> Any:
         return self.run(fn(client or self.client))
 
-    def events(self, fn: Callable[[AnyClient], Any], client: AnyClient | None = None) -> list[SSEEvent]:
+    def events(
+        self, fn: Callable[[AnyClient], Any], client: AnyClient | None = None
+    ) -> list[SSEEvent]:
         """Open a stream and read every event."""
         stream = fn(client or self.client)
         if self.kind == "sync":

@@ -65,7 +65,9 @@ def test_async_context_manager_closes_the_pool(scripted_server: ScriptedServer) 
 def test_the_users_http_client_is_used_and_never_closed(scripted_server: ScriptedServer) -> None:
     scripted_server.script(OK)
     seen: list[str] = []
-    own = httpx.Client(headers={"x-proxy-auth": "p"}, event_hooks={"request": [lambda r: seen.append(r.url.path)]})
+    own = httpx.Client(
+        headers={"x-proxy-auth": "p"}, event_hooks={"request": [lambda r: seen.append(r.url.path)]}
+    )
     with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url, http_client=own) as client:
         client.models.list()
         client.with_options(max_retries=0).close()
@@ -75,14 +77,18 @@ def test_the_users_http_client_is_used_and_never_closed(scripted_server: Scripte
     own.close()
 
 
-def test_the_users_async_http_client_is_used_and_never_closed(scripted_server: ScriptedServer) -> None:
+def test_the_users_async_http_client_is_used_and_never_closed(
+    scripted_server: ScriptedServer,
+) -> None:
     import asyncio
 
     scripted_server.script(OK)
 
     async def main() -> httpx.AsyncClient:
         own = httpx.AsyncClient(headers={"x-proxy-auth": "p"})
-        async with AsyncBabyAPI(api_key=API_KEY, base_url=scripted_server.base_url, http_client=own) as client:
+        async with AsyncBabyAPI(
+            api_key=API_KEY, base_url=scripted_server.base_url, http_client=own
+        ) as client:
             await client.models.list()
         assert not own.is_closed
         await own.aclose()
@@ -96,5 +102,9 @@ def test_custom_transport_through_http_client() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"output": request.headers["authorization"][-4:]})
 
-    client = BabyAPI(api_key=API_KEY, default_model="m", http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    client = BabyAPI(
+        api_key=API_KEY,
+        default_model="m",
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
     assert client.baby.infer("hi")["output"] == API_KEY[-4:]

@@ -7,7 +7,11 @@ import uuid
 from conftest import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
-CHAT = {"id": "c1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi!"}}]}
+CHAT = {
+    "id": "c1",
+    "object": "chat.completion",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi!"}}],
+}
 COMPLETION = {"id": "c2", "object": "text_completion", "choices": [{"index": 0, "text": "Once"}]}
 MESSAGES = [{"role": "user", "content": "Hello."}]
 
@@ -16,7 +20,11 @@ def test_chat_create_sends_the_body_unchanged_with_auth_and_idempotency(driver: 
     driver.server.script(Reply.json(CHAT, headers={"x-request-id": "req-1"}))
     res = driver.call(
         lambda c: c.chat.completions.create(
-            model="mixtral", messages=MESSAGES, temperature=0.7, top_k=5, chat_template_kwargs={"x": 1}
+            model="mixtral",
+            messages=MESSAGES,
+            temperature=0.7,
+            top_k=5,
+            chat_template_kwargs={"x": 1},
         )
     )
     assert res["choices"][0]["message"]["content"] == "Hi!"
@@ -46,7 +54,9 @@ def test_each_call_gets_a_fresh_idempotency_key(driver: Driver) -> None:
 
 def test_completions_create(driver: Driver) -> None:
     driver.server.script(Reply.json(COMPLETION))
-    res = driver.call(lambda c: c.completions.create(model="mistral", prompt="Write", max_tokens=120))
+    res = driver.call(
+        lambda c: c.completions.create(model="mistral", prompt="Write", max_tokens=120)
+    )
     assert res["choices"][0]["text"] == "Once"
     (req,) = driver.server.requests
     assert req.path == "/v1/completions"
@@ -54,31 +64,61 @@ def test_completions_create(driver: Driver) -> None:
 
 
 def test_embeddings_single_and_batch(driver: Driver) -> None:
-    vectors = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}], "usage": {"prompt_tokens": 3, "total_tokens": 3}}
+    vectors = {
+        "object": "list",
+        "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+        "usage": {"prompt_tokens": 3, "total_tokens": 3},
+    }
     driver.server.script(Reply.json(vectors))
-    res = driver.call(lambda c: c.embeddings.create(model="qwen3-embedding", input="BabyAPI", dimensions=2))
+    res = driver.call(
+        lambda c: c.embeddings.create(model="qwen3-embedding", input="BabyAPI", dimensions=2)
+    )
     assert res["data"][0]["embedding"] == [0.1, 0.2]
-    driver.call(lambda c: c.embeddings.create(model="qwen3-embedding", input=["a", "b"], encoding_format="base64"))
+    driver.call(
+        lambda c: c.embeddings.create(
+            model="qwen3-embedding", input=["a", "b"], encoding_format="base64"
+        )
+    )
     single, batch = driver.server.requests
     assert single.path == "/v1/embeddings"
     assert single.json() == {"model": "qwen3-embedding", "input": "BabyAPI", "dimensions": 2}
-    assert batch.json() == {"model": "qwen3-embedding", "input": ["a", "b"], "encoding_format": "base64"}
+    assert batch.json() == {
+        "model": "qwen3-embedding",
+        "input": ["a", "b"],
+        "encoding_format": "base64",
+    }
 
 
 def test_rerank(driver: Driver) -> None:
-    ranked = {"results": [{"index": 2, "relevance_score": 0.9}, {"index": 0, "relevance_score": 0.1}]}
+    ranked = {
+        "results": [{"index": 2, "relevance_score": 0.9}, {"index": 0, "relevance_score": 0.1}]
+    }
     driver.server.script(Reply.json(ranked))
     res = driver.call(
-        lambda c: c.rerank.create(model="qwen3-reranker", query="q", documents=["a", "b", "c"], top_n=2, return_documents=True)
+        lambda c: c.rerank.create(
+            model="qwen3-reranker",
+            query="q",
+            documents=["a", "b", "c"],
+            top_n=2,
+            return_documents=True,
+        )
     )
     assert [r["index"] for r in res["results"]] == [2, 0]
     (req,) = driver.server.requests
     assert req.path == "/v1/rerank"
-    assert req.json() == {"model": "qwen3-reranker", "query": "q", "documents": ["a", "b", "c"], "top_n": 2, "return_documents": True}
+    assert req.json() == {
+        "model": "qwen3-reranker",
+        "query": "q",
+        "documents": ["a", "b", "c"],
+        "top_n": 2,
+        "return_documents": True,
+    }
 
 
 def test_models_list_is_a_get_without_body_or_idempotency_key(driver: Driver) -> None:
-    driver.server.script(Reply.json({"object": "list", "data": [{"id": "mistral", "object": "model"}]}))
+    driver.server.script(
+        Reply.json({"object": "list", "data": [{"id": "mistral", "object": "model"}]})
+    )
     res = driver.call(lambda c: c.models.list())
     assert [m["id"] for m in res["data"]] == ["mistral"]
     (req,) = driver.server.requests
@@ -123,7 +163,9 @@ def test_baby_infer_maps_camel_case_and_nested_options_to_snake_case(driver: Dri
 def test_client_infer_routes_messages_to_chat_and_prompt_to_completions(driver: Driver) -> None:
     driver.server.script(Reply.json(CHAT), Reply.json(COMPLETION))
     chat = driver.call(lambda c: c.infer({"model": "mistral", "messages": MESSAGES}))
-    comp = driver.call(lambda c: c.infer({"model": "x"}, model="mistral", prompt="Give 3 names.", max_tokens=60))
+    comp = driver.call(
+        lambda c: c.infer({"model": "x"}, model="mistral", prompt="Give 3 names.", max_tokens=60)
+    )
     assert chat["choices"][0]["message"]["content"] == "Hi!"
     assert comp["choices"][0]["text"] == "Once"
     first, second = driver.server.requests
@@ -138,7 +180,11 @@ def test_vision_content_parts_pass_through(driver: Driver) -> None:
         {"type": "text", "text": "Describe the image."},
         {"type": "image_url", "image_url": {"url": "https://api.babyapi.org/images/banner.png"}},
     ]
-    driver.call(lambda c: c.chat.completions.create(model="pixtral", messages=[{"role": "user", "content": content}]))
+    driver.call(
+        lambda c: c.chat.completions.create(
+            model="pixtral", messages=[{"role": "user", "content": content}]
+        )
+    )
     assert driver.server.requests[0].json()["messages"][0]["content"] == content
 
 
@@ -165,7 +211,9 @@ def test_request_options_api_key_overrides_the_clients(driver: Driver) -> None:
     driver.server.script(Reply.json(CHAT))
     driver.call(
         lambda c: c.chat.completions.create(
-            request_options=RequestOptions(api_key="sk-other", timeout_s=30.0, max_retries=0, headers={"x-trace": "abc123"}),
+            request_options=RequestOptions(
+                api_key="sk-other", timeout_s=30.0, max_retries=0, headers={"x-trace": "abc123"}
+            ),
             model="m",
             messages=MESSAGES,
         )
@@ -177,7 +225,11 @@ def test_request_options_api_key_overrides_the_clients(driver: Driver) -> None:
 
 def test_extra_body_is_merged_into_the_json(driver: Driver) -> None:
     driver.server.script(Reply.json(CHAT))
-    driver.call(lambda c: c.chat.completions.create(model="m", messages=MESSAGES, extra_body={"guided_choice": ["a", "b"]}))
+    driver.call(
+        lambda c: c.chat.completions.create(
+            model="m", messages=MESSAGES, extra_body={"guided_choice": ["a", "b"]}
+        )
+    )
     assert driver.server.requests[0].json()["guided_choice"] == ["a", "b"]
 
 

@@ -54,9 +54,18 @@ def raised(driver: Driver, *replies: Reply, **client_kwargs: object) -> BabyAPIE
         (418, APIStatusError),
     ],
 )
-def test_status_maps_to_its_class_with_openai_fields(driver: Driver, status: int, cls: type[BabyAPIError]) -> None:
+def test_status_maps_to_its_class_with_openai_fields(
+    driver: Driver, status: int, cls: type[BabyAPIError]
+) -> None:
     reply = Reply.json(
-        {"error": {"message": "model 'x' not found", "type": "invalid_request_error", "param": None, "code": 404}},
+        {
+            "error": {
+                "message": "model 'x' not found",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": 404,
+            }
+        },
         status=status,
         headers={"x-request-id": "req-42"},
     )
@@ -81,32 +90,61 @@ def test_status_maps_to_its_class_with_openai_fields(driver: Driver, status: int
         (Reply.json({"message": "upstream unavailable"}, status=503), "upstream unavailable"),
         (Reply.json({"detail": "Not authenticated"}, status=401), "Not authenticated"),
         (
-            Reply.json({"detail": [{"loc": ["body", "messages"], "msg": "field required", "type": "missing"}]}, status=422),
+            Reply.json(
+                {
+                    "detail": [
+                        {"loc": ["body", "messages"], "msg": "field required", "type": "missing"}
+                    ]
+                },
+                status=422,
+            ),
             "messages: field required",
         ),
         (Reply.text("Internal Server Error", status=500), "Internal Server Error"),
         (
-            Reply.json({"error": {"code": 400, "message": "context too long", "type": "exceed_context_size_error", "n_prompt_tokens": 9000, "n_ctx": 4096}}, status=400),
+            Reply.json(
+                {
+                    "error": {
+                        "code": 400,
+                        "message": "context too long",
+                        "type": "exceed_context_size_error",
+                        "n_prompt_tokens": 9000,
+                        "n_ctx": 4096,
+                    }
+                },
+                status=400,
+            ),
             "context too long",
         ),
         (Reply(status=503, body=b""), "503 Service Unavailable from 127.0.0.1"),
     ],
 )
-def test_every_error_body_shape_gives_a_useful_message(driver: Driver, reply: Reply, message: str) -> None:
+def test_every_error_body_shape_gives_a_useful_message(
+    driver: Driver, reply: Reply, message: str
+) -> None:
     err = raised(driver, reply)
     assert err.message == message
     assert err.status == reply.status
 
 
 def test_html_proxy_page_becomes_one_line(driver: Driver) -> None:
-    page = "<html><head><title>502 Bad Gateway</title></head><body>" + "<p>nginx</p>" * 300 + "</body></html>"
+    page = (
+        "<html><head><title>502 Bad Gateway</title></head><body>"
+        + "<p>nginx</p>" * 300
+        + "</body></html>"
+    )
     err = raised(driver, Reply.text(page, status=502, content_type="text/html"))
     assert isinstance(err, InternalServerError)
     assert err.message == "502 Bad Gateway from 127.0.0.1"
 
 
 def test_babyapi_request_id_header_is_read_too(driver: Driver) -> None:
-    err = raised(driver, Reply.json({"error": {"message": "no"}}, status=400, headers={"x-babyapi-request-id": "b-7"}))
+    err = raised(
+        driver,
+        Reply.json(
+            {"error": {"message": "no"}}, status=400, headers={"x-babyapi-request-id": "b-7"}
+        ),
+    )
     assert err.request_id == "b-7"
 
 
@@ -118,7 +156,9 @@ def test_babyapi_request_id_header_is_read_too(driver: Driver) -> None:
         Reply.json("just a string"),
         Reply(status=200, body=b""),
         Reply.text("<html>hello</html>", content_type="text/html"),
-        Reply(status=200, body=b"\xff\xfe\x00garbage", headers={"content-type": "application/json"}),
+        Reply(
+            status=200, body=b"\xff\xfe\x00garbage", headers={"content-type": "application/json"}
+        ),
     ],
 )
 def test_malformed_success_bodies_raise_invalid_response(driver: Driver, reply: Reply) -> None:
@@ -135,7 +175,9 @@ def test_json_with_the_wrong_content_type_is_accepted(driver: Driver) -> None:
 
 
 def test_error_object_inside_a_200_is_raised(driver: Driver) -> None:
-    err = raised(driver, Reply.json({"error": {"message": "The model `x` does not exist.", "code": 404}}))
+    err = raised(
+        driver, Reply.json({"error": {"message": "The model `x` does not exist.", "code": 404}})
+    )
     assert isinstance(err, NotFoundError)
     assert err.message == "The model `x` does not exist."
 
@@ -181,7 +223,10 @@ def test_the_api_key_appears_in_no_error(driver: Driver) -> None:
 def test_error_pickles_for_multiprocessing(driver: Driver) -> None:
     import pickle
 
-    err = raised(driver, Reply.json({"error": {"message": "busy"}}, status=429, headers={"retry-after": "90"}))
+    err = raised(
+        driver,
+        Reply.json({"error": {"message": "busy"}}, status=429, headers={"retry-after": "90"}),
+    )
     copy = pickle.loads(pickle.dumps(err))
     assert type(copy) is RateLimitError
     assert (copy.message, copy.status, copy.retry_after) == (err.message, 429, 90.0)

@@ -8,7 +8,14 @@ import pytest
 from conftest import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
-from babyapi import APIConnectionError, APITimeoutError, BabyAPIError, BadRequestError, InternalServerError, RateLimitError
+from babyapi import (
+    APIConnectionError,
+    APITimeoutError,
+    BabyAPIError,
+    BadRequestError,
+    InternalServerError,
+    RateLimitError,
+)
 
 MESSAGES = [{"role": "user", "content": "Hello."}]
 OK = Reply.json({"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]})
@@ -19,7 +26,9 @@ def chat(client: object) -> object:
 
 
 @pytest.mark.parametrize("status", [408, 409, 429, 500, 502, 503, 504])
-def test_transient_statuses_are_retried_with_one_idempotency_key(driver: Driver, status: int) -> None:
+def test_transient_statuses_are_retried_with_one_idempotency_key(
+    driver: Driver, status: int
+) -> None:
     driver.server.script(Reply.json({"error": {"message": "busy"}}, status=status), OK)
     res = driver.call(chat)
     assert res["choices"][0]["message"]["content"] == "ok"
@@ -67,15 +76,22 @@ def test_backoff_is_capped_at_eight_seconds(driver: Driver) -> None:
         ({"retry-after-ms": "200", "retry-after": "9"}, 0.2),
     ],
 )
-def test_server_asked_wait_is_honoured(driver: Driver, headers: dict[str, str], wait: float) -> None:
-    driver.server.script(Reply.json({"error": {"message": "slow down"}}, status=429, headers=headers), OK)
+def test_server_asked_wait_is_honoured(
+    driver: Driver, headers: dict[str, str], wait: float
+) -> None:
+    driver.server.script(
+        Reply.json({"error": {"message": "slow down"}}, status=429, headers=headers), OK
+    )
     driver.call(chat)
     assert driver.time.sleeps == [pytest.approx(wait)]
 
 
 @pytest.mark.parametrize("status", [429, 503])
 def test_a_wait_over_sixty_seconds_is_handed_back(driver: Driver, status: int) -> None:
-    driver.server.script(Reply.json({"error": {"message": "later"}}, status=status, headers={"retry-after": "120"}), OK)
+    driver.server.script(
+        Reply.json({"error": {"message": "later"}}, status=status, headers={"retry-after": "120"}),
+        OK,
+    )
     with pytest.raises(BabyAPIError) as info:
         driver.call(chat)
     assert len(driver.server.requests) == 1
@@ -84,12 +100,18 @@ def test_a_wait_over_sixty_seconds_is_handed_back(driver: Driver, status: int) -
 
 
 def test_x_should_retry_overrides_the_status_rule(driver: Driver) -> None:
-    driver.server.script(Reply.json({"error": {"message": "nope"}}, status=503, headers={"x-should-retry": "false"}), OK)
+    driver.server.script(
+        Reply.json({"error": {"message": "nope"}}, status=503, headers={"x-should-retry": "false"}),
+        OK,
+    )
     with pytest.raises(InternalServerError):
         driver.call(chat)
     assert len(driver.server.requests) == 1
     driver.server.reset()
-    driver.server.script(Reply.json({"error": {"message": "again"}}, status=400, headers={"x-should-retry": "true"}), OK)
+    driver.server.script(
+        Reply.json({"error": {"message": "again"}}, status=400, headers={"x-should-retry": "true"}),
+        OK,
+    )
     assert driver.call(chat)["choices"]
     assert len(driver.server.requests) == 2
 
@@ -97,7 +119,11 @@ def test_x_should_retry_overrides_the_status_rule(driver: Driver) -> None:
 def test_max_retries_zero_sends_exactly_one_request(driver: Driver) -> None:
     driver.server.script(Reply(status=503), OK)
     with pytest.raises(InternalServerError):
-        driver.call(lambda c: c.chat.completions.create(request_options={"max_retries": 0}, model="m", messages=MESSAGES))
+        driver.call(
+            lambda c: c.chat.completions.create(
+                request_options={"max_retries": 0}, model="m", messages=MESSAGES
+            )
+        )
     assert len(driver.server.requests) == 1
 
 
@@ -130,7 +156,9 @@ def test_connection_refused_is_retried_then_raised(driver: Driver) -> None:
 def test_the_users_idempotency_key_wins(driver: Driver) -> None:
     driver.server.script(Reply(status=503), OK)
     driver.call(
-        lambda c: c.chat.completions.create(request_options={"headers": {"idempotency-key": "mine-1"}}, model="m", messages=MESSAGES)
+        lambda c: c.chat.completions.create(
+            request_options={"headers": {"idempotency-key": "mine-1"}}, model="m", messages=MESSAGES
+        )
     )
     keys = [r.headers["idempotency-key"] for r in driver.server.requests]
     assert keys == ["mine-1", "mine-1"]
@@ -161,12 +189,19 @@ def test_deadline_in_request_options_bounds_a_slow_attempt(driver: Driver) -> No
     client._clocks = Clocks(monotonic=time.monotonic, wall=time.time, random=lambda: 0.5)
     started = time.monotonic()
     with pytest.raises(APITimeoutError):
-        driver.call(lambda c: c.chat.completions.create(request_options={"deadline_s": 0.3}, model="m", messages=MESSAGES), client)
+        driver.call(
+            lambda c: c.chat.completions.create(
+                request_options={"deadline_s": 0.3}, model="m", messages=MESSAGES
+            ),
+            client,
+        )
     assert time.monotonic() - started < 1.5
 
 
 def test_streams_are_never_retried(driver: Driver) -> None:
-    driver.server.script(Reply.json({"error": {"message": "busy"}}, status=503), Reply.sse([{"choices": []}]))
+    driver.server.script(
+        Reply.json({"error": {"message": "busy"}}, status=503), Reply.sse([{"choices": []}])
+    )
     with pytest.raises(InternalServerError) as info:
         driver.events(lambda c: c.chat.completions.stream(model="m", messages=MESSAGES))
     assert info.value.message == "busy"
@@ -175,7 +210,9 @@ def test_streams_are_never_retried(driver: Driver) -> None:
 
 
 def test_rate_limit_error_carries_retry_after_when_retries_run_out(driver: Driver) -> None:
-    driver.server.script(Reply.json({"error": {"message": "slow"}}, status=429, headers={"retry-after": "2"}))
+    driver.server.script(
+        Reply.json({"error": {"message": "slow"}}, status=429, headers={"retry-after": "2"})
+    )
     client = driver.make(max_retries=1)
     with pytest.raises(RateLimitError) as info:
         driver.call(chat, client)
@@ -183,10 +220,16 @@ def test_rate_limit_error_carries_retry_after_when_retries_run_out(driver: Drive
     assert driver.time.sleeps == [2.0]
 
 
-def test_each_decision_is_logged_without_key_or_body(driver: Driver, caplog: pytest.LogCaptureFixture) -> None:
+def test_each_decision_is_logged_without_key_or_body(
+    driver: Driver, caplog: pytest.LogCaptureFixture
+) -> None:
     driver.server.script(Reply(status=503), OK)
     with caplog.at_level(logging.DEBUG, logger="babyapi"):
-        driver.call(lambda c: c.chat.completions.create(model="m", messages=[{"role": "user", "content": "secret prompt"}]))
+        driver.call(
+            lambda c: c.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "secret prompt"}]
+            )
+        )
     lines = [r.getMessage() for r in caplog.records if r.name == "babyapi"]
     assert lines == [
         "POST /v1/chat/completions -> 503 (attempt 1 of 3); retrying in 0.25s",

@@ -8,7 +8,13 @@ import pytest
 from conftest import Driver  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
-from babyapi import APIConnectionError, APITimeoutError, BabyAPIError, BadRequestError, InternalServerError
+from babyapi import (
+    APIConnectionError,
+    APITimeoutError,
+    BabyAPIError,
+    BadRequestError,
+    InternalServerError,
+)
 
 MESSAGES = [{"role": "user", "content": "Write a poem."}]
 
@@ -31,7 +37,12 @@ POEM = [
     chunk("Ser"),
     chunk("vers hum"),
     chunk(finish="stop"),
-    {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}},
+    {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "choices": [],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+    },
 ]
 
 
@@ -46,7 +57,11 @@ def test_chat_stream_request_and_events(driver: Driver) -> None:
     assert req.json() == {"model": "mistral", "messages": MESSAGES, "stream": True}
     assert req.headers["accept"] == "text/event-stream"
     assert [e.done for e in events] == [False] * 5 + [True]
-    text = "".join((e.data or {}).get("choices", [{}])[0].get("delta", {}).get("content") or "" for e in events if not e.done and e.data["choices"])
+    text = "".join(
+        (e.data or {}).get("choices", [{}])[0].get("delta", {}).get("content") or ""
+        for e in events
+        if not e.done and e.data["choices"]
+    )
     assert text == "Servers hum"
     assert events[-1].raw == "[DONE]" and events[-1].data is None
 
@@ -66,9 +81,14 @@ def test_seed_loop_shape_works(driver: Driver) -> None:
 
 def test_text_deltas_and_final(driver: Driver) -> None:
     driver.server.script(Reply.sse(POEM))
-    assert driver.stream_method(driver.call(stream_chat) if driver.kind == "sync" else stream_chat(driver.client), "text_deltas") == ["Ser", "vers hum"]
+    assert driver.stream_method(
+        driver.call(stream_chat) if driver.kind == "sync" else stream_chat(driver.client),
+        "text_deltas",
+    ) == ["Ser", "vers hum"]
     driver.server.script(Reply.sse(POEM))
-    final = driver.stream_method(driver.call(stream_chat) if driver.kind == "sync" else stream_chat(driver.client), "final")
+    final = driver.stream_method(
+        driver.call(stream_chat) if driver.kind == "sync" else stream_chat(driver.client), "final"
+    )
     assert final["object"] == "chat.completion"
     assert final["choices"][0]["message"] == {"role": "assistant", "content": "Servers hum"}
     assert final["choices"][0]["finish_reason"] == "stop"
@@ -76,14 +96,25 @@ def test_text_deltas_and_final(driver: Driver) -> None:
 
 
 def test_completions_stream_final_is_a_text_completion(driver: Driver) -> None:
-    chunks = [{"id": "cmpl-1", "object": "text_completion", "choices": [{"index": 0, "text": t, "finish_reason": f}]} for t, f in (("Calm", None), (" tips", "length"))]
+    chunks = [
+        {
+            "id": "cmpl-1",
+            "object": "text_completion",
+            "choices": [{"index": 0, "text": t, "finish_reason": f}],
+        }
+        for t, f in (("Calm", None), (" tips", "length"))
+    ]
     driver.server.script(Reply.sse(chunks))
     stream = driver.client.completions.stream(model="mistral", prompt="List tips")
     final = driver.stream_method(stream, "final")
     assert final["object"] == "text_completion"
     assert final["choices"][0]["text"] == "Calm tips"
     assert final["choices"][0]["finish_reason"] == "length"
-    assert driver.server.requests[0].json() == {"model": "mistral", "prompt": "List tips", "stream": True}
+    assert driver.server.requests[0].json() == {
+        "model": "mistral",
+        "prompt": "List tips",
+        "stream": True,
+    }
 
 
 def test_tool_calls_are_merged_by_index(driver: Driver) -> None:
@@ -93,13 +124,34 @@ def test_tool_calls_are_merged_by_index(driver: Driver) -> None:
             part.update(id=f"call_{index}", type="function")
         return chunk(tool_calls=[part])
 
-    driver.server.script(Reply.sse([tool(0, name="get_weather", arguments=""), tool(1, name="get_time", arguments='{"tz"'), tool(0, arguments='{"city":'), tool(0, arguments=' "Oslo"}'), tool(1, arguments=': "UTC"}'), chunk(finish="tool_calls")]))
-    final = driver.stream_method(stream_chat(driver.client) if driver.kind == "async" else driver.call(stream_chat), "final")
+    driver.server.script(
+        Reply.sse(
+            [
+                tool(0, name="get_weather", arguments=""),
+                tool(1, name="get_time", arguments='{"tz"'),
+                tool(0, arguments='{"city":'),
+                tool(0, arguments=' "Oslo"}'),
+                tool(1, arguments=': "UTC"}'),
+                chunk(finish="tool_calls"),
+            ]
+        )
+    )
+    final = driver.stream_method(
+        stream_chat(driver.client) if driver.kind == "async" else driver.call(stream_chat), "final"
+    )
     message = final["choices"][0]["message"]
     assert message["content"] is None
     assert message["tool_calls"] == [
-        {"type": "function", "id": "call_0", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}},
-        {"type": "function", "id": "call_1", "function": {"name": "get_time", "arguments": '{"tz": "UTC"}'}},
+        {
+            "type": "function",
+            "id": "call_0",
+            "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+        },
+        {
+            "type": "function",
+            "id": "call_1",
+            "function": {"name": "get_time", "arguments": '{"tz": "UTC"}'},
+        },
     ]
 
 
@@ -111,7 +163,9 @@ def test_breaking_out_closes_the_connection(driver: Driver) -> None:
     else:
 
         async def first() -> None:
-            async with driver.client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
+            async with driver.client.chat.completions.stream(
+                model="m", messages=MESSAGES
+            ) as stream:
                 async for _event in stream:
                     break
 
@@ -138,7 +192,9 @@ def test_mid_stream_error_frame_raises_the_matching_error(driver: Driver) -> Non
 
 
 def test_event_error_raises(driver: Driver) -> None:
-    driver.server.script(Reply.sse([b'event: error\ndata: {"message": "bad input", "code": 400}\n\n'], done=False))
+    driver.server.script(
+        Reply.sse([b'event: error\ndata: {"message": "bad input", "code": 400}\n\n'], done=False)
+    )
     with pytest.raises(BadRequestError) as info:
         driver.events(stream_chat)
     assert info.value.message == "bad input"
@@ -155,12 +211,19 @@ def test_dropped_stream_is_interrupted_with_partial(driver: Driver) -> None:
 
 
 def test_error_status_raises_before_iteration_with_parsed_body(driver: Driver) -> None:
-    driver.server.script(Reply.json({"error": {"message": "messages too long", "type": "BadRequestError", "code": 400}}, status=400))
+    driver.server.script(
+        Reply.json(
+            {"error": {"message": "messages too long", "type": "BadRequestError", "code": 400}},
+            status=400,
+        )
+    )
     with pytest.raises(BadRequestError) as info:
         if driver.kind == "sync":
             driver.client.chat.completions.stream(model="m", messages=MESSAGES)
         else:
-            driver.run(driver.client.chat.completions.stream(model="m", messages=MESSAGES).__aenter__())
+            driver.run(
+                driver.client.chat.completions.stream(model="m", messages=MESSAGES).__aenter__()
+            )
     assert info.value.message == "messages too long"
     assert info.value.details["error"]["type"] == "BadRequestError"
 
@@ -179,7 +242,11 @@ def test_stream_without_done_just_ends(driver: Driver) -> None:
 
 
 def test_server_ignoring_stream_gives_one_event(driver: Driver) -> None:
-    whole = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": "all at once"}}]}
+    whole = {
+        "id": "x",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "all at once"}}],
+    }
     driver.server.script(Reply.json(whole))
     events = driver.events(stream_chat)
     assert len(events) == 1
@@ -207,7 +274,9 @@ def test_idle_timeout_ignores_keepalive_comments(driver: Driver) -> None:
     client._clocks = Clocks(monotonic=time.monotonic, wall=time.time, random=lambda: 0.5)
     started = time.monotonic()
     with pytest.raises(APITimeoutError) as info:
-        driver.events(lambda c: stream_chat(c, request_options={"stream_idle_timeout_s": 0.3}), client)
+        driver.events(
+            lambda c: stream_chat(c, request_options={"stream_idle_timeout_s": 0.3}), client
+        )
     assert "stream_idle_timeout_s" in info.value.message
     assert time.monotonic() - started < 1.5
     assert info.value.partial["choices"][0]["message"]["content"] == "a"

@@ -13,38 +13,108 @@ from babyapi import AsyncBabyAPI, BabyAPI, BabyAPIError, RequestOptions
 MESSAGES = [{"role": "user", "content": "Hi"}]
 
 CASES: list[tuple[str, Callable[[Any], Any], str]] = [
-    ("create(stream=True)", lambda c: c.chat.completions.create(model="m", messages=MESSAGES, stream=True), "STREAM_METHOD_REQUIRED"),
-    ("empty messages", lambda c: c.chat.completions.create(model="mistral", messages=[]), "INVALID_REQUEST_BODY"),
-    ("messages not a list", lambda c: c.chat.completions.create(model="m", messages="hi"), "INVALID_REQUEST_BODY"),
-    ("message without role", lambda c: c.chat.completions.create(model="m", messages=[{"content": "x"}]), "INVALID_REQUEST_BODY"),
-    ("blank model", lambda c: c.chat.completions.create(model="  ", messages=MESSAGES), "MODEL_REQUIRED"),
+    (
+        "create(stream=True)",
+        lambda c: c.chat.completions.create(model="m", messages=MESSAGES, stream=True),
+        "STREAM_METHOD_REQUIRED",
+    ),
+    (
+        "empty messages",
+        lambda c: c.chat.completions.create(model="mistral", messages=[]),
+        "INVALID_REQUEST_BODY",
+    ),
+    (
+        "messages not a list",
+        lambda c: c.chat.completions.create(model="m", messages="hi"),
+        "INVALID_REQUEST_BODY",
+    ),
+    (
+        "message without role",
+        lambda c: c.chat.completions.create(model="m", messages=[{"content": "x"}]),
+        "INVALID_REQUEST_BODY",
+    ),
+    (
+        "blank model",
+        lambda c: c.chat.completions.create(model="  ", messages=MESSAGES),
+        "MODEL_REQUIRED",
+    ),
     ("model not a string", lambda c: c.completions.create(model=3, prompt="x"), "MODEL_REQUIRED"),
     ("missing prompt", lambda c: c.completions.create(model="m"), "INVALID_REQUEST_BODY"),
-    ("set in body", lambda c: c.chat.completions.create(model="m", messages=MESSAGES, stop={"a"}), "INVALID_REQUEST_BODY"),
-    ("bytes in body", lambda c: c.embeddings.create(model="m", input=b"raw"), "INVALID_REQUEST_BODY"),
-    ("NaN in body", lambda c: c.chat.completions.create(model="m", messages=MESSAGES, temperature=math.nan), "INVALID_REQUEST_BODY"),
-    ("empty documents", lambda c: c.rerank.create(model="m", query="q", documents=[]), "INVALID_REQUEST_BODY"),
+    (
+        "set in body",
+        lambda c: c.chat.completions.create(model="m", messages=MESSAGES, stop={"a"}),
+        "INVALID_REQUEST_BODY",
+    ),
+    (
+        "bytes in body",
+        lambda c: c.embeddings.create(model="m", input=b"raw"),
+        "INVALID_REQUEST_BODY",
+    ),
+    (
+        "NaN in body",
+        lambda c: c.chat.completions.create(model="m", messages=MESSAGES, temperature=math.nan),
+        "INVALID_REQUEST_BODY",
+    ),
+    (
+        "empty documents",
+        lambda c: c.rerank.create(model="m", query="q", documents=[]),
+        "INVALID_REQUEST_BODY",
+    ),
     ("infer without prompt", lambda c: c.baby.infer({"model": "m"}), "PROMPT_REQUIRED"),
     ("infer blank prompt", lambda c: c.baby.infer("   ", model="m"), "PROMPT_REQUIRED"),
     ("infer without model", lambda c: c.baby.infer("hello"), "MODEL_REQUIRED"),
     ("infer with a list", lambda c: c.baby.infer(["hello"]), "INVALID_INFER_INPUT"),
-    ("infer options not a dict", lambda c: c.baby.infer({"prompt": "p", "model": "m", "options": [1]}), "INVALID_OPTIONS"),
-    ("infer bad max_tokens", lambda c: c.baby.infer({"prompt": "p", "model": "m", "maxTokens": "many"}), "INVALID_OPTIONS"),
+    (
+        "infer options not a dict",
+        lambda c: c.baby.infer({"prompt": "p", "model": "m", "options": [1]}),
+        "INVALID_OPTIONS",
+    ),
+    (
+        "infer bad max_tokens",
+        lambda c: c.baby.infer({"prompt": "p", "model": "m", "maxTokens": "many"}),
+        "INVALID_OPTIONS",
+    ),
     ("client.infer neither", lambda c: c.infer({"model": "m"}), "INVALID_INFER_INPUT"),
     ("client.infer not a dict", lambda c: c.infer("hello"), "INVALID_INFER_INPUT"),
-    ("unknown request option", lambda c: c.models.list(request_options={"timeout": 3}), "INVALID_REQUEST_OPTIONS"),
-    ("request options wrong type", lambda c: c.models.list(request_options=5), "INVALID_REQUEST_OPTIONS"),
+    (
+        "unknown request option",
+        lambda c: c.models.list(request_options={"timeout": 3}),
+        "INVALID_REQUEST_OPTIONS",
+    ),
+    (
+        "request options wrong type",
+        lambda c: c.models.list(request_options=5),
+        "INVALID_REQUEST_OPTIONS",
+    ),
     ("zero timeout", lambda c: c.models.list(request_options={"timeout_s": 0}), "INVALID_TIMEOUT"),
-    ("negative retries", lambda c: c.models.list(request_options={"max_retries": -1}), "INVALID_MAX_RETRIES"),
-    ("newline in header", lambda c: c.models.list(request_options={"headers": {"x-a": "1\r\nX-Evil: 1"}}), "INVALID_HEADERS"),
-    ("bad header name", lambda c: c.models.list(request_options={"headers": {"x a": "1"}}), "INVALID_HEADERS"),
-    ("headers not a dict", lambda c: c.models.list(request_options={"headers": ["x"]}), "INVALID_HEADERS"),
+    (
+        "negative retries",
+        lambda c: c.models.list(request_options={"max_retries": -1}),
+        "INVALID_MAX_RETRIES",
+    ),
+    (
+        "newline in header",
+        lambda c: c.models.list(request_options={"headers": {"x-a": "1\r\nX-Evil: 1"}}),
+        "INVALID_HEADERS",
+    ),
+    (
+        "bad header name",
+        lambda c: c.models.list(request_options={"headers": {"x a": "1"}}),
+        "INVALID_HEADERS",
+    ),
+    (
+        "headers not a dict",
+        lambda c: c.models.list(request_options={"headers": ["x"]}),
+        "INVALID_HEADERS",
+    ),
     ("no api key", lambda c: c.with_options(api_key=None).models.list(), "API_KEY_REQUIRED"),
 ]
 
 
 @pytest.mark.parametrize(("name", "call", "code"), CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_refused_before_any_request(driver: Driver, name: str, call: Callable[[Any], Any], code: str) -> None:
+def test_bad_input_is_refused_before_any_request(
+    driver: Driver, name: str, call: Callable[[Any], Any], code: str
+) -> None:
     with pytest.raises(BabyAPIError) as info:
         result = call(driver.client)
         driver.run(result)
@@ -80,7 +150,9 @@ def test_bad_stream_arguments_fail_when_stream_is_called(driver: Driver) -> None
         ({"deadline_s": 0}, "INVALID_TIMEOUT"),
     ],
 )
-def test_bad_constructor_arguments(cls: type[BabyAPI | AsyncBabyAPI], kwargs: dict[str, Any], code: str) -> None:
+def test_bad_constructor_arguments(
+    cls: type[BabyAPI | AsyncBabyAPI], kwargs: dict[str, Any], code: str
+) -> None:
     with pytest.raises(BabyAPIError) as info:
         cls(api_key=API_KEY, **kwargs)
     assert info.value.code == code
