@@ -45,7 +45,7 @@ def __getattr__(name: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        if exc.name not in ("starlette", "uvicorn"):
+        if (exc.name or "").partition(".")[0] not in ("starlette", "uvicorn"):
             raise
         raise ImportError(
             f"babyapi.server.{name} needs Starlette and uvicorn: pip install 'babyapi[server]'"

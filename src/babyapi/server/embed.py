@@ -33,15 +33,16 @@ def _features(text: str) -> Dict[str, float]:
 
 def embed(text: str, dimensions: int = NATIVE_DIMENSIONS) -> List[float]:
     """Embed one text into `dimensions` floats of unit length (all zeros for an empty text)."""
-    vector = [0.0] * NATIVE_DIMENSIONS
+    # Hashing straight into `dimensions` buckets rather than truncating a
+    # 1024-vector: a prefix of hashed buckets would drop most features of a
+    # short text, while fewer buckets keep them all (with more collisions).
+    vector = [0.0] * dimensions
     for feat, weight in _features(text).items():
         # crc32 rather than hash(): the same text must embed identically in every process.
         h = zlib.crc32(feat.encode("utf-8"))
         # sublinear term weight keeps a repeated word from drowning the rest
         value = 1.0 + math.log(weight)
-        vector[h % NATIVE_DIMENSIONS] += value if (h >> 31) & 1 else -value
-    # `dimensions` truncates then renormalises, as Matryoshka-trained models do.
-    vector = vector[:dimensions]
+        vector[h % dimensions] += value if (h >> 31) & 1 else -value
     norm = math.sqrt(sum(x * x for x in vector))
     if norm == 0.0:
         return vector

@@ -1,0 +1,137 @@
+"""LocalServer's lifecycle, the command line, and what `import babyapi` loads."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from babyapi.server import LocalServer, add_serve_arguments, create_app
+
+
+def test_local_server_start_stop_frees_the_port() -> None:
+    server = LocalServer(api_key="secret-key")
+    server.start()
+    try:
+        assert server.running
+        assert server.base_url == f"http://127.0.0.1:{server.port}" == server.url
+        assert server.openai_base_url.endswith("/v1")
+        assert "secret-key" not in repr(server)
+        assert httpx.get(server.base_url + "/health").status_code == 200
+        with pytest.raises(RuntimeError):
+            server.start()
+    finally:
+        server.stop()
+    assert not server.running
+    server.stop()  # idempotent
+    with socket.socket() as probe:  # the port is released
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", server.port))
+
+
+def test_stop_is_bounded_with_a_request_in_flight() -> None:
+    threads_before = threading.active_count()
+    with LocalServer(shutdown_timeout_s=2.0) as server:
+        url = server.base_url + "/health"
+
+        def hang() -> None:
+            with contextlib.suppress(httpx.HTTPError):  # the server goes away mid-request
+                httpx.get(url, headers={"x-babyapi-fault": "hang=30"}, timeout=30)
+
+        caller = threading.Thread(target=hang, daemon=True)
+        caller.start()
+        time.sleep(0.2)
+        started = time.monotonic()
+    assert time.monotonic() - started < 4.0
+    caller.join(5)
+    assert threading.active_count() <= threads_before
+
+
+def test_create_app_validates_its_limit() -> None:
+    with pytest.raises(ValueError):
+        create_app(max_body_bytes=0)
+
+
+def test_add_serve_arguments() -> None:
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    args = parser.parse_args(["--port", "9001", "--api-key", "k"])
+    assert (args.host, args.port, args.api_key, args.max_body_bytes) == (
+        "127.0.0.1",
+        9001,
+        "k",
+        1_048_576,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_python_dash_m_serves_until_interrupted() -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "babyapi.server", "--port", str(port), "--api-key", "k"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                response = httpx.get(base + "/v1/models", headers={"Authorization": "Bearer k"})
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert response.status_code == 200
+        assert httpx.get(base + "/v1/models").status_code == 401
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    assert process.returncode == 0
+
+
+def test_import_babyapi_does_not_load_the_server_stack() -> None:
+    code = (
+        "import sys, babyapi, babyapi.server;"
+        "heavy = {'starlette', 'uvicorn'} & set(sys.modules);"
+        "print(sorted(heavy))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_missing_starlette_gives_an_install_hint() -> None:
+    # A None entry in sys.modules makes the import fail as if not installed.
+    code = (
+        "import sys; sys.modules['starlette'] = None\n"
+        "import babyapi.server\n"
+        "try:\n"
+        "    babyapi.server.LocalServer\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'babyapi[server]'" in out.stdout
