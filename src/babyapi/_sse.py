@@ -183,6 +183,8 @@ class SSEDecoder:
             self._partial.append(text)
             return []
         events: List[SSEEvent] = []
+        # Offsets into `text` rather than slices: a slice would copy the chunk.
+        start = 0
         if self._partial:
             # This chunk ends a line begun earlier. Finish that line on its own
             # so a huge line (an 8 MiB data event) is copied once, by one join,
@@ -191,51 +193,71 @@ class SSEDecoder:
             pieces = self._partial
             pieces.append(text[:end])
             self._partial = []
+            start = end + 1
             head = pieces[0]
             if head[:6] == "data: ":
                 pieces[0] = head[6:]
-                self._data.append("".join(pieces))
+                value = "".join(pieces)
+                if (
+                    text.startswith("\n", start)
+                    and not self._data
+                    and not self._event
+                    and self._block_retry is None
+                ):
+                    # The usual case: the event's only line, and a blank line
+                    # right after it dispatches it.
+                    self.last_event_id = self._id_buffer
+                    events.append(SSEEvent(value, "message", self._id_buffer or None, None))
+                    start += 1
+                else:
+                    self._data.append(value)
             else:
                 self._process(["".join(pieces)], events)
-            end += 1
-            if text[end : end + 1] == "\n":
-                # The usual case: a blank line completes the event at once,
-                # leaving clean state so the blocks below take the fast path.
-                self._process([""], events)
-                end += 1
-            text = text[end:]
-        # Split into blocks at blank lines first: in an LLM stream nearly every
-        # block is one "data: ..." line, which then costs a single check
-        # instead of two trips round the line loop. Splitting on "\n\n" and
-        # then on "\n" yields exactly the lines of text.split("\n"), with the
-        # blank lines falling at the block boundaries.
-        blocks = text.split("\n\n")
-        # The last block is not followed by a blank line, and its last line
-        # is the start of the next, still unterminated line.
-        tail_lines = blocks.pop().split("\n")
-        tail = tail_lines.pop()
+        # Everything up to the last blank line is whole events; what follows
+        # is lines of an event still in progress, the last one unterminated.
+        cut = text.rfind("\n\n", start)
+        if cut >= 0:
+            self._blocks(text, start, cut, events)
+            start = cut + 2
+        lines = text[start:].split("\n")
+        tail = lines.pop()
         if tail:
             self._partial.append(tail)
-        if blocks:
-            # Each block ends with a dispatch, and fast-path blocks never change
-            # the ID buffer, so the dispatched ID can be committed up front.
-            self.last_event_id = self._id_buffer
-            event_id = self._id_buffer or None
-            # A block can take the fast path only if no fields are pending from
-            # an earlier line; that holds after any dispatch, so after block 1.
-            clean = not self._data and not self._event and self._block_retry is None
-            for block in blocks:
-                if clean and block[:6] == "data: " and "\n" not in block:
-                    events.append(SSEEvent(block[6:], "message", event_id, None))
-                else:
-                    lines = block.split("\n")
-                    lines.append("")
-                    self._process(lines, events)
-                    event_id = self._id_buffer or None
-                    clean = True
-        if tail_lines:
-            self._process(tail_lines, events)
+        if lines:
+            self._process(lines, events)
         return events
+
+    def _blocks(self, text: str, start: int, cut: int, events: List[SSEEvent]) -> None:
+        """Interpret ``text[start:cut]``: whole events, each ended by a blank line.
+
+        (The blank line ending the last of them is ``text[cut:cut + 2]``.)
+        """
+        # Each block ends with a dispatch, and fast-path blocks never change
+        # the ID buffer, so the dispatched ID can be committed up front.
+        self.last_event_id = self._id_buffer
+        event_id = self._id_buffer or None
+        # The fast paths need no fields pending from an earlier line. That
+        # holds after any dispatch, so for every block after the first.
+        clean = not self._data and not self._event and self._block_retry is None
+        if clean and text.startswith("data: ", start, cut):
+            # An LLM stream is nearly always "data: X\n\ndata: Y\n\n...". Then
+            # one C-level split yields every payload, with no Python loop per
+            # line or block, provided no payload holds an LF (a second line).
+            raws = text[start + 6 : cut].split("\n\ndata: ")
+            if "\n" not in "".join(raws):
+                events.extend([SSEEvent(raw, "message", event_id, None) for raw in raws])
+                return
+        # Splitting on "\n\n" and then on "\n" yields exactly the lines of
+        # text.split("\n"), with the blank lines at the block boundaries.
+        for block in text[start:cut].split("\n\n"):
+            if clean and block[:6] == "data: " and "\n" not in block:
+                events.append(SSEEvent(block[6:], "message", event_id, None))
+            else:
+                lines = block.split("\n")
+                lines.append("")
+                self._process(lines, events)
+                event_id = self._id_buffer or None
+                clean = True
 
     def end(self) -> List[SSEEvent]:
         """Signal end of stream; returns [] because an unterminated event is discarded.
