@@ -19,10 +19,14 @@ Importing this package is cheap: Starlette and uvicorn load on first use of
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
-from babyapi.server.command import add_serve_arguments, main, run_from_args
+from babyapi.server.command import (
+    add_serve_arguments,
+    load_server_module,
+    main,
+    run_from_args,
+)
 
 if TYPE_CHECKING:
     from babyapi.server.app import create_app
@@ -42,14 +46,6 @@ def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'babyapi.server' has no attribute {name!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        if (exc.name or "").partition(".")[0] not in ("starlette", "uvicorn"):
-            raise
-        raise ImportError(
-            f"babyapi.server.{name} needs Starlette and uvicorn: pip install 'babyapi[server]'"
-        ) from exc
-    value = getattr(module, name)
+    value = getattr(load_server_module(module_name), name)
     globals()[name] = value
     return value

@@ -17,7 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from babyapi.server import completions
+import babyapi.server.completions as completions
 from babyapi.server.embed import NATIVE_DIMENSIONS, embed, to_base64
 from babyapi.server.errors import APIError, error_body, invalid
 from babyapi.server.faults import (

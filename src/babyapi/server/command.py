@@ -8,11 +8,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import sys
+from types import ModuleType
 from typing import List, Optional
 
+SERVER_EXTRA_HINT = "pip install 'babyapi[server]'"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def load_server_module(module_name: str) -> ModuleType:
+    """Import a module that needs the `server` extra, or explain how to install it."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] not in ("starlette", "uvicorn"):
+            raise
+        raise ImportError(
+            f"the local BabyAPI server needs Starlette and uvicorn: {SERVER_EXTRA_HINT}"
+        ) from exc
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +58,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace) -> int:
     """Serve with parsed arguments until interrupted; return the exit status."""
     try:
-        from babyapi.server import serve
+        serve = load_server_module("babyapi.server.runner").serve
     except ImportError as exc:
         print(f"babyapi serve: {exc}", file=sys.stderr)
         return 1

@@ -44,7 +44,7 @@ non-streaming request are ignored. A malformed spec is answered with 400.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Optional, Tuple
 
@@ -136,7 +136,7 @@ def _seconds(spec: str, name: str, raw: str) -> float:
 
 def parse_fault(spec: str) -> FaultPlan:
     """Parse a header value into a plan, or raise a 400 APIError that says what is wrong."""
-    fields: dict[str, object] = {}
+    plan = FaultPlan(spec=spec)
     for item in spec.replace(",", ";").split(";"):
         item = item.strip()
         if not item:
@@ -144,29 +144,29 @@ def parse_fault(spec: str) -> FaultPlan:
         name, _, raw = item.partition("=")
         name, raw = name.strip().lower(), raw.strip()
         if name.isdigit():
-            fields["status"] = _status(spec, name)
+            plan = replace(plan, status=_status(spec, name))
         elif name == "status":
-            fields["status"] = _status(spec, raw)
+            plan = replace(plan, status=_status(spec, raw))
         elif name == "retry-after":
             _seconds(spec, name, raw)
-            fields["retry_after"] = raw
+            plan = replace(plan, retry_after=raw)
         elif name == "hang":
-            fields["hang_s"] = _seconds(spec, name, raw)
+            plan = replace(plan, hang_s=_seconds(spec, name, raw))
         elif name == "chunk-delay":
-            fields["chunk_delay_s"] = _seconds(spec, name, raw)
+            plan = replace(plan, chunk_delay_s=_seconds(spec, name, raw))
         elif name == "reset":
-            fields["reset"] = True
+            plan = replace(plan, reset=True)
         elif name == "html-502":
-            fields["html_502"] = True
+            plan = replace(plan, html_502=True)
         elif name == "stream-error-after":
-            fields["stream_error_after"] = _count(spec, name, raw)
+            plan = replace(plan, stream_error_after=_count(spec, name, raw))
         elif name == "stream-cut-after":
-            fields["stream_cut_after"] = _count(spec, name, raw)
+            plan = replace(plan, stream_cut_after=_count(spec, name, raw))
         elif name == "fail-first":
-            fields["fail_first"] = _count(spec, name, raw)
+            plan = replace(plan, fail_first=_count(spec, name, raw))
         else:
             raise _bad(spec, f"unknown item {item!r}")
-    return FaultPlan(spec=spec, **fields)  # type: ignore[arg-type]
+    return plan
 
 
 class AttemptCounter:

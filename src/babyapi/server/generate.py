@@ -12,6 +12,7 @@ each call draws fresh randomness.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import random
@@ -267,16 +268,13 @@ def _apply_stop(pieces: Sequence[str], stops: Sequence[str], finish: str) -> Gen
     return Generation(tuple(kept), "stop", tokens)
 
 
-_CHAIN: Optional[MarkovChain] = None
 _UNSEEDED = random.Random()
 
 
+@functools.cache
 def chain() -> MarkovChain:
     """Return the shared chain, built on first use."""
-    global _CHAIN
-    if _CHAIN is None:
-        _CHAIN = MarkovChain(CORPUS)
-    return _CHAIN
+    return MarkovChain(CORPUS)
 
 
 def rng_for(prompt: str, params: SamplingParams, index: int) -> random.Random:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterable, List, Optional, Type
+from typing import Any, Iterable, List, Optional, Tuple, Type
 
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -62,31 +62,30 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-class _TransportInScope:
-    """Coalesce the connection's writes, and put the transport in each request's scope.
+def instrument(app: Any, transport: asyncio.BaseTransport) -> Tuple[Any, Any]:
+    """Return (coalescing transport, app that puts it in each request's scope).
 
     ASGI has no way to drop a connection without answering, and the ``reset``
     and ``stream-cut-after`` drills need exactly that; the scope entry lets
     them reach the socket.
     """
+    assert isinstance(transport, asyncio.Transport)
+    wrapped = CoalescingTransport(transport, asyncio.get_running_loop())
+    inner: ASGIApp = app
 
-    app: Any
+    async def with_transport(scope: Scope, receive: Receive, send: Send) -> None:
+        scope[SCOPE_TRANSPORT] = wrapped
+        await inner(scope, receive, send)
+
+    return wrapped, with_transport
+
+
+class H11WithTransport(H11Protocol):
+    """uvicorn's h11 protocol with coalesced writes and the transport in the scope."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        wrapped = CoalescingTransport(transport, asyncio.get_running_loop())
-        super().connection_made(wrapped)  # type: ignore[misc]
-        inner: ASGIApp = self.app
-
-        async def with_transport(scope: Scope, receive: Receive, send: Send) -> None:
-            scope[SCOPE_TRANSPORT] = wrapped
-            await inner(scope, receive, send)
-
-        self.app = with_transport
-
-
-class H11WithTransport(_TransportInScope, H11Protocol):
-    """uvicorn's h11 protocol, with the transport in the scope."""
+        wrapped, self.app = instrument(self.app, transport)
+        super().connection_made(wrapped)
 
 
 def protocol_class() -> Type[asyncio.Protocol]:
@@ -96,8 +95,12 @@ def protocol_class() -> Type[asyncio.Protocol]:
     except ImportError:  # httptools comes with `uvicorn[standard]`, not with babyapi[server]
         return H11WithTransport
 
-    class HttpToolsWithTransport(_TransportInScope, HttpToolsProtocol):
-        """uvicorn's httptools protocol, with the transport in the scope."""
+    class HttpToolsWithTransport(HttpToolsProtocol):
+        """uvicorn's httptools protocol with coalesced writes and the transport in the scope."""
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            wrapped, self.app = instrument(self.app, transport)
+            super().connection_made(wrapped)
 
     return HttpToolsWithTransport
 
