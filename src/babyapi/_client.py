@@ -74,7 +74,7 @@ class _Pool(Generic[HttpT]):
     ) -> None:
         self._factory: Callable[[], HttpT] = factory
         self._client: Optional[HttpT] = given
-        self.owned = given is None
+        self.external = given is not None
         self._affinity = affinity
         self._bound_to: object = None
         self._lock = threading.Lock()
@@ -89,7 +89,7 @@ class _Pool(Generic[HttpT]):
     def _rebind(self) -> HttpT:
         current = self._affinity()
         if self._client is not None and self._bound_to not in (None, current):
-            if not self.owned:
+            if self.external:
                 raise BabyAPIError(
                     "this client's http_client was first used in another event loop, and "
                     "connections cannot move between loops: create the AsyncBabyAPI and its "
@@ -103,9 +103,9 @@ class _Pool(Generic[HttpT]):
         self._bound_to = current
         return self._client
 
-    def created(self) -> Optional[HttpT]:
-        """The client if it exists, is ours to close, and belongs to the running loop."""
-        if not self.owned or self._client is None:
+    def closable(self) -> Optional[HttpT]:
+        """Our own client, if it exists and belongs to the running loop."""
+        if self.external or self._client is None:
             return None
         if self._bound_to not in (None, self._affinity()):
             # Its loop has ended and its connections with it; there is nothing left to close.
@@ -141,6 +141,7 @@ class _ClientBase:
             deadline_s=deadline_s,
         )
         self._clocks = Clocks(monotonic=time.monotonic, wall=time.time, random=random.random)
+        self._closes_pool = True
 
     @property
     def base_url(self) -> str:
@@ -165,8 +166,7 @@ class _ClientBase:
         """A copy with some settings changed that shares this client's connection pool."""
         clone = copy.copy(self)
         clone._config = self._config.with_changes(**changes)
-        clone._pool = copy.copy(self._pool)
-        clone._pool.owned = False
+        clone._closes_pool = False
         clone._attach_resources()
         return clone
 
@@ -262,7 +262,7 @@ class BabyAPI(_ClientBase):
 
     def close(self) -> None:
         """Close the connection pool (unless it belongs to an ``http_client`` you passed in)."""
-        http = self._pool.created()
+        http = self._pool.closable() if self._closes_pool else None
         if http is not None:
             http.close()
 
@@ -374,7 +374,7 @@ class AsyncBabyAPI(_ClientBase):
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it belongs to an ``http_client`` you passed in)."""
-        http = self._pool.created()
+        http = self._pool.closable() if self._closes_pool else None
         if http is not None:
             await http.aclose()
 

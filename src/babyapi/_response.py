@@ -25,7 +25,7 @@ def parse_json_body(response: httpx.Response) -> dict[str, Any]:
     content = response.content
     try:
         body = json.loads(content)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, deep nesting
         raise _unexpected_body(response, _describe_non_json(response), exc) from exc
     if not isinstance(body, dict):
         kind = type(body).__name__
@@ -111,7 +111,7 @@ def _status_from_error(error: Any) -> Optional[int]:
         value = error.get(key)
         try:
             status = int(value) if value is not None and not isinstance(value, bool) else 0
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: a code of Infinity
             continue
         if 400 <= status <= 599:
             return status
@@ -140,7 +140,7 @@ def _json_or_none(content: bytes) -> Any:
         return None
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

@@ -8,10 +8,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from conftest import API_KEY  # pyright: ignore[reportImplicitRelativeImport]
-from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
 from babyapi import AsyncBabyAPI, BabyAPIError
+from drivers import API_KEY  # pyright: ignore[reportImplicitRelativeImport]
+from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 OK = Reply.json({"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]})

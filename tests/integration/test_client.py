@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
-from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
 from babyapi import AsyncBabyAPI, BabyAPI
+from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
+from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
 OK = Reply.json({"object": "list", "data": []})
 
@@ -53,13 +53,13 @@ def test_async_context_manager_closes_the_pool(scripted_server: ScriptedServer) 
 
     scripted_server.script(OK)
 
-    async def main() -> AsyncBabyAPI:
+    async def main() -> bool:
         async with AsyncBabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as client:
             await client.models.list()
-        return client
+            http = client._http
+        return http.is_closed
 
-    client = asyncio.run(main())
-    assert client._http.is_closed
+    assert asyncio.run(main())
 
 
 def test_the_users_http_client_is_used_and_never_closed(scripted_server: ScriptedServer) -> None:

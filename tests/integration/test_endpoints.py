@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from conftest import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
+from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 CHAT = {

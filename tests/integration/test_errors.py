@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
-from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 import babyapi
 from babyapi import (
@@ -23,6 +21,8 @@ from babyapi import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
+from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 MESSAGES = [{"role": "user", "content": "Hello."}]
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
-from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 from babyapi import (
     APIConnectionError,
@@ -16,6 +14,8 @@ from babyapi import (
     InternalServerError,
     RateLimitError,
 )
+from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
+from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 MESSAGES = [{"role": "user", "content": "Hello."}]
 OK = Reply.json({"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]})

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Driver  # pyright: ignore[reportImplicitRelativeImport]
-from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 from babyapi import (
     APIConnectionError,
@@ -15,6 +13,8 @@ from babyapi import (
     BadRequestError,
     InternalServerError,
 )
+from drivers import Driver  # pyright: ignore[reportImplicitRelativeImport]
+from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 MESSAGES = [{"role": "user", "content": "Write a poem."}]
 

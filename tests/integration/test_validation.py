@@ -6,9 +6,9 @@ import math
 from typing import Any, Callable
 
 import pytest
-from conftest import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
 
 from babyapi import AsyncBabyAPI, BabyAPI, BabyAPIError, RequestOptions
+from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 

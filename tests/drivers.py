@@ -1,0 +1,106 @@
+"""Both clients behind one test interface, so every integration test runs for sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any, Callable, Union
+
+from babyapi import AsyncBabyAPI, BabyAPI, SSEEvent
+from babyapi._call import Clocks
+from scripted_server import ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
+
+AnyClient = Union[BabyAPI, AsyncBabyAPI]
+API_KEY = "sk-test-secret-0123456789"
+
+
+class FakeTime:
+    """A clock that only moves when the client sleeps, so backoff is tested without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+class Driver:
+    """Runs a call on either client and hands back plain results."""
+
+    def __init__(self, kind: str, server: ScriptedServer) -> None:
+        self.kind = kind
+        self.server = server
+        self.time = FakeTime()
+        self._loop = asyncio.new_event_loop() if kind == "async" else None
+        self._clients: list[AnyClient] = []
+        self.client = self.make()
+
+    def make(self, **kwargs: Any) -> AnyClient:
+        """A client on the scripted server with a fake clock; kwargs override the defaults."""
+        kwargs.setdefault("api_key", API_KEY)
+        kwargs.setdefault("base_url", self.server.base_url)
+        cls = AsyncBabyAPI if self.kind == "async" else BabyAPI
+        client = cls(**kwargs)
+        self.install_fake_time(client)
+        self._clients.append(client)
+        return client
+
+    def install_fake_time(self, client: AnyClient) -> None:
+        client._clocks = Clocks(
+            monotonic=self.time.monotonic, wall=lambda: 1_700_000_000.0, random=lambda: 0.5
+        )
+        client._sleep = self.time.async_sleep if self.kind == "async" else self.time.sleep  # type: ignore[assignment]
+
+    def run(self, value: Any) -> Any:
+        """Await it if the async client returned an awaitable."""
+        if inspect.isawaitable(value):
+            assert self._loop is not None
+            return self._loop.run_until_complete(_await(value))
+        return value
+
+    def call(self, fn: Callable[[AnyClient], Any], client: AnyClient | None = None) -> Any:
+        return self.run(fn(client or self.client))
+
+    def events(
+        self, fn: Callable[[AnyClient], Any], client: AnyClient | None = None
+    ) -> list[SSEEvent]:
+        """Open a stream and read every event."""
+        stream = fn(client or self.client)
+        if self.kind == "sync":
+            return list(stream)
+
+        async def collect() -> list[SSEEvent]:
+            return [event async for event in stream]
+
+        return self.run(collect())
+
+    def stream_method(self, stream: Any, name: str) -> Any:
+        """Call text_deltas() or final() on either kind of stream."""
+        result = getattr(stream, name)()
+        if self.kind == "sync":
+            return list(result) if name == "text_deltas" else result
+        if name == "text_deltas":
+
+            async def collect() -> list[str]:
+                return [text async for text in result]
+
+            return self.run(collect())
+        return self.run(result)
+
+    def close(self) -> None:
+        for client in self._clients:
+            self.run(client.aclose()) if isinstance(client, AsyncBabyAPI) else client.close()
+        if self._loop is not None:
+            self._loop.close()
+
+
+async def _await(value: Any) -> Any:
+    return await value
