@@ -7,7 +7,6 @@ import hmac
 import json
 import socket
 import struct
-import uuid
 from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional
 
 from starlette.applications import Starlette
@@ -132,7 +131,7 @@ class GatewayMiddleware:
             elif name == b"content-length":
                 content_length = value
         if not request_id or len(request_id) > _MAX_REQUEST_ID or not request_id.isascii():
-            request_id = b"req-" + uuid.uuid4().hex.encode("ascii")
+            request_id = b"req-" + completions.random_hex().encode("ascii")
         id_header = (b"x-request-id", request_id)
 
         async def send_with_id(message: Message) -> None:

@@ -218,6 +218,16 @@ def _sample(
     # Temperature 0 is "deterministic", not "greedy": argmax over a tiny chain
     # loops forever, so we sample with a prompt-seeded generator instead.
     temperature = params.temperature if params.temperature > 0 else 0.7
+    plain = (
+        params.top_k <= 0
+        and params.top_p >= 1.0
+        and not params.presence_penalty
+        and not params.frequency_penalty
+    )
+    if plain:  # the common case, kept cheap: no sorting, no logits
+        if temperature == 1.0:
+            return rng.choices(words, freqs)[0]
+        return rng.choices(words, [f ** (1.0 / temperature) for f in freqs])[0]
     logits: List[Tuple[float, str]] = []
     for word, freq in zip(words, freqs):
         seen = counts.get(word, 0)
@@ -230,8 +240,8 @@ def _sample(
         logits = logits[: params.top_k]
     top = logits[0][0]
     weights = [math.exp(logit - top) for logit, _ in logits]
-    total = sum(weights)
     if params.top_p < 1.0:
+        total = sum(weights)
         kept, mass = 0, 0.0
         for weight in weights:
             kept += 1
@@ -239,13 +249,7 @@ def _sample(
             if mass >= params.top_p:
                 break
         weights = weights[:kept]
-        total = sum(weights)
-    pick = rng.random() * total
-    for weight, (_, word) in zip(weights, logits):
-        pick -= weight
-        if pick <= 0:
-            return word
-    return logits[len(weights) - 1][1]
+    return rng.choices([word for _, word in logits[: len(weights)]], weights)[0]
 
 
 def _apply_stop(pieces: Sequence[str], stops: Sequence[str], finish: str) -> Generation:
