@@ -141,7 +141,8 @@ def _judge(
 def _final(error: BabyAPIError, retries: int, decision: Decision) -> BabyAPIError:
     error.attempts = retries + 1
     if retries:
-        error.message += f" (gave up after {retries + 1} attempts: {decision.reason})"
+        why = f": {decision.reason}" if decision.reason else ""
+        error.message += f" (gave up after {retries + 1} attempts{why})"
         error.args = (error.message,)
     return error
 
@@ -189,7 +190,7 @@ def error_from_exception(
 
 def _timeout_bound(call: Call, time_left: Optional[float]) -> str:
     bounds = [b for b in (call.settings.timeout_s, call.settings.headers_timeout_s, time_left) if b]
-    return f"{min(bounds):g}s" if bounds else "its timeout"
+    return f"{min(bounds):.3g}s" if bounds else "its timeout"
 
 
 def _deadline_error(call: Call, retries: int) -> APITimeoutError:
@@ -225,5 +226,5 @@ def _log(call: Call, retries: int, status: Optional[int], decision: Optional[Dec
             call.path,
             outcome,
             attempt,
-            decision.reason,
+            decision.reason or "no retries left",
         )

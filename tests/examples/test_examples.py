@@ -1,0 +1,82 @@
+"""Every script in examples/ runs against the local server and prints what it promises."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from babyapi.server import LocalServer
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def server_env() -> Iterator[dict[str, str]]:
+    with LocalServer(api_key="examples-key") as server:
+        env = {**os.environ, "BABYAPI_API_KEY": "examples-key", "BABYAPI_BASE_URL": server.base_url}
+        env.pop("BABY_API_KEY", None)
+        env.pop("BABYAPI_DEFAULT_MODEL", None)
+        yield env
+
+
+def run(script: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout
+
+
+def test_quickstart_runs_every_documented_example(server_env: dict[str, str]) -> None:
+    out = run("quickstart.py", server_env)
+    sections = [line for line in out.splitlines() if line.startswith("=== ")]
+    assert len(sections) == 17
+    assert "Index 1: 1024 dimensions" in out
+    assert "'code': 'INVALID_REQUEST_BODY'" in out
+    rerank = [
+        line for line in out.splitlines() if line.startswith("Index ") and "relevance_score" in line
+    ]
+    assert rerank[-1].startswith("Index 1:")  # the weather document ranks last
+
+
+def test_streaming_example(server_env: dict[str, str]) -> None:
+    out = run("streaming.py", server_env)
+    assert "finish_reason:" in out and "'total_tokens'" in out
+    assert "first event from request req-" in out
+
+
+def test_async_example(server_env: dict[str, str]) -> None:
+    out = run("async_client.py", server_env)
+    assert out.count(" -> ") == 3
+
+
+def test_errors_and_retries_example(server_env: dict[str, str]) -> None:
+    out = run("errors_and_retries.py", server_env)
+    assert "after two 503s:" in out
+    assert "proxy page: 502 Bad Gateway from 127.0.0.1" in out
+    assert "unknown model:" in out
+    assert "the server asks to wait 1.0 s" in out
+    assert "timeout: TIMEOUT" in out
+
+
+def test_demo_starts_a_server_and_runs_the_quickstart() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BABY")}
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / "demo.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "=== context manager ===" in done.stdout
