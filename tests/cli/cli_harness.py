@@ -98,18 +98,21 @@ class PtySession:
             os.close(slave)
         self.master = master
         self.output = ""
+        self._cursor = 0
 
     def read_until(self, needle: str, timeout: float = 10) -> str:
-        """Everything read so far once ``needle`` appears after the last match."""
+        """Read until ``needle`` appears after the previous match; return all output so far."""
         deadline = time.monotonic() + timeout
-        start = len(self.output)
-        while needle not in self.output[start:]:
+        while True:
+            found = self.output.find(needle, self._cursor)
+            if found >= 0:
+                self._cursor = found + len(needle)
+                return self.output
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(f"{needle!r} not seen in {timeout}s; got {self.output!r}")
             if not self._read(remaining):
                 raise AssertionError(f"{needle!r} not seen before EOF; got {self.output!r}")
-        return self.output
 
     def _read(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.master], [], [], min(timeout, 0.5))

@@ -1,33 +1,39 @@
-"""The interactive chat session, driven through a pseudo-terminal."""
+"""The interactive chat session, driven through a pseudo-terminal.
+
+Keys are typed only once the prompt is back, as a person would: an EOF typed while
+no read is pending is lost when readline switches the terminal out of line mode.
+"""
 
 from __future__ import annotations
 
 import json
 
-from cli_harness import CLI, StallServer
+from cli_harness import CLI, PtySession, StallServer
+
+PROMPT = "> "
+
+
+def say(session: PtySession, line: str, expect: str = "") -> None:
+    """Type a line, wait for ``expect`` and then for the next prompt."""
+    session.send(line + "\n")
+    if expect:
+        session.read_until(expect)
+    session.read_until(PROMPT)
 
 
 def test_session_keeps_history_and_understands_commands(cli: CLI) -> None:
     session = cli.pty("chat", "-m", "babyapi-tiny")
     try:
         session.read_until("Ctrl-D to exit")
-        session.read_until("> ")
-        session.send("Hello there\n")
-        session.read_until("> ")
-        session.send("/help\n")
-        session.read_until("/reset")
-        session.send("/model mistral\n")
-        session.read_until("model: mistral")
-        session.send("/system You are terse.\n")
-        session.read_until("system prompt set")
-        session.send("/system\n")
-        session.read_until("system prompt: You are terse.")
-        session.send("And again\n")
-        session.read_until("> ")
-        session.send("/reset\n")
-        session.read_until("conversation cleared")
-        session.send("/bogus\n")
-        session.read_until("unknown command /bogus")
+        session.read_until(PROMPT)
+        say(session, "Hello there")
+        say(session, "/help", "/reset")
+        say(session, "/model mistral", "model: mistral")
+        say(session, "/system You are terse.", "system prompt set")
+        say(session, "/system", "system prompt: You are terse.")
+        say(session, "And again")
+        say(session, "/reset", "conversation cleared")
+        say(session, "/bogus", "unknown command /bogus")
         session.send("\x04")  # Ctrl-D
         assert session.wait() == 0
     finally:
@@ -37,9 +43,10 @@ def test_session_keeps_history_and_understands_commands(cli: CLI) -> None:
 def test_exit_command_and_ctrl_c_at_the_prompt(cli: CLI) -> None:
     session = cli.pty("chat", "-m", "babyapi-tiny")
     try:
-        session.read_until("> ")
+        session.read_until(PROMPT)
         session.send("\x03")  # Ctrl-C with no reply running: the session stays
         session.read_until("Ctrl-D or /exit to leave")
+        session.read_until(PROMPT)
         session.send("/exit\n")
         assert session.wait() == 0
     finally:
@@ -49,13 +56,10 @@ def test_exit_command_and_ctrl_c_at_the_prompt(cli: CLI) -> None:
 def test_api_error_in_a_turn_keeps_the_session(cli: CLI) -> None:
     session = cli.pty("chat", "-m", "no-such-model")
     try:
-        session.read_until("> ")
-        session.send("Hello\n")
-        session.read_until("404")
-        session.send("/model babyapi-tiny\n")
-        session.read_until("model: babyapi-tiny")
-        session.send("Hello\n")
-        session.read_until("> ")
+        session.read_until(PROMPT)
+        say(session, "Hello", "404")
+        say(session, "/model babyapi-tiny", "model: babyapi-tiny")
+        say(session, "Hello")
         session.send("/exit\n")
         assert session.wait() == 0
     finally:
@@ -67,13 +71,13 @@ def test_ctrl_c_stops_a_reply_and_keeps_the_session() -> None:
     with StallServer(first=[chunk]) as server:
         session = CLI(server.base_url).pty("chat", "-m", "stalled")
         try:
-            session.read_until("> ")
+            session.read_until(PROMPT)
             session.send("Tell me a long story\n")
             session.read_until("partial-answer")
-            session.send("\x03")
+            session.send("\x03")  # the server never finishes: only Ctrl-C ends this reply
             session.read_until("[reply stopped]")
-            session.send("/model\n")
-            session.read_until("model: stalled")
+            session.read_until(PROMPT)
+            say(session, "/model", "model: stalled")
             session.send("\x04")
             assert session.wait() == 0
         finally:

@@ -45,7 +45,8 @@ def _run(args: argparse.Namespace, extra: List[str], parsers: Parsers) -> int:
             from babyapi.cli.commands import serve
 
             return serve(extra)
-        from babyapi.cli.commands import COMMANDS, Context
+        from babyapi.cli.commands import COMMANDS
+        from babyapi.cli.context import Context
 
         ctx = Context(args, out)
         return COMMANDS[args.command](ctx)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
-from babyapi.cli.commands import Context, stream_text
+from babyapi.cli.context import Context, stream_text
 from babyapi.cli.errors import EXIT_OK, describe_error
 
 if TYPE_CHECKING:
     from babyapi.cli.output import Output
+    from babyapi.types import ChatCompletionMessageParam
 
 HELP = """\
 /system TEXT   set the system prompt (/system alone shows it)
@@ -27,7 +28,7 @@ class ChatSession:
         self.out: Output = ctx.out
         self.model = ctx.model()
         self.system: Optional[str] = ctx.args.system
-        self.history: List[Dict[str, Any]] = []
+        self.history: List[ChatCompletionMessageParam] = []
         self._readline = False
 
     def run(self) -> int:
@@ -99,8 +100,10 @@ class ChatSession:
             self.note(f"unknown command {name}; /help lists them")
         return True
 
-    def messages(self) -> List[Dict[str, Any]]:
-        system = [{"role": "system", "content": self.system}] if self.system else []
+    def messages(self) -> List[ChatCompletionMessageParam]:
+        system: List[ChatCompletionMessageParam] = []
+        if self.system:
+            system.append({"role": "system", "content": self.system})
         return system + self.history
 
     def reply(self, text: str) -> None:

@@ -1,0 +1,180 @@
+"""What every command shares: options, the client made on first use, prompts and streams."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
+
+from babyapi.cli.errors import UsageError
+from babyapi.cli.output import Output
+
+if TYPE_CHECKING:
+    from babyapi import BabyAPI, Stream
+
+SAMPLING_FIELDS = (
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop",
+    "presence_penalty",
+    "frequency_penalty",
+)
+
+
+class Context:
+    """What a command needs: its arguments, its output, and a client made on first use."""
+
+    def __init__(self, args: argparse.Namespace, out: Output) -> None:
+        self.args = args
+        self.out = out
+        self._client: Optional[BabyAPI] = None
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """A parsed option; common options are absent from the namespace when not given."""
+        return getattr(self.args, name, default)
+
+    @property
+    def json(self) -> bool:
+        return bool(self.option("json", False))
+
+    @property
+    def client(self) -> BabyAPI:
+        if self._client is None:
+            from babyapi import BabyAPI
+
+            kwargs: Dict[str, Any] = {}
+            if self.option("api_key") is not None:
+                kwargs["api_key"] = self.option("api_key")
+            if self.option("base_url") is not None:
+                kwargs["base_url"] = self.option("base_url")
+            if self.option("timeout") is not None:
+                kwargs["timeout_s"] = self.option("timeout")
+            if self.option("max_retries") is not None:
+                kwargs["max_retries"] = self.option("max_retries")
+            self._client = BabyAPI(**kwargs)
+        return self._client
+
+    def base_url(self) -> str:
+        """The server URL the command talks to, for error messages."""
+        url = self.option("base_url") or os.environ.get("BABYAPI_BASE_URL")
+        return str(url or "https://api.babyapi.org").rstrip("/")
+
+    def stream_options(self) -> Optional[Dict[str, Any]]:
+        """Streams have no timeout unless --timeout bounds each wait for data."""
+        timeout = self.option("timeout")
+        return None if timeout is None else {"timeout_s": timeout}
+
+    def model(self, kind: Optional[str] = None) -> str:
+        """The model to use; ``kind`` ("embed", "rerank") prefers a listed model of that kind.
+
+        Order: -m/--model; then, for generation, BABYAPI_DEFAULT_MODEL; then the
+        server's model list: for embed/rerank the first id that contains the
+        kind, else (and for generation) the first id listed.
+        """
+        chosen = self.option("model")
+        if not chosen and kind is None:
+            chosen = os.environ.get("BABYAPI_DEFAULT_MODEL")
+        if chosen:
+            return str(chosen)
+        listing = self.client.models.list()
+        ids = [
+            str(item["id"])
+            for item in listing.get("data") or []
+            if isinstance(item, dict) and item.get("id")
+        ]
+        if not ids:
+            raise UsageError(
+                f"no model: {self.base_url()} lists none; pass -m MODEL"
+                + ("" if kind else " or set BABYAPI_DEFAULT_MODEL")
+            )
+        preferred = [i for i in ids if kind and kind in i.lower()]
+        self.args.model = (preferred or ids)[0]
+        return str(self.args.model)
+
+    def body_options(self) -> Dict[str, Any]:
+        """Sampling options and -o KEY=VALUE fields that were given, as JSON body fields."""
+        body: Dict[str, Any] = {}
+        for name in SAMPLING_FIELDS:
+            value = self.option(name)
+            if value is not None:
+                body[name] = value
+        for key, raw in self.option("extra", []) or []:
+            try:
+                body[key] = json.loads(raw)
+            except ValueError:
+                body[key] = raw
+        return body
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def read_stdin() -> str:
+    """All of standard input ('' when there is none)."""
+    if sys.stdin is None:
+        return ""
+    return sys.stdin.read()
+
+
+def stdin_is_piped() -> bool:
+    """True when standard input is a pipe or file rather than a terminal or absent."""
+    if sys.stdin is None:
+        return False
+    try:
+        return not sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def optional_prompt(args: argparse.Namespace) -> Optional[str]:
+    """The prompt: the words given, '-' for stdin, or piped stdin; None when there is none."""
+    words: List[str] = list(args.prompt)
+    if words == ["-"] or (not words and stdin_is_piped()):
+        text = read_stdin().rstrip("\n")
+        if not text.strip():
+            raise UsageError("no prompt: standard input was empty")
+        return text
+    return " ".join(words) if words else None
+
+
+def required_prompt(args: argparse.Namespace) -> str:
+    """The prompt, which this command cannot do without."""
+    prompt = optional_prompt(args)
+    if prompt is None:
+        raise UsageError("no prompt: give PROMPT or pipe text on standard input")
+    return prompt
+
+
+def lines_from(paths: List[str]) -> List[str]:
+    """Non-empty lines of each file ('-' is standard input)."""
+    found: List[str] = []
+    for path in paths:
+        if path == "-":
+            text = read_stdin()
+        else:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    text = handle.read()
+            except OSError as exc:
+                raise UsageError(f"cannot read --file {path}: {exc.strerror}") from exc
+        found.extend(line.strip() for line in text.splitlines() if line.strip())
+    return found
+
+
+def stream_text(stream: Stream[Any], out: Output, parts: Optional[List[str]] = None) -> str:
+    """Write a stream's text to ``out`` as it arrives; return all of it.
+
+    ``parts`` collects the pieces as they come, so a caller keeps what arrived
+    before a Ctrl-C.
+    """
+    pieces: List[str] = [] if parts is None else parts
+    with stream:
+        for text in stream.text_deltas():
+            out.write(text)
+            pieces.append(text)
+    return "".join(pieces)
