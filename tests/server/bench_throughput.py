@@ -137,6 +137,12 @@ def main(argv: List[str]) -> int:
             per_request = (cpu_after - cpu_before) / count
             line += f"; server CPU {per_request * 1e6:.0f} us/request = {1 / per_request:,.0f} req/s per core"
         print(line)
+        # Figures depend on the machine and its load; this puts them in context.
+        started = time.perf_counter()
+        for _ in range(1_000_000):
+            pass
+        loop_ms = (time.perf_counter() - started) * 1000
+        print(f"calibration: an empty 1e6-iteration loop took {loop_ms:.0f} ms on this machine now")
     finally:
         server.terminate()
         server.wait(10)

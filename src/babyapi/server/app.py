@@ -11,7 +11,7 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -206,13 +206,21 @@ def too_large(limit: int) -> APIError:
 async def read_json(request: Request) -> Body:
     """Read the body (bounded, also when chunked) and parse it as a JSON object."""
     limit: int = request.app.state.max_body_bytes
+    # Straight from receive() rather than request.stream(): small bodies come
+    # in one message, and the async generator is measurable per request.
     chunks: List[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise too_large(limit)
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     try:
         body = json.loads(b"".join(chunks))
     except ValueError as exc:
