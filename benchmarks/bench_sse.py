@@ -46,7 +46,7 @@ def chat_stream(n_events: int = CHAT_EVENTS, seed: int = 1) -> bytes:
     """A vLLM-like chat completion stream: ~200-byte chunk events, then [DONE]."""
     rng = random.Random(seed)
     words = ["the", " quick", " brown", " fox", " jumps", " over", " lazy", " dog", " é", " 日本"]
-    out = []
+    out: List[bytes] = []
     for i in range(n_events):
         chunk = {
             "id": "chatcmpl-9f8e7d6c5b4a39281706f5e4",
@@ -70,7 +70,8 @@ def chat_stream(n_events: int = CHAT_EVENTS, seed: int = 1) -> bytes:
 def network_chunks(data: bytes, lo: int = 1024, hi: int = 4096, seed: int = 2) -> List[bytes]:
     """Cut ``data`` like a socket would: random sizes, blind to event boundaries."""
     rng = random.Random(seed)
-    chunks, i = [], 0
+    chunks: List[bytes] = []
+    i = 0
     while i < len(data):
         n = rng.randint(lo, hi)
         chunks.append(data[i : i + n])
