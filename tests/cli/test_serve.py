@@ -14,6 +14,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def test_serve_help_comes_from_the_server(offline_cli: CLI) -> None:
     result = offline_cli.run("serve", "--help")
     assert result.returncode == 0, result.stderr
@@ -29,12 +37,11 @@ def test_serve_answers_the_cli_and_stops_on_sigint(offline_cli: CLI) -> None:
         client = CLI(base_url)
         env = client.env(BABYAPI_API_KEY="serve-key")
         deadline = time.monotonic() + 15
-        while True:
-            result = client.run("models", "--max-retries", "0", env=env)
-            if result.returncode == 0 or time.monotonic() > deadline:
-                break
+        while not _accepts(port):
             assert server.poll() is None, server.communicate(timeout=5)
-            time.sleep(0.2)
+            assert time.monotonic() < deadline, "babyapi serve did not start listening"
+            time.sleep(0.05)
+        result = client.run("models", "--max-retries", "0", env=env)
         assert result.returncode == 0, result.stderr
         assert "mistral" in result.stdout
         denied = client.run("models", "--api-key", "other", "--max-retries", "0")

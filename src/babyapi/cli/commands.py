@@ -92,7 +92,7 @@ def _vector_preview(vector: Any, count: int = 3) -> str:
         return f"base64 ({len(vector)} chars)"
     if not isinstance(vector, list):
         return "?"
-    shown = ", ".join(f"{float(x):.4f}" for x in vector[:count])
+    shown = ", ".join(f"{float(x):.4g}" for x in vector[:count])
     return f"[{shown}{', …' if len(vector) > count else ''}]"
 
 

@@ -64,8 +64,8 @@ def _hint(error: BabyAPIError, base_url: Optional[str]) -> str:
         return "check --api-key or BABYAPI_API_KEY"
     if status == 403:
         return "this API key may not use that model or endpoint"
-    if status == 404:
-        return "check the model (babyapi models lists them) and --base-url"
+    if status == 404 or "model" in code.lower():
+        return "check -m MODEL (babyapi models lists them) and --base-url"
     if status == 429:
         return "rate limited: wait and retry, or raise --max-retries"
     if status >= 500:
@@ -83,5 +83,10 @@ def describe_error(error: BabyAPIError, *, action: str, base_url: Optional[str] 
     if error.request_id:
         facts.append(f"request id {error.request_id}")
     message = " ".join(str(error.message).split()) or type(error).__name__
+    if error.code == "API_KEY_REQUIRED":
+        message = "no API key"
+    elif error.status is None and error.code not in USAGE_CODES:
+        # The SDK's advice after "; " speaks of Python arguments; the hint below speaks CLI.
+        message = message.split("; ")[0]
     suffix = f" ({', '.join(facts)})" if facts else ""
     return f"babyapi: {action} failed: {message}{suffix}; {_hint(error, base_url)}"
