@@ -27,6 +27,9 @@ class SSEEvent:
 
     ``done`` is True for OpenAI's ``[DONE]`` end-of-stream sentinel; ``data``
     is the payload parsed as JSON (None when it is not JSON, or for ``[DONE]``).
+    ``id`` is the last event ID in effect (it persists across events; None when
+    the server never sent one or reset it with an empty ``id``); ``retry`` is
+    set only on the event whose block carried a valid ``retry`` field.
     Treat instances as immutable: they are hashable and compare by value.
     """
 

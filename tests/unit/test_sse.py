@@ -444,7 +444,7 @@ def split(draw: st.DrawFn, data: bytes) -> List[bytes]:
 
 
 @given(st.data())
-@settings(max_examples=400)
+@settings(max_examples=200)
 def test_any_split_gives_the_same_events(data: st.DataObject) -> None:
     stream = data.draw(STREAMS)
     chunks = data.draw(split(stream))
@@ -452,14 +452,14 @@ def test_any_split_gives_the_same_events(data: st.DataObject) -> None:
 
 
 @given(STREAMS)
-@settings(max_examples=400)
+@settings(max_examples=200)
 def test_agrees_with_reference(stream: bytes) -> None:
     assert decode([stream]) == reference_decode(stream)
     assert decode([stream[i : i + 1] for i in range(len(stream))]) == reference_decode(stream)
 
 
 @given(st.data())
-@settings(max_examples=300)
+@settings(max_examples=200)
 def test_decoder_state_agrees_with_reference(data: st.DataObject) -> None:
     stream = data.draw(STREAMS)
     decoder = SSEDecoder()
