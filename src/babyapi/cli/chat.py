@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import TYPE_CHECKING, List, Optional
 
@@ -34,8 +35,8 @@ class ChatSession:
     def run(self) -> int:
         """Read, send, stream; until /exit or Ctrl-D."""
         try:
-            import readline  # noqa: F401  -- gives input() line editing and history
-
+            # Loading readline is what gives input() line editing and history.
+            importlib.import_module("readline")
             self._readline = True
         except ImportError:  # pragma: no cover - Windows without pyreadline
             pass

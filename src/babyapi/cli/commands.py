@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping
+from typing import TYPE_CHECKING, Callable, Dict, List, Tuple, Union, cast
 
 from babyapi.cli.chat import ChatSession
 from babyapi.cli.context import (
@@ -17,7 +17,7 @@ from babyapi.cli.context import (
 from babyapi.cli.errors import EXIT_OK, CommandError, UsageError
 
 if TYPE_CHECKING:
-    from babyapi.types import ChatCompletionMessageParam
+    from babyapi.types import ChatCompletionMessageParam, RerankResult
 
 
 def chat(ctx: Context) -> int:
@@ -87,13 +87,13 @@ def complete(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _vector_preview(vector: Any, count: int = 3) -> str:
+def _vector_preview(vector: Union[List[float], str, None], count: int = 3) -> Tuple[int, str]:
+    """Dimensions and the first values of a vector (base64 when the server sent that)."""
     if isinstance(vector, str):
-        return f"base64 ({len(vector)} chars)"
-    if not isinstance(vector, list):
-        return "?"
-    shown = ", ".join(f"{float(x):.4g}" for x in vector[:count])
-    return f"[{shown}{', …' if len(vector) > count else ''}]"
+        return 0, f"base64 ({len(vector)} chars)"
+    values = vector or []
+    shown = ", ".join(f"{float(x):.4g}" for x in values[:count])
+    return len(values), f"[{shown}{', …' if len(values) > count else ''}]"
 
 
 def embed(ctx: Context) -> int:
@@ -112,25 +112,28 @@ def embed(ctx: Context) -> int:
         ctx.out.json(result)
         return EXIT_OK
     items = sorted(result.get("data") or [], key=lambda item: int(item.get("index", 0)))
-    rows = []
+    rows: List[List[str]] = []
     for position, item in enumerate(items):
         index = int(item.get("index", position))
-        vector = item.get("embedding")
-        size = len(vector) if isinstance(vector, list) else 0
+        size, preview = _vector_preview(item.get("embedding"))
         text = texts[index] if 0 <= index < len(texts) else ""
-        rows.append([str(index), str(size), _vector_preview(vector), text])
+        rows.append([str(index), str(size), preview, text])
     ctx.out.table(["INDEX", "DIMS", "VECTOR", "TEXT"], rows)
     return EXIT_OK
 
 
-def _document_text(result: Mapping[str, Any], documents: List[str]) -> str:
-    document = result.get("document")
-    if isinstance(document, dict) and isinstance(document.get("text"), str):
-        return str(document["text"])
-    if isinstance(document, str):
+def _document_text(result: RerankResult, documents: List[str]) -> str:
+    """The text the server echoed, else the document the result's index points at."""
+    # Servers differ (notes: vLLM echoes {"text": ...}, some send a bare string): check at runtime.
+    document: object = result.get("document")
+    if isinstance(document, str) and document:
         return document
-    index = result.get("index")
-    if isinstance(index, int) and 0 <= index < len(documents):
+    if isinstance(document, dict):
+        text = cast("Dict[str, object]", document).get("text")
+        if isinstance(text, str) and text:
+            return text
+    index = result.get("index", -1)
+    if 0 <= index < len(documents):
         return documents[index]
     return ""
 
@@ -150,7 +153,7 @@ def rerank(ctx: Context) -> int:
     if ctx.json:
         ctx.out.json(result)
         return EXIT_OK
-    results = [r for r in result.get("results") or [] if isinstance(r, dict)]
+    results = list(result.get("results") or [])
     results.sort(key=lambda r: float(r.get("relevance_score") or 0.0), reverse=True)
     rows = [
         [
@@ -171,7 +174,7 @@ def models(ctx: Context) -> int:
     if ctx.json:
         ctx.out.json(listing)
         return EXIT_OK
-    items = [m for m in listing.get("data") or [] if isinstance(m, dict)]
+    items = list(listing.get("data") or [])
     if ctx.out.terminal:
         ctx.out.table(
             ["ID", "OWNED BY"],

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from babyapi.cli.errors import UsageError
 from babyapi.cli.output import Output
@@ -81,11 +81,7 @@ class Context:
         if chosen:
             return str(chosen)
         listing = self.client.models.list()
-        ids = [
-            str(item["id"])
-            for item in listing.get("data") or []
-            if isinstance(item, dict) and item.get("id")
-        ]
+        ids = [str(item["id"]) for item in listing.get("data") or [] if item.get("id")]
         if not ids:
             raise UsageError(
                 f"no model: {self.base_url()} lists none; pass -m MODEL"
@@ -102,7 +98,8 @@ class Context:
             value = self.option(name)
             if value is not None:
                 body[name] = value
-        for key, raw in self.option("extra", []) or []:
+        extra: List[Tuple[str, str]] = self.option("extra", []) or []
+        for key, raw in extra:
             try:
                 body[key] = json.loads(raw)
             except ValueError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 if TYPE_CHECKING:
     from babyapi import BabyAPIError
@@ -75,7 +75,7 @@ def _hint(error: BabyAPIError, base_url: Optional[str]) -> str:
 
 def describe_error(error: BabyAPIError, *, action: str, base_url: Optional[str] = None) -> str:
     """One line: what failed, the status and request id, and what to do."""
-    facts = []
+    facts: List[str] = []
     if error.status is not None:
         facts.append(f"HTTP {error.status}")
     if error.code and error.code != str(error.status):
