@@ -79,7 +79,7 @@ def test_sigint_while_reading_stdin_exits_130(offline_cli: CLI) -> None:
         proc.stdin.flush()
         # The command blocks reading stdin until EOF; a SIGINT then interrupts it.
         with pytest.raises(Exception):  # noqa: B017 -- only "still running" matters here
-            proc.wait(timeout=1)
+            proc.wait(timeout=0.3)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)
         assert proc.returncode == 130
