@@ -161,3 +161,11 @@ def test_server_extra_missing_names_the_pip_command() -> None:
     assert result.returncode == 1
     assert "pip install 'babyapi[server]'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_no_stdin_at_all_is_bad_usage(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", None)  # what Python sets when fd 0 is closed
+    assert main(["chat"]) == 2
+    assert "no prompt" in capsys.readouterr().err

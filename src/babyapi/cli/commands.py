@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Callable, Dict, List, Tuple, Union, cast
 
 from babyapi.cli.chat import ChatSession
@@ -15,6 +16,7 @@ from babyapi.cli.context import (
     stream_text,
 )
 from babyapi.cli.errors import EXIT_OK, CommandError, UsageError
+from babyapi.cli.output import is_terminal
 
 if TYPE_CHECKING:
     from babyapi.types import ChatCompletionMessageParam, RerankResult
@@ -27,6 +29,8 @@ def chat(ctx: Context) -> int:
     if prompt is None:
         if ctx.json:
             raise UsageError("no prompt: --json needs PROMPT or text piped on standard input")
+        if not is_terminal(sys.stdin):
+            raise UsageError("no prompt: give PROMPT, pipe text, or run in a terminal")
         return ChatSession(ctx).run()
     messages: List[ChatCompletionMessageParam] = []
     if args.system:
