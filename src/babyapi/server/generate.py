@@ -31,6 +31,7 @@ _SENTENCE_END = (".", "!", "?")
 MIN_TOKENS_BEFORE_EOS = 8
 # Without max_tokens a reply still ends: at a sentence end, or at this cap.
 DEFAULT_MAX_TOKENS = 256
+MIN_TEMPERATURE = 0.02
 # Words too common to steer the reply towards a topic.
 _STOPWORDS = frozenset(
     [
@@ -218,6 +219,8 @@ def _sample(
     # Temperature 0 is "deterministic", not "greedy": argmax over a tiny chain
     # loops forever, so we sample with a prompt-seeded generator instead.
     temperature = params.temperature if params.temperature > 0 else 0.7
+    # Below this, sampling is already greedy; a floor keeps f ** (1 / T) finite.
+    temperature = max(temperature, MIN_TEMPERATURE)
     plain = (
         params.top_k <= 0
         and params.top_p >= 1.0
