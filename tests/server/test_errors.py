@@ -6,6 +6,8 @@ from typing import Any, Dict, Iterator, Optional
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from babyapi.server import LocalServer
 
@@ -174,3 +176,40 @@ def test_every_response_has_a_request_id(client: httpx.Client) -> None:
     assert client.get("/nowhere").headers["x-request-id"]
     html = client.get("/health", headers={"x-babyapi-fault": "html-502"})
     assert html.headers["x-request-id"]
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_fields = st.sampled_from(
+    [
+        "model", "messages", "prompt", "input", "query", "documents", "n", "max_tokens",
+        "temperature", "top_p", "top_k", "stop", "seed", "stream", "stream_options",
+        "dimensions", "encoding_format", "top_n", "return_documents", "echo", "ignore_eos",
+        "presence_penalty", "frequency_penalty", "max_completion_tokens",
+    ]
+)  # fmt: skip
+_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/rerank", "/infer"]
+_MODELS = ["mistral", "pixtral", "qwen3-embedding", "qwen3-reranker", "babyapi-tiny"]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.sampled_from(_PATHS),
+    model=st.sampled_from(_MODELS),
+    fields=st.dictionaries(_fields, _json_values, max_size=6),
+)
+def test_no_body_makes_the_server_fail(
+    client: httpx.Client, path: str, model: str, fields: Dict[str, Any]
+) -> None:
+    body = {"model": model, **fields}
+    response = client.post(path, json=body)
+    assert response.status_code in (200, 400, 404, 422), response.text
+    if response.status_code != 200:
+        assert set(response.json()["error"]) == {"message", "type", "param", "code"}
