@@ -153,7 +153,8 @@ def error_from_exception(
     """A connection or timeout error that says what failed and what to do."""
     where = f"{call.method} {call.path}"
     origin = call.url[: len(call.url) - len(call.path)]
-    detail = str(exc) or type(exc).__name__
+    # Transport messages can quote request headers; the key must never reach an error.
+    detail = (str(exc) or type(exc).__name__).replace(call.settings.api_key, "[api key]")
     if isinstance(exc, httpx.PoolTimeout):
         return APITimeoutError(
             f"{where} waited too long for a free connection: more calls are running at once than "

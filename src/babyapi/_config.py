@@ -8,7 +8,13 @@ from types import MappingProxyType
 from typing import Any, Mapping, Optional
 
 from babyapi._errors import BabyAPIError
-from babyapi._validation import check_headers, check_max_retries, check_seconds, check_text
+from babyapi._validation import (
+    check_api_key,
+    check_headers,
+    check_max_retries,
+    check_seconds,
+    check_text,
+)
 
 __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "build_config"]
 
@@ -28,7 +34,7 @@ class ClientConfig:
     max_retries: int
     retry_base_delay_s: float
     default_model: Optional[str]
-    default_headers: Mapping[str, str]
+    default_headers: Mapping[str, str] = field(repr=False)
     deadline_s: Optional[float]
 
     def with_changes(self, **changes: Any) -> ClientConfig:
@@ -67,8 +73,10 @@ def build_config(
     environ: Mapping[str, str] = os.environ,
 ) -> ClientConfig:
     """Arguments win over the environment; the environment wins over the defaults."""
-    key = _non_blank(api_key, "api_key") or _non_blank(
-        environ.get("BABYAPI_API_KEY") or environ.get("BABY_API_KEY"), "BABYAPI_API_KEY"
+    key = check_api_key(api_key, "api_key", "INVALID_OPTIONS") or check_api_key(
+        environ.get("BABYAPI_API_KEY") or environ.get("BABY_API_KEY"),
+        "BABYAPI_API_KEY",
+        "INVALID_OPTIONS",
     )
     url = _non_blank(base_url, "base_url") or environ.get("BABYAPI_BASE_URL") or DEFAULT_BASE_URL
     model = _non_blank(default_model, "default_model") or environ.get("BABYAPI_DEFAULT_MODEL")
@@ -95,7 +103,7 @@ def _validated(**settings: Any) -> dict[str, Any]:
             code="INVALID_OPTIONS",
         )
     return {
-        "api_key": settings["api_key"],
+        "api_key": check_api_key(settings["api_key"], "api_key", "INVALID_OPTIONS"),
         "base_url": _check_base_url(settings["base_url"]),
         "timeout_s": timeout_s,
         "max_retries": check_max_retries(settings["max_retries"]),

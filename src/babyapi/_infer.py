@@ -43,6 +43,12 @@ def baby_infer_body(
             f"'options' must be a dict such as {{'max_tokens': 80}}, got {type(nested).__name__}.",
             code="INVALID_OPTIONS",
         )
+    misplaced = sorted(_CONSUMED & set(nested or ()))
+    if misplaced:
+        raise BabyAPIError(
+            f"{misplaced} belong at the top level of the payload, not inside 'options'.",
+            code="INVALID_OPTIONS",
+        )
     top_level = {k: v for k, v in merged.items() if k not in _CONSUMED}
     # Nested options win over top-level ones, as the seed documents.
     for source in (top_level, nested or {}):

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Optional, Union
 
 from babyapi._config import ClientConfig
 from babyapi._errors import BabyAPIError
-from babyapi._validation import check_headers, check_max_retries, check_seconds, check_text
+from babyapi._validation import check_api_key, check_headers, check_max_retries, check_seconds
 
 __all__ = ["CallSettings", "RequestOptions", "RequestOptionsLike", "resolve_settings"]
 
@@ -25,15 +25,13 @@ class RequestOptions:
     api_key: Optional[str] = field(default=None, repr=False)
     timeout_s: Optional[float] = None
     max_retries: Optional[int] = None
-    headers: Optional[Mapping[str, str]] = None
+    headers: Optional[Mapping[str, str]] = field(default=None, repr=False)
     deadline_s: Optional[float] = None
     stream_idle_timeout_s: Optional[float] = None
     headers_timeout_s: Optional[float] = None
 
     def __post_init__(self) -> None:
-        check_text(
-            self.api_key, "request_options.api_key", "INVALID_REQUEST_OPTIONS", "pass a string."
-        )
+        check_api_key(self.api_key, "request_options.api_key", "INVALID_REQUEST_OPTIONS")
         for name in ("timeout_s", "deadline_s", "stream_idle_timeout_s", "headers_timeout_s"):
             check_seconds(getattr(self, name), f"request_options.{name}")
         if self.max_retries is not None:
@@ -87,7 +85,8 @@ def resolve_settings(
 ) -> CallSettings:
     """Merge per-call options over the client config; streams default to no read timeout."""
     opts = as_request_options(options)
-    api_key = opts.api_key or config.api_key
+    api_key = check_api_key(opts.api_key, "request_options.api_key", "INVALID_REQUEST_OPTIONS")
+    api_key = api_key or config.api_key
     if not api_key:
         raise BabyAPIError(
             "No API key: pass api_key=... to BabyAPI(...), set the BABYAPI_API_KEY environment "

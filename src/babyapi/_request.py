@@ -38,14 +38,15 @@ class Call:
         self, build: BuildRequest, retries_done: int, time_left_s: Optional[float]
     ) -> httpx.Request:
         """The httpx request for one attempt: its headers and timeouts depend on the attempt."""
+        # Header names arrive lower-cased (see check_headers), so these replace, never duplicate.
         headers = dict(self.settings.headers)
-        headers["Authorization"] = f"Bearer {self.settings.api_key}"
-        headers["Accept"] = "text/event-stream" if self.stream else "application/json"
-        headers.setdefault("User-Agent", USER_AGENT)
+        headers["authorization"] = f"Bearer {self.settings.api_key}"
+        headers["accept"] = "text/event-stream" if self.stream else "application/json"
+        headers.setdefault("user-agent", USER_AGENT)
         if self.content is not None:
-            headers["Content-Type"] = "application/json"
+            headers["content-type"] = "application/json"
         if self.idempotency_key is not None:
-            headers["Idempotency-Key"] = self.idempotency_key
+            headers["idempotency-key"] = self.idempotency_key
             headers["x-babyapi-retry-count"] = str(retries_done)
         return build(
             self.method,
@@ -91,10 +92,10 @@ def prepare_call(
 ) -> Call:
     """Validate everything the user passed and freeze it into a Call; raises before any I/O."""
     settings = resolve_settings(config, options, stream=stream)
-    _drop_authorization(settings.headers)
-    key = None
-    if method == "POST":
-        key = _user_idempotency_key(settings.headers) or str(uuid.uuid4())
+    # The key comes from api_key only, so a stray header can never override or leak it.
+    settings.headers.pop("authorization", None)
+    user_key = settings.headers.pop("idempotency-key", None)
+    key = (user_key or str(uuid.uuid4())) if method == "POST" else None
     return Call(
         method=method,
         url=config.base_url + path,
@@ -105,20 +106,6 @@ def prepare_call(
         idempotency_key=key,
         connect_timeout_s=config.timeout_s,
     )
-
-
-def _user_idempotency_key(headers: dict[str, str]) -> Optional[str]:
-    """A key the user set wins; it is moved to the canonical header name so it is sent once."""
-    for name in list(headers):
-        if name.lower() == "idempotency-key":
-            return headers.pop(name)
-    return None
-
-
-def _drop_authorization(headers: dict[str, str]) -> None:
-    """The key comes from api_key only, so a stray header can never override or leak it."""
-    for name in [n for n in headers if n.lower() == "authorization"]:
-        del headers[name]
 
 
 def encode_json(body: Mapping[str, Any]) -> bytes:
@@ -136,20 +123,27 @@ def encode_json(body: Mapping[str, Any]) -> bytes:
         ) from exc
 
 
-def _find_unencodable(value: Any, where: str) -> tuple[str, str]:
+def _find_unencodable(
+    value: Any, where: str, seen: frozenset[int] = frozenset()
+) -> tuple[str, str]:
+    """Where the first value JSON cannot carry sits, and what it is ("" when none is found)."""
     if isinstance(value, float) and not math.isfinite(value):
         return where, repr(value)
+    if isinstance(value, (Mapping, list, tuple)):
+        if id(value) in seen:
+            return where, "a reference to a container that holds it"
+        seen = seen | {id(value)}
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 return where, f"a dict with a {type(key).__name__} key"
-            found = _find_unencodable(item, f"{where}[{key!r}]")
+            found = _find_unencodable(item, f"{where}[{key!r}]", seen)
             if found[1]:
                 return found
         return where, ""
     if isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            found = _find_unencodable(item, f"{where}[{index}]")
+            found = _find_unencodable(item, f"{where}[{index}]", seen)
             if found[1]:
                 return found
         return where, ""

@@ -71,7 +71,7 @@ class SSEEvent:
         if self.raw != _DONE:
             try:
                 parsed = json.loads(self.raw)
-            except ValueError:  # JSONDecodeError, and RecursionError is not expected
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 parsed = None
         self._parsed = parsed
         return parsed

@@ -8,11 +8,14 @@ from typing import Any, Mapping, Optional
 
 from babyapi._errors import BabyAPIError
 
-__all__ = ["check_headers", "check_max_retries", "check_seconds", "check_text"]
+__all__ = ["check_api_key", "check_headers", "check_max_retries", "check_seconds", "check_text"]
 
 # RFC 9110 token characters: anything else in a header name corrupts the request.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
+# httpx encodes header values as ASCII; anything else would fail deep inside the transport.
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
+_API_KEY = re.compile(r"[\x21-\x7e]+")
 
 
 def check_seconds(value: Any, name: str, *, allow_none: bool = True) -> Optional[float]:
@@ -57,7 +60,7 @@ def check_headers(value: Any, name: str = "headers") -> dict[str, str]:
     for key, raw in value.items():
         if raw is None:
             continue
-        if not isinstance(key, str) or not _HEADER_NAME.match(key):
+        if not isinstance(key, str) or not _HEADER_NAME.fullmatch(key):
             raise BabyAPIError(
                 f"{name} has an invalid header name {key!r}: use letters, digits and '-' only.",
                 code="INVALID_HEADERS",
@@ -74,8 +77,30 @@ def check_headers(value: Any, name: str = "headers") -> dict[str, str]:
                 "remove it.",
                 code="INVALID_HEADERS",
             )
-        headers[key] = text
+        if not _HEADER_VALUE.fullmatch(text):
+            raise BabyAPIError(
+                f"{name}[{key!r}] must be printable ASCII (HTTP header values cannot carry other "
+                "characters); percent-encode it or leave it out.",
+                code="INVALID_HEADERS",
+            )
+        headers[key.lower()] = text
     return headers
+
+
+def check_api_key(value: Any, name: str, code: str) -> Optional[str]:
+    """An API key, trimmed; the message never repeats it, since it is a secret."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BabyAPIError(f"{name} must be a string, got {type(value).__name__}.", code=code)
+    key = value.strip()
+    if key and not _API_KEY.fullmatch(key):
+        raise BabyAPIError(
+            f"{name} contains a space, a line break or a non-ASCII character, which no API key "
+            "has; check how it was copied (the key is not shown here).",
+            code=code,
+        )
+    return key or None
 
 
 def check_text(value: Any, name: str, code: str, hint: str) -> Optional[str]:
