@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Generator, List, Optional
 
 from babyapi.cli.context import Context, stream_text
 from babyapi.cli.errors import EXIT_OK, describe_error
@@ -21,6 +22,34 @@ HELP = """\
 //text         send a message that starts with '/'"""
 
 
+@contextlib.contextmanager
+def _output_kept_on_ctrl_c() -> Generator[None, None, None]:
+    """Set NOFLSH on the terminal while the session runs.
+
+    Without it the terminal driver discards pending output when Ctrl-C is typed,
+    racing with what the session prints right after (the new prompt, "[reply stopped]").
+    """
+    try:
+        import termios
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+        changed = list(saved)
+        changed[3] = saved[3] | termios.NOFLSH
+        termios.tcsetattr(fd, termios.TCSANOW, changed)
+    except (AttributeError, ValueError, OSError, termios.error):
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
 class ChatSession:
     """A conversation in the terminal that keeps its history between turns."""
 
@@ -34,6 +63,10 @@ class ChatSession:
 
     def run(self) -> int:
         """Read, send, stream; until /exit or Ctrl-D."""
+        with _output_kept_on_ctrl_c():
+            return self._loop()
+
+    def _loop(self) -> int:
         try:
             # Loading readline is what gives input() line editing and history.
             importlib.import_module("readline")
