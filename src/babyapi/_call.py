@@ -152,7 +152,8 @@ def error_from_exception(
 ) -> APIConnectionError:
     """A connection or timeout error that says what failed and what to do."""
     where = f"{call.method} {call.path}"
-    origin = call.url[: len(call.url) - len(call.path)]
+    url = call.url
+    origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
     # Transport messages can quote request headers; the key must never reach an error.
     detail = (str(exc) or type(exc).__name__).replace(call.settings.api_key, "[api key]")
     if isinstance(exc, httpx.PoolTimeout):

@@ -43,7 +43,7 @@ RequestOptionsLike = Union[RequestOptions, Mapping[str, Any]]
 _OPTION_NAMES = frozenset(f.name for f in fields(RequestOptions))
 
 
-@dataclass(frozen=True)
+@dataclass
 class CallSettings:
     """The settings one call runs with, after merging request options over the config."""
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
 import httpx
@@ -21,18 +22,20 @@ USER_AGENT = f"babyapi-python/{__version__}"
 BuildRequest = Callable[..., httpx.Request]
 
 
-@dataclass(frozen=True)
+# Built for every call, so not frozen: a frozen dataclass pays object.__setattr__ per field.
+@dataclass
 class Call:
     """One logical call: everything needed to send any of its attempts."""
 
     method: str
-    url: str
+    url: httpx.URL
     path: str
     content: Optional[bytes]
     settings: CallSettings
     stream: bool
     idempotency_key: Optional[str]
     connect_timeout_s: float
+    _usual_timeout: Optional[httpx.Timeout] = field(default=None, repr=False)
 
     def request(
         self, build: BuildRequest, retries_done: int, time_left_s: Optional[float]
@@ -48,13 +51,13 @@ class Call:
         if self.idempotency_key is not None:
             headers["idempotency-key"] = self.idempotency_key
             headers["x-babyapi-retry-count"] = str(retries_done)
-        return build(
-            self.method,
-            self.url,
-            content=self.content,
-            headers=headers,
-            timeout=self._timeout(time_left_s),
-        )
+        if time_left_s is not None:
+            timeout = self._timeout(time_left_s)
+        elif self._usual_timeout is not None:
+            timeout = self._usual_timeout
+        else:
+            timeout = self._usual_timeout = self._timeout(None)
+        return build(self.method, self.url, content=self.content, headers=headers, timeout=timeout)
 
     def _read_bound(self) -> Optional[float]:
         """Each wait for data: timeout_s, tightened by stream_idle_timeout_s so silence cannot last."""
@@ -98,7 +101,7 @@ def prepare_call(
     key = (user_key or str(uuid.uuid4())) if method == "POST" else None
     return Call(
         method=method,
-        url=config.base_url + path,
+        url=_endpoint_url(config.base_url, path),
         path=path,
         content=None if body is None else encode_json(body),
         settings=settings,
@@ -106,6 +109,12 @@ def prepare_call(
         idempotency_key=key,
         connect_timeout_s=config.timeout_s,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _endpoint_url(base_url: str, path: str) -> httpx.URL:
+    """Parsed once: httpx re-parses a URL string (host, port, path) on every request."""
+    return httpx.URL(base_url + path)
 
 
 def encode_json(body: Mapping[str, Any]) -> bytes:
