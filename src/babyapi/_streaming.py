@@ -35,10 +35,12 @@ class EventReader:
     def __init__(self, response: httpx.Response, call: Call, clock: Callable[[], float]) -> None:
         self.response = response
         self.call = call
-        self.accumulator = Accumulator()
-        self.data_events = 0
+        self.events: list[SSEEvent] = []
+        self._accumulator = Accumulator()
+        self._folded = 0
         self._decoder = SSEDecoder()
         self._clock = clock
+        self._idle_s = call.settings.stream_idle_timeout_s
         self._last_data_at = clock()
         content_type = response.headers.get("content-type", "")
         # A server that ignores "stream": true answers with one JSON document.
@@ -56,24 +58,39 @@ class EventReader:
             return []
         return self._decoder.feed(chunk)
 
+    @property
+    def data_events(self) -> int:
+        return len(self.events)
+
     def accept(self, event: SSEEvent) -> None:
         """Record an event about to be handed to the user; error frames raise instead."""
         if event.done:
             return
-        self.data_events += 1
-        self._last_data_at = self._clock()
-        data = event.data
-        if event.event == "error" or (
-            isinstance(data, dict) and "error" in data and "choices" not in data
-        ):
-            raise self._attach(
-                error_from_stream_frame(self.response, data if data is not None else event.raw)
-            )
-        self.accumulator.add(data)
+        self.events.append(event)
+        if self._idle_s is not None:
+            self._last_data_at = self._clock()
+        # Only a payload with an "error" key can be an error frame; skip parsing the rest here.
+        if event.event == "error" or '"error"' in event.raw:
+            data = event.data
+            if event.event == "error" or (
+                isinstance(data, dict) and "error" in data and "choices" not in data
+            ):
+                self.events.pop()
+                raise self._attach(
+                    error_from_stream_frame(self.response, data if data is not None else event.raw)
+                )
+
+    def accumulated(self) -> dict[str, Any]:
+        """The answer so far, shaped like the non-streaming response; folded only when asked."""
+        events = self.events
+        for event in events[self._folded :]:
+            self._accumulator.add(event.data)
+        self._folded = len(events)
+        return self._accumulator.result()
 
     def check_idle(self) -> None:
         """Keep-alive comments do not count: only data events reset stream_idle_timeout_s."""
-        idle = self.call.settings.stream_idle_timeout_s
+        idle = self._idle_s
         if idle is not None and self._clock() - self._last_data_at > idle:
             raise self._attach(
                 APITimeoutError(
@@ -120,7 +137,7 @@ class EventReader:
         return self._attach(error)
 
     def _attach(self, error: BabyAPIError) -> BabyAPIError:
-        error.partial = self.accumulator.result()
+        error.partial = self.accumulated()
         return error
 
 
@@ -182,7 +199,7 @@ class _StreamBase(Generic[ChunkT]):
 
     def _result(self) -> dict[str, Any]:
         assert self._reader is not None
-        return self._reader.accumulator.result()
+        return self._reader.accumulated()
 
 
 class Stream(_StreamBase[ChunkT]):
