@@ -54,7 +54,7 @@ from babyapi.resources import (
 
 __all__ = ["AsyncBabyAPI", "BabyAPI"]
 
-SelfT = TypeVar("SelfT", bound="_ClientBase")
+SelfT = TypeVar("SelfT", bound="_ClientBase[Any]")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 INFER_PATH = "/infer"
 
@@ -114,22 +114,40 @@ class _Pool(Generic[HttpT]):
         return self._client
 
 
-class _ClientBase:
-    """Configuration and request preparation shared by both shells; no I/O here."""
+def _running_asyncio_loop() -> object:
+    """The asyncio loop we run in, or None under trio (whose runs cannot be reused anyway)."""
+    # Importing asyncio costs more than importing httpx; if nobody imported it, no loop runs.
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
-    _pool: _Pool[Any]
+
+class _ClientBase(Generic[HttpT]):
+    """Configuration, validation and request preparation shared by both shells; no I/O here."""
+
+    _http_class: type[HttpT]
 
     def __init__(
         self,
-        api_key: Optional[str],
-        base_url: Optional[str],
-        timeout_s: float,
-        max_retries: int,
-        retry_base_delay_s: float,
-        default_model: Optional[str],
-        default_headers: Optional[Mapping[str, str]],
-        deadline_s: Optional[float],
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_base_delay_s: float = DEFAULT_RETRY_BASE_DELAY_S,
+        default_model: Optional[str] = None,
+        default_headers: Optional[Mapping[str, str]] = None,
+        *,
+        deadline_s: Optional[float] = None,
+        http_client: Optional[HttpT] = None,
     ) -> None:
+        """Settings left out come from BABYAPI_API_KEY (or BABY_API_KEY), BABYAPI_BASE_URL and
+        BABYAPI_DEFAULT_MODEL. ``deadline_s`` bounds a whole call, retries included;
+        ``http_client`` is your own httpx client (proxies, mTLS, transports), never closed by us.
+        """
         self._config = build_config(
             api_key=api_key,
             base_url=base_url,
@@ -140,8 +158,24 @@ class _ClientBase:
             default_headers=default_headers,
             deadline_s=deadline_s,
         )
+        http_class = self._http_class
+        if http_client is not None and not isinstance(http_client, http_class):
+            raise BabyAPIError(
+                f"{type(self).__name__} needs an httpx.{http_class.__name__} as http_client, got "
+                f"{type(http_client).__name__} (BabyAPI takes httpx.Client, AsyncBabyAPI httpx.AsyncClient).",
+                code="INVALID_OPTIONS",
+            )
+        self._pool: _Pool[HttpT] = _Pool(
+            lambda: http_class(timeout=DEFAULT_TIMEOUT_S), http_client, self._affinity
+        )
         self._clocks = Clocks(monotonic=time.monotonic, wall=time.time, random=random.random)
         self._closes_pool = True
+        self._attach_resources()
+
+    @staticmethod
+    def _affinity() -> object:
+        """What a pool is bound to; the async client binds pools to their event loop."""
+        return None
 
     @property
     def base_url(self) -> str:
@@ -158,6 +192,10 @@ class _ClientBase:
     @property
     def max_retries(self) -> int:
         return self._config.max_retries
+
+    @property
+    def _http(self) -> HttpT:
+        return self._pool.get()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, default_model={self.default_model!r})"
@@ -188,58 +226,34 @@ class _ClientBase:
     def _prepare_get(self, path: str, options: Optional[RequestOptionsLike]) -> Call:
         return prepare_call(self._config, "GET", path, None, options)
 
+    def _routed(
+        self,
+        body: Optional[Mapping[str, Any]],
+        kwargs: Mapping[str, Any],
+        options: Optional[RequestOptionsLike],
+    ) -> Call:
+        path, merged = route_infer(body, kwargs)
+        return self._prepare(path, merged, options)
+
     def _json_plan(self, call: Call) -> Plan:
         return json_plan(
-            call, self._pool.get().build_request, self._clocks, self._config.retry_base_delay_s
+            call, self._http.build_request, self._clocks, self._config.retry_base_delay_s
         )
 
     def _stream_plan(self, call: Call) -> Plan:
         return response_plan(
-            call, self._pool.get().build_request, self._clocks, self._config.retry_base_delay_s
+            call, self._http.build_request, self._clocks, self._config.retry_base_delay_s
         )
 
+    def _reader(self, response: httpx.Response, call: Call) -> EventReader:
+        return EventReader(response, call, self._clocks.monotonic)
 
-class BabyAPI(_ClientBase):
+
+class BabyAPI(_ClientBase[httpx.Client]):
     """The synchronous client. Use it as a context manager, or call ``close()`` when done."""
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        retry_base_delay_s: float = DEFAULT_RETRY_BASE_DELAY_S,
-        default_model: Optional[str] = None,
-        default_headers: Optional[Mapping[str, str]] = None,
-        *,
-        deadline_s: Optional[float] = None,
-        http_client: Optional[httpx.Client] = None,
-    ) -> None:
-        super().__init__(
-            api_key,
-            base_url,
-            timeout_s,
-            max_retries,
-            retry_base_delay_s,
-            default_model,
-            default_headers,
-            deadline_s,
-        )
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise BabyAPIError(
-                f"http_client must be an httpx.Client, got {type(http_client).__name__} "
-                "(use AsyncBabyAPI for an httpx.AsyncClient).",
-                code="INVALID_OPTIONS",
-            )
-        self._pool: _Pool[httpx.Client] = _Pool(
-            lambda: httpx.Client(timeout=DEFAULT_TIMEOUT_S), http_client
-        )
-        self._sleep: Callable[[float], None] = time.sleep
-        self._attach_resources()
-
-    @property
-    def _http(self) -> httpx.Client:
-        return self._pool.get()
+    _http_class = httpx.Client
+    _sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def _attach_resources(self) -> None:
         self.chat = Chat(self)
@@ -255,10 +269,10 @@ class BabyAPI(_ClientBase):
         *,
         request_options: Optional[RequestOptionsLike] = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> dict[str, Any]:
         """Chat completions when given ``messages``, completions when given ``prompt``."""
-        path, merged = route_infer(body, kwargs)
-        return self._post(path, merged, request_options)
+        result: dict[str, Any] = self._request(self._routed(body, kwargs, request_options))
+        return result
 
     def close(self) -> None:
         """Close the connection pool (unless it belongs to an ``http_client`` you passed in)."""
@@ -272,21 +286,11 @@ class BabyAPI(_ClientBase):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _post(self, path: str, body: Any, options: Optional[RequestOptionsLike]) -> Any:
-        return self._run(self._json_plan(self._prepare(path, body, options)))
+    def _request(self, call: Call) -> Any:
+        return self._run(self._json_plan(call))
 
-    def _get(self, path: str, options: Optional[RequestOptionsLike]) -> Any:
-        return self._run(self._json_plan(self._prepare_get(path, options)))
-
-    def _infer(
-        self, value: Any, options: Mapping[str, Any], request_options: Optional[RequestOptionsLike]
-    ) -> Any:
-        return self._run(self._json_plan(self._prepare_infer(value, options, request_options)))
-
-    def _stream(self, path: str, body: Any, options: Optional[RequestOptionsLike]) -> Stream[Any]:
-        call = self._prepare(path, body, options, stream=True)
-        response = self._run(self._stream_plan(call))
-        return Stream(EventReader(response, call, self._clocks.monotonic))
+    def _stream(self, call: Call) -> Stream[Any]:
+        return Stream(self._reader(self._run(self._stream_plan(call)), call))
 
     def _run(self, plan: Plan) -> Any:
         outcome: Outcome = None
@@ -295,63 +299,29 @@ class BabyAPI(_ClientBase):
                 action = plan.send(outcome)
             except StopIteration as stop:
                 return stop.value
-            if isinstance(action, Send):
-                try:
+            try:
+                if isinstance(action, Send):
                     outcome = self._http.send(action.request, stream=action.stream)
-                except TRANSPORT_ERRORS as exc:
-                    outcome = exc
-            elif isinstance(action, ReadBody):
-                try:
+                elif isinstance(action, ReadBody):
                     action.response.read()
                     outcome = None
-                except TRANSPORT_ERRORS as exc:
-                    outcome = exc
-            else:
-                self._sleep(action.seconds)
-                outcome = None
+                else:
+                    self._sleep(action.seconds)
+                    outcome = None
+            except TRANSPORT_ERRORS as exc:
+                outcome = exc
 
 
-class AsyncBabyAPI(_ClientBase):
+class AsyncBabyAPI(_ClientBase[httpx.AsyncClient]):
     """The asynchronous client. Use ``async with``, or ``await client.aclose()`` when done."""
 
-    def __init__(
-        self,
-        api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        retry_base_delay_s: float = DEFAULT_RETRY_BASE_DELAY_S,
-        default_model: Optional[str] = None,
-        default_headers: Optional[Mapping[str, str]] = None,
-        *,
-        deadline_s: Optional[float] = None,
-        http_client: Optional[httpx.AsyncClient] = None,
-    ) -> None:
-        super().__init__(
-            api_key,
-            base_url,
-            timeout_s,
-            max_retries,
-            retry_base_delay_s,
-            default_model,
-            default_headers,
-            deadline_s,
-        )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise BabyAPIError(
-                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__} "
-                "(use BabyAPI for an httpx.Client).",
-                code="INVALID_OPTIONS",
-            )
-        self._pool: _Pool[httpx.AsyncClient] = _Pool(
-            lambda: httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S), http_client, _running_asyncio_loop
-        )
-        self._sleep: Callable[[float], Any] = _anyio_sleep
-        self._attach_resources()
+    _http_class = httpx.AsyncClient
+    _affinity = staticmethod(_running_asyncio_loop)
 
-    @property
-    def _http(self) -> httpx.AsyncClient:
-        return self._pool.get()
+    async def _sleep(self, seconds: float) -> None:
+        import anyio  # a dependency of httpx; imported here to keep it out of `import babyapi`
+
+        await anyio.sleep(seconds)
 
     def _attach_resources(self) -> None:
         self.chat = AsyncChat(self)
@@ -367,10 +337,10 @@ class AsyncBabyAPI(_ClientBase):
         *,
         request_options: Optional[RequestOptionsLike] = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> dict[str, Any]:
         """Chat completions when given ``messages``, completions when given ``prompt``."""
-        path, merged = route_infer(body, kwargs)
-        return await self._post(path, merged, request_options)
+        result: dict[str, Any] = await self._request(self._routed(body, kwargs, request_options))
+        return result
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it belongs to an ``http_client`` you passed in)."""
@@ -384,27 +354,12 @@ class AsyncBabyAPI(_ClientBase):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def _post(self, path: str, body: Any, options: Optional[RequestOptionsLike]) -> Any:
-        return await self._run(self._json_plan(self._prepare(path, body, options)))
+    async def _request(self, call: Call) -> Any:
+        return await self._run(self._json_plan(call))
 
-    async def _get(self, path: str, options: Optional[RequestOptionsLike]) -> Any:
-        return await self._run(self._json_plan(self._prepare_get(path, options)))
-
-    async def _infer(
-        self, value: Any, options: Mapping[str, Any], request_options: Optional[RequestOptionsLike]
-    ) -> Any:
-        return await self._run(
-            self._json_plan(self._prepare_infer(value, options, request_options))
-        )
-
-    def _stream(
-        self, path: str, body: Any, options: Optional[RequestOptionsLike]
-    ) -> AsyncStream[Any]:
-        call = self._prepare(path, body, options, stream=True)
-
+    def _stream(self, call: Call) -> AsyncStream[Any]:
         async def open_reader() -> EventReader:
-            response = await self._run(self._stream_plan(call))
-            return EventReader(response, call, self._clocks.monotonic)
+            return self._reader(await self._run(self._stream_plan(call)), call)
 
         return AsyncStream(open_reader)
 
@@ -415,36 +370,14 @@ class AsyncBabyAPI(_ClientBase):
                 action = plan.send(outcome)
             except StopIteration as stop:
                 return stop.value
-            if isinstance(action, Send):
-                try:
+            try:
+                if isinstance(action, Send):
                     outcome = await self._http.send(action.request, stream=action.stream)
-                except TRANSPORT_ERRORS as exc:
-                    outcome = exc
-            elif isinstance(action, ReadBody):
-                try:
+                elif isinstance(action, ReadBody):
                     await action.response.aread()
                     outcome = None
-                except TRANSPORT_ERRORS as exc:
-                    outcome = exc
-            else:
-                await self._sleep(action.seconds)
-                outcome = None
-
-
-def _running_asyncio_loop() -> object:
-    """The asyncio loop we run in, or None under trio (whose runs cannot be reused anyway)."""
-    # Importing asyncio costs more than importing httpx; if nobody imported it, no loop runs.
-    asyncio = sys.modules.get("asyncio")
-    if asyncio is None:
-        return None
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-async def _anyio_sleep(seconds: float) -> None:
-    """Sleep on whichever event loop runs us (asyncio or trio)."""
-    import anyio  # httpx depends on anyio, so this is always importable
-
-    await anyio.sleep(seconds)
+                else:
+                    await self._sleep(action.seconds)
+                    outcome = None
+            except TRANSPORT_ERRORS as exc:
+                outcome = exc

@@ -22,7 +22,9 @@ class Baby:
         **options: Any,
     ) -> InferResponse:
         """Text in, text out: a prompt string, or a dict with prompt, model and options."""
-        result: InferResponse = self._client._infer(input, options, request_options)
+        result: InferResponse = self._client._request(
+            self._client._prepare_infer(input, options, request_options)
+        )
         return result
 
 
@@ -38,5 +40,7 @@ class AsyncBaby:
         **options: Any,
     ) -> InferResponse:
         """Text in, text out: a prompt string, or a dict with prompt, model and options."""
-        result: InferResponse = await self._client._infer(input, options, request_options)
+        result: InferResponse = await self._client._request(
+            self._client._prepare_infer(input, options, request_options)
+        )
         return result

@@ -27,8 +27,8 @@ class ChatCompletions:
         **body: Unpack[ChatCompletionCreateParams],
     ) -> ChatCompletion:
         """Send a conversation; returns the ``chat.completion`` object."""
-        result: ChatCompletion = self._client._post(
-            PATH, {**body, **(extra_body or {})}, request_options
+        result: ChatCompletion = self._client._request(
+            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
         )
         return result
 
@@ -40,7 +40,11 @@ class ChatCompletions:
         **body: Unpack[ChatCompletionCreateParams],
     ) -> Stream[ChatCompletionChunk]:
         """Send a conversation and stream the reply as ``chat.completion.chunk`` events."""
-        return self._client._stream(PATH, {**body, **(extra_body or {})}, request_options)
+        return self._client._stream(
+            self._client._prepare(
+                PATH, {**body, **(extra_body or {})}, request_options, stream=True
+            )
+        )
 
 
 class Chat:
@@ -60,8 +64,8 @@ class AsyncChatCompletions:
         **body: Unpack[ChatCompletionCreateParams],
     ) -> ChatCompletion:
         """Send a conversation; returns the ``chat.completion`` object."""
-        result: ChatCompletion = await self._client._post(
-            PATH, {**body, **(extra_body or {})}, request_options
+        result: ChatCompletion = await self._client._request(
+            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
         )
         return result
 
@@ -73,7 +77,11 @@ class AsyncChatCompletions:
         **body: Unpack[ChatCompletionCreateParams],
     ) -> AsyncStream[ChatCompletionChunk]:
         """Stream the reply; use ``async for`` or ``async with`` on the result."""
-        return self._client._stream(PATH, {**body, **(extra_body or {})}, request_options)
+        return self._client._stream(
+            self._client._prepare(
+                PATH, {**body, **(extra_body or {})}, request_options, stream=True
+            )
+        )
 
 
 class AsyncChat:

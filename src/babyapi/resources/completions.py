@@ -27,8 +27,8 @@ class Completions:
         **body: Unpack[CompletionCreateParams],
     ) -> Completion:
         """Complete a prompt; returns the ``text_completion`` object."""
-        result: Completion = self._client._post(
-            PATH, {**body, **(extra_body or {})}, request_options
+        result: Completion = self._client._request(
+            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
         )
         return result
 
@@ -40,7 +40,11 @@ class Completions:
         **body: Unpack[CompletionCreateParams],
     ) -> Stream[CompletionChunk]:
         """Complete a prompt and stream the text as it is generated."""
-        return self._client._stream(PATH, {**body, **(extra_body or {})}, request_options)
+        return self._client._stream(
+            self._client._prepare(
+                PATH, {**body, **(extra_body or {})}, request_options, stream=True
+            )
+        )
 
 
 class AsyncCompletions:
@@ -55,8 +59,8 @@ class AsyncCompletions:
         **body: Unpack[CompletionCreateParams],
     ) -> Completion:
         """Complete a prompt; returns the ``text_completion`` object."""
-        result: Completion = await self._client._post(
-            PATH, {**body, **(extra_body or {})}, request_options
+        result: Completion = await self._client._request(
+            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
         )
         return result
 
@@ -68,4 +72,8 @@ class AsyncCompletions:
         **body: Unpack[CompletionCreateParams],
     ) -> AsyncStream[CompletionChunk]:
         """Stream the reply; use ``async for`` or ``async with`` on the result."""
-        return self._client._stream(PATH, {**body, **(extra_body or {})}, request_options)
+        return self._client._stream(
+            self._client._prepare(
+                PATH, {**body, **(extra_body or {})}, request_options, stream=True
+            )
+        )

@@ -26,8 +26,8 @@ class Embeddings:
         **body: Unpack[EmbeddingCreateParams],
     ) -> CreateEmbeddingResponse:
         """Embed one text or a list of texts; ``data[i]["index"]`` matches the input order."""
-        result: CreateEmbeddingResponse = self._client._post(
-            PATH, {**body, **(extra_body or {})}, request_options
+        result: CreateEmbeddingResponse = self._client._request(
+            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
         )
         return result
 
@@ -44,7 +44,7 @@ class AsyncEmbeddings:
         **body: Unpack[EmbeddingCreateParams],
     ) -> CreateEmbeddingResponse:
         """Embed one text or a list of texts; ``data[i]["index"]`` matches the input order."""
-        result: CreateEmbeddingResponse = await self._client._post(
-            PATH, {**body, **(extra_body or {})}, request_options
+        result: CreateEmbeddingResponse = await self._client._request(
+            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
         )
         return result

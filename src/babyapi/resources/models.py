@@ -18,7 +18,7 @@ class Models:
 
     def list(self, *, request_options: Optional[RequestOptionsLike] = None) -> ModelList:
         """The models the server offers."""
-        result: ModelList = self._client._get(PATH, request_options)
+        result: ModelList = self._client._request(self._client._prepare_get(PATH, request_options))
         return result
 
 
@@ -28,5 +28,7 @@ class AsyncModels:
 
     async def list(self, *, request_options: Optional[RequestOptionsLike] = None) -> ModelList:
         """The models the server offers."""
-        result: ModelList = await self._client._get(PATH, request_options)
+        result: ModelList = await self._client._request(
+            self._client._prepare_get(PATH, request_options)
+        )
         return result

@@ -26,8 +26,8 @@ class Rerank:
         **body: Unpack[RerankCreateParams],
     ) -> RerankResponse:
         """Score documents against a query; results come sorted by relevance_score."""
-        result: RerankResponse = self._client._post(
-            PATH, {**body, **(extra_body or {})}, request_options
+        result: RerankResponse = self._client._request(
+            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
         )
         return result
 
@@ -44,7 +44,7 @@ class AsyncRerank:
         **body: Unpack[RerankCreateParams],
     ) -> RerankResponse:
         """Score documents against a query; results come sorted by relevance_score."""
-        result: RerankResponse = await self._client._post(
-            PATH, {**body, **(extra_body or {})}, request_options
+        result: RerankResponse = await self._client._request(
+            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
         )
         return result
