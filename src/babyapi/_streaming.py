@@ -36,6 +36,7 @@ class EventReader:
         self.response = response
         self.call = call
         self.events: list[SSEEvent] = []
+        self.done = False
         self._accumulator = Accumulator()
         self._folded = 0
         self._decoder = SSEDecoder()
@@ -57,6 +58,17 @@ class EventReader:
             self._plain.append(chunk)
             return []
         return self._decoder.feed(chunk)
+
+    def events_in(self, chunk: Optional[bytes]) -> Iterator[SSEEvent]:
+        """The checked events a chunk completes (``None``: the body ended), up to ``[DONE]``."""
+        for event in self.feed(chunk) if chunk is not None else self.finish():
+            self.accept(event)
+            yield event
+            if event.done:
+                self.done = True
+                return
+        if chunk is not None:
+            self.check_idle()
 
     @property
     def data_events(self) -> int:
@@ -144,15 +156,10 @@ class EventReader:
 def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
     try:
         for chunk in reader.response.iter_bytes():
-            for event in reader.feed(chunk):
-                reader.accept(event)
-                yield event
-                if event.done:
-                    return
-            reader.check_idle()
-        for event in reader.finish():
-            reader.accept(event)
-            yield event
+            yield from reader.events_in(chunk)
+            if reader.done:
+                return
+        yield from reader.events_in(None)
     except TRANSPORT_ERRORS as exc:
         raise reader.interrupted(exc) from exc
     finally:
@@ -162,14 +169,11 @@ def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
 async def _aread_events(reader: EventReader) -> AsyncGenerator[SSEEvent, None]:
     try:
         async for chunk in reader.response.aiter_bytes():
-            for event in reader.feed(chunk):
-                reader.accept(event)
+            for event in reader.events_in(chunk):
                 yield event
-                if event.done:
-                    return
-            reader.check_idle()
-        for event in reader.finish():
-            reader.accept(event)
+            if reader.done:
+                return
+        for event in reader.events_in(None):
             yield event
     except TRANSPORT_ERRORS as exc:
         raise reader.interrupted(exc) from exc
