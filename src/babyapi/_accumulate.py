@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterable, Optional, cast
 
 __all__ = ["Accumulator", "text_of_chunk"]
 
@@ -13,14 +13,19 @@ def text_of_chunk(data: Any) -> Optional[str]:
     """The new text in a chat or completion chunk (first choice), or None."""
     if not isinstance(data, dict):
         return None
-    choices = data.get("choices")
+    chunk = cast("dict[str, Any]", data)
+    choices = chunk.get("choices")
     if not choices or not isinstance(choices, list):
         return None
-    choice = choices[0]
-    if not isinstance(choice, dict):
+    first: object = cast("list[object]", choices)[0]
+    if not isinstance(first, dict):
         return None
+    choice = cast("dict[str, Any]", first)
     delta = choice.get("delta")
-    text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+    if isinstance(delta, dict):
+        text = cast("dict[str, Any]", delta).get("content")
+    else:
+        text = choice.get("text")
     return text if isinstance(text, str) and text else None
 
 
@@ -49,9 +54,10 @@ class _Choice:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str):
             self.reasoning.append(reasoning)
-        for call in delta.get("tool_calls") or ():
+        calls: Iterable[Any] = delta.get("tool_calls") or ()
+        for call in calls:
             if isinstance(call, dict):
-                self._add_tool_call(call)
+                self._add_tool_call(cast("dict[str, Any]", call))
 
     def _add_tool_call(self, part: dict[str, Any]) -> None:
         index = part.get("index", len(self.tool_calls))
@@ -61,9 +67,10 @@ class _Choice:
                 call[key] = part[key]
         function = part.get("function")
         if isinstance(function, dict):
-            if function.get("name"):
-                call["function"]["name"] = function["name"]
-            arguments = function.get("arguments")
+            fields = cast("dict[str, Any]", function)
+            if fields.get("name"):
+                call["function"]["name"] = fields["name"]
+            arguments = fields.get("arguments")
             if isinstance(arguments, str):
                 call["function"]["arguments"] += arguments
 
@@ -72,9 +79,10 @@ class _Choice:
             return
         if self.logprobs is None:
             self.logprobs = {}
-        for key, value in logprobs.items():
+        fields = cast("dict[str, Any]", logprobs)
+        for key, value in fields.items():
             if isinstance(value, list):
-                self.logprobs.setdefault(key, []).extend(value)
+                self.logprobs.setdefault(key, []).extend(cast("list[object]", value))
             else:
                 self.logprobs[key] = value
 
@@ -120,19 +128,20 @@ class Accumulator:
     def add(self, data: Any) -> None:
         if not isinstance(data, dict):
             return
+        chunk = cast("dict[str, Any]", data)
         if not self._head:
             self._head = {
-                k: data[k] for k in ("id", "created", "model", "system_fingerprint") if k in data
+                k: chunk[k] for k in ("id", "created", "model", "system_fingerprint") if k in chunk
             }
-        usage = data.get("usage")
+        usage = chunk.get("usage")
         if isinstance(usage, dict):
-            self._usage = usage
-        choices = data.get("choices")
+            self._usage = cast("dict[str, Any]", usage)
+        choices = chunk.get("choices")
         if not isinstance(choices, list):
             return
-        for raw in choices:
+        for raw in cast("list[object]", choices):
             if isinstance(raw, dict):
-                self._add_choice(raw, data)
+                self._add_choice(cast("dict[str, Any]", raw), chunk)
 
     def _add_choice(self, raw: dict[str, Any], data: dict[str, Any]) -> None:
         if "message" in raw:
@@ -146,7 +155,7 @@ class Accumulator:
         delta = raw.get("delta")
         if isinstance(delta, dict):
             self._chat = True
-            choice.add_delta(delta)
+            choice.add_delta(cast("dict[str, Any]", delta))
         elif isinstance(raw.get("text"), str):
             self._chat = False if self._chat is None else self._chat
             choice.saw_content = True

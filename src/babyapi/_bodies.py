@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 from babyapi._errors import BabyAPIError
 
@@ -20,7 +20,7 @@ def check_body(
             f"the request body must be a dict of JSON fields, got {type(body).__name__}.",
             code=_CODE,
         )
-    out = dict(body)
+    out = dict(cast("Mapping[str, Any]", body))
     if stream:
         out["stream"] = True
     elif out.get("stream"):
@@ -49,8 +49,10 @@ def _messages(body: Mapping[str, Any]) -> None:
             "messages must be a non-empty list such as [{'role': 'user', 'content': 'Hello'}].",
             code=_CODE,
         )
-    for index, message in enumerate(messages):
-        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
+    for index, message in enumerate(cast("Sequence[object]", messages)):
+        if not isinstance(message, Mapping) or not isinstance(
+            cast("Mapping[str, object]", message).get("role"), str
+        ):
             raise BabyAPIError(
                 f"messages[{index}] must be a dict with a 'role' such as 'user', got {message!r:.80}.",
                 code=_CODE,

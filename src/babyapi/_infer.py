@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, cast
 
 from babyapi._errors import BabyAPIError
 
@@ -37,12 +37,13 @@ def baby_infer_body(
     prompt = _prompt(merged)
     model = _model(merged.get("model"), default_model)
     body: dict[str, Any] = {"model": model, "prompt": prompt}
-    nested = merged.get("options")
-    if nested is not None and not isinstance(nested, Mapping):
+    given = merged.get("options")
+    if given is not None and not isinstance(given, Mapping):
         raise BabyAPIError(
-            f"'options' must be a dict such as {{'max_tokens': 80}}, got {type(nested).__name__}.",
+            f"'options' must be a dict such as {{'max_tokens': 80}}, got {type(given).__name__}.",
             code="INVALID_OPTIONS",
         )
+    nested = cast("Optional[Mapping[str, Any]]", given)
     misplaced = sorted(_CONSUMED & set(nested or ()))
     if misplaced:
         raise BabyAPIError(
@@ -81,7 +82,7 @@ def _as_mapping(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return {"prompt": value}
     if isinstance(value, Mapping):
-        return dict(value)
+        return dict(cast("Mapping[str, Any]", value))
     raise BabyAPIError(
         f"baby.infer() takes a prompt string or a dict with 'prompt', got {type(value).__name__}.",
         code="INVALID_INFER_INPUT",
@@ -158,7 +159,7 @@ def _check_option(name: str, value: Any) -> None:
         want = "a number"
     elif name == "stop":
         ok = isinstance(value, str) or (
-            isinstance(value, list) and all(isinstance(s, str) for s in value)
+            isinstance(value, list) and all(isinstance(s, str) for s in cast("list[object]", value))
         )
         want = "a string or a list of strings"
     else:

@@ -7,7 +7,7 @@ import json
 import math
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 import httpx
 
@@ -139,11 +139,12 @@ def _find_unencodable(
     if isinstance(value, float) and not math.isfinite(value):
         return where, repr(value)
     if isinstance(value, (Mapping, list, tuple)):
-        if id(value) in seen:
+        identity = id(cast(object, value))
+        if identity in seen:
             return where, "a reference to a container that holds it"
-        seen = seen | {id(value)}
+        seen = seen | {identity}
     if isinstance(value, Mapping):
-        for key, item in value.items():
+        for key, item in cast("Mapping[object, object]", value).items():
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 return where, f"a dict with a {type(key).__name__} key"
             found = _find_unencodable(item, f"{where}[{key!r}]", seen)
@@ -151,7 +152,7 @@ def _find_unencodable(
                 return found
         return where, ""
     if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
+        for index, item in enumerate(cast("Sequence[object]", value)):
             found = _find_unencodable(item, f"{where}[{index}]", seen)
             if found[1]:
                 return found

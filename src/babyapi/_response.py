@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, cast
 
 import httpx
 
@@ -30,11 +30,12 @@ def parse_json_body(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(body, dict):
         kind = type(body).__name__
         raise _unexpected_body(response, f"a JSON {kind} where an object was expected", None)
-    error = body.get("error")
-    if error and len(body) == 1:
+    result = cast("dict[str, Any]", body)
+    error = result.get("error")
+    if error and len(result) == 1:
         # Some servers (LiteLLM, llama-cpp-python) report failures with a 2xx status.
-        raise _error_from_body(response, body, status=_status_from_error(error))
-    return body
+        raise _error_from_body(response, result, status=_status_from_error(error))
+    return result
 
 
 def error_from_response(
@@ -50,7 +51,11 @@ def error_from_response(
 
 def error_from_stream_frame(response: httpx.Response, payload: Any) -> BabyAPIError:
     """The error for a mid-stream ``{"error": {...}}`` frame or an ``event: error``."""
-    error = payload.get("error", payload) if isinstance(payload, dict) else payload
+    error = (
+        cast("dict[str, Any]", payload).get("error", payload)
+        if isinstance(payload, dict)
+        else payload
+    )
     status = _status_from_error(error) or 500
     return _error_from_body(response, payload, status=status)
 
@@ -77,25 +82,32 @@ def _fields_from_body(body: Any) -> tuple[Optional[str], Optional[str], Optional
     """(message, code, type) from any of the error shapes real servers send."""
     if not isinstance(body, dict):
         return (_one_line(body) if isinstance(body, str) else None), None, None
-    error = body.get("error")
+    fields = cast("dict[str, Any]", body)
+    error = fields.get("error")
     if isinstance(error, dict):
-        message = error.get("message") or error.get("msg") or error.get("detail")
-        return _text(message), _code(error.get("code")), _text(error.get("type"))
+        inner = cast("dict[str, Any]", error)
+        message = inner.get("message") or inner.get("msg") or inner.get("detail")
+        return _text(message), _code(inner.get("code")), _text(inner.get("type"))
     if isinstance(error, str):
-        return _one_line(error), _code(body.get("code")), _text(body.get("type"))
-    if "detail" in body:
-        return _detail_message(body["detail"]), _code(body.get("code")), _text(body.get("type"))
-    return _text(body.get("message")), _code(body.get("code")), _text(body.get("type"))
+        return _one_line(error), _code(fields.get("code")), _text(fields.get("type"))
+    if "detail" in fields:
+        return (
+            _detail_message(fields["detail"]),
+            _code(fields.get("code")),
+            _text(fields.get("type")),
+        )
+    return _text(fields.get("message")), _code(fields.get("code")), _text(fields.get("type"))
 
 
 def _detail_message(detail: Any) -> Optional[str]:
     """FastAPI's ``detail``: a string, or a list of validation records."""
     if isinstance(detail, list):
-        parts = []
-        for item in detail:
+        parts: list[str] = []
+        for item in cast("list[object]", detail):
             if isinstance(item, dict):
-                where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
-                text = str(item.get("msg", ""))
+                record = cast("dict[str, Any]", item)
+                where = ".".join(str(p) for p in record.get("loc", ()) if p != "body")
+                text = str(record.get("msg", ""))
                 parts.append(f"{where}: {text}" if where else text)
             else:
                 parts.append(str(item))
@@ -107,8 +119,9 @@ def _status_from_error(error: Any) -> Optional[int]:
     """A status carried inside an error object (llama-server and vLLM put it in ``code``)."""
     if not isinstance(error, dict):
         return None
+    fields = cast("dict[str, Any]", error)
     for key in ("status", "code"):
-        value = error.get(key)
+        value = fields.get(key)
         try:
             status = int(value) if value is not None and not isinstance(value, bool) else 0
         except (TypeError, ValueError, OverflowError):  # OverflowError: a code of Infinity

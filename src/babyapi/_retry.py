@@ -58,8 +58,6 @@ def _seconds_until_http_date(raw: str, now_epoch_s: float) -> Optional[float]:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return None
-    if when is None:
-        return None
     return max(0.0, when.timestamp() - now_epoch_s)
 
 

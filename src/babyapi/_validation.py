@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, cast
 
 from babyapi._errors import BabyAPIError
 
@@ -57,7 +57,7 @@ def check_headers(value: Any, name: str = "headers") -> dict[str, str]:
             code="INVALID_HEADERS",
         )
     headers: dict[str, str] = {}
-    for key, raw in value.items():
+    for key, raw in cast("Mapping[object, object]", value).items():
         if raw is None:
             continue
         if not isinstance(key, str) or not _HEADER_NAME.fullmatch(key):

@@ -7,7 +7,7 @@ import hmac
 import json
 import socket
 import struct
-from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional
+from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -229,7 +229,7 @@ async def read_json(request: Request) -> Body:
         ) from None
     if not isinstance(body, dict):
         raise APIError(422, "The request body must be a JSON object.", code="invalid_body")
-    return body
+    return cast(Body, body)
 
 
 def _sse_frame(data: Any) -> bytes:
@@ -366,8 +366,12 @@ def _texts(body: Body, name: str) -> List[str]:
         raise invalid(name, f"`{name}` is required.", code="missing_field")
     if isinstance(value, str):
         return [value]
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return value
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, str) for v in cast(List[object], value))
+    ):
+        return cast(List[str], value)
     raise invalid(name, f"`{name}` must be a string or a non-empty list of strings.")
 
 
@@ -406,9 +410,9 @@ def _documents(body: Body) -> List[str]:
     if not isinstance(value, list):
         raise invalid("documents", "`documents` must be a list of strings.")
     docs: List[str] = []
-    for i, doc in enumerate(value):
+    for i, doc in enumerate(cast(List[object], value)):
         # Cohere-style {"text": ...} documents are accepted too.
-        text = doc.get("text") if isinstance(doc, dict) else doc
+        text = cast(Body, doc).get("text") if isinstance(doc, dict) else doc
         if not isinstance(text, str):
             raise invalid(
                 f"documents[{i}]", f"`documents[{i}]` must be a string or {{'text': ...}}."

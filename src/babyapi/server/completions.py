@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple, cast
 
 from babyapi.server.errors import APIError, invalid
 from babyapi.server.generate import (
@@ -75,25 +75,27 @@ def _message_text(message: Any, index: int, vision: bool, model: str) -> Tuple[s
     param = f"messages[{index}]"
     if not isinstance(message, dict):
         raise invalid(param, f"`{param}` must be an object with `role` and `content`.")
-    role = message.get("role")
+    fields = cast(Body, message)
+    role = fields.get("role")
     if not isinstance(role, str) or role not in CHAT_ROLES:
         roles = ", ".join(sorted(CHAT_ROLES))
         raise invalid(f"{param}.role", f"`{param}.role` must be one of: {roles}.")
-    content = message.get("content")
+    content = fields.get("content")
     if content is None or isinstance(content, str):
         return content or "", 0
     if not isinstance(content, list):
         raise invalid(f"{param}.content", f"`{param}.content` must be a string or a list of parts.")
     texts: List[str] = []
     images = 0
-    for j, part in enumerate(content):
+    for j, item in enumerate(cast(List[object], content)):
         where = f"{param}.content[{j}]"
-        kind = part.get("type") if isinstance(part, dict) else None
+        part: Body = cast(Body, item) if isinstance(item, dict) else {}
+        kind = part.get("type")
         if kind == "text" and isinstance(part.get("text"), str):
             texts.append(part["text"])
         elif kind == "image_url":
             image = part.get("image_url")
-            url = image.get("url") if isinstance(image, dict) else image
+            url = cast(Body, image).get("url") if isinstance(image, dict) else image
             if not isinstance(url, str) or not url:
                 raise invalid(f"{where}.image_url", f"`{where}.image_url.url` must be a string.")
             if not vision:
@@ -129,11 +131,11 @@ def parse_chat(body: Body) -> TextRequest:
     prompt_tokens = REPLY_PRIMING_TOKENS
     last_user = ""
     everything: List[str] = []
-    for i, message in enumerate(messages):
+    for i, message in enumerate(cast(List[object], messages)):
         text, images = _message_text(message, i, vision, model)
         prompt_tokens += MESSAGE_OVERHEAD_TOKENS + count_tokens(text) + IMAGE_TOKENS * images
         everything.append(text)
-        if message["role"] == "user":
+        if cast(Body, message)["role"] == "user":  # _message_text checked it is an object
             last_user = text
     params = sampling_params(
         body,
@@ -163,8 +165,12 @@ def parse_completion(body: Body) -> TextRequest:
         raise invalid("prompt", "`prompt` is required.", code="missing_field")
     if isinstance(prompt, str):
         prompts: Tuple[str, ...] = (prompt,)
-    elif isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
-        prompts = tuple(prompt)
+    elif (
+        isinstance(prompt, list)
+        and prompt
+        and all(isinstance(p, str) for p in cast(List[object], prompt))
+    ):
+        prompts = tuple(cast(List[str], prompt))
     else:
         raise invalid(
             "prompt", "`prompt` must be a string or a non-empty list of strings (not token ids)."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 from babyapi.server.errors import invalid
 from babyapi.server.generate import SamplingParams
@@ -72,7 +72,7 @@ def optional_object(body: Body, name: str) -> Optional[Body]:
         return None
     if not isinstance(value, dict):
         raise invalid(name, f"`{name}` must be an object, not {_type_name(value)}.")
-    return value
+    return cast(Body, value)
 
 
 def stop_sequences(body: Body) -> Tuple[str, ...]:
@@ -82,11 +82,14 @@ def stop_sequences(body: Body) -> Tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,) if value else ()
-    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+    if not isinstance(value, list) or not all(
+        isinstance(s, str) for s in cast(List[object], value)
+    ):
         raise invalid("stop", "`stop` must be a string or a list of strings.")
-    if len(value) > MAX_STOP_SEQUENCES:
+    sequences = cast(List[str], value)
+    if len(sequences) > MAX_STOP_SEQUENCES:
         raise invalid("stop", f"`stop` takes at most {MAX_STOP_SEQUENCES} sequences.")
-    return tuple(s for s in value if s)
+    return tuple(s for s in sequences if s)
 
 
 def choice_count(body: Body) -> int:
