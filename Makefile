@@ -23,6 +23,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
+	$(PY) -m mypy --strict --warn-unused-ignores tests/typing
 	$(VENV)/bin/basedpyright
 
 demo: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import (
+    TYPE_CHECKING,
     Any,
     AsyncGenerator,
     AsyncIterator,
@@ -13,6 +14,7 @@ from typing import (
     Iterator,
     Optional,
     TypeVar,
+    cast,
 )
 
 import httpx
@@ -26,7 +28,16 @@ from babyapi._sse import SSEDecoder, SSEEvent
 
 __all__ = ["AsyncStream", "EventReader", "Stream"]
 
-ChunkT = TypeVar("ChunkT")
+# ChunkT is what ``event.data`` holds for a data event, FinalT what ``final()`` returns:
+# ``Stream[ChatCompletionChunk, ChatCompletion]``. Both exist for type checkers only.
+ChunkT = TypeVar("ChunkT", covariant=True)
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar as TypeVarWithDefault
+
+    # The default keeps a one-argument ``Stream[X]`` valid; it means ``Stream[X, Any]``.
+    FinalT = TypeVarWithDefault("FinalT", covariant=True, default=Any)
+else:
+    FinalT = TypeVar("FinalT", covariant=True)
 
 
 class EventReader:
@@ -37,6 +48,7 @@ class EventReader:
         self.call = call
         self.events: list[SSEEvent] = []
         self.done = False
+        self._pending_error: Optional[BabyAPIError] = None
         self._accumulator = Accumulator()
         self._folded = 0
         self._decoder = SSEDecoder()
@@ -59,16 +71,30 @@ class EventReader:
             return []
         return self._decoder.feed(chunk)
 
-    def events_in(self, chunk: Optional[bytes]) -> Iterator[SSEEvent]:
-        """The checked events a chunk completes (``None``: the body ended), up to ``[DONE]``."""
-        for event in self.feed(chunk) if chunk is not None else self.finish():
-            self.accept(event)
-            yield event
+    def take(self, chunk: Optional[bytes]) -> list[SSEEvent]:
+        """The checked events a chunk completes (``None``: the body ended), up to ``[DONE]``.
+
+        An error frame raises only after the events before it were returned and yielded.
+        """
+        events = self.feed(chunk) if chunk is not None else self.finish()
+        for index, event in enumerate(events):
             if event.done:
                 self.done = True
-                return
+                return events[: index + 1]
+            if self._pending_error is None:
+                try:
+                    self.accept(event)
+                except BabyAPIError as error:
+                    self._pending_error = error
+                    return events[:index]
         if chunk is not None:
             self.check_idle()
+        return events
+
+    def raise_pending(self) -> None:
+        """Raise the error frame that ``take`` held back until its predecessors were seen."""
+        if self._pending_error is not None:
+            raise self._pending_error
 
     @property
     def data_events(self) -> int:
@@ -156,10 +182,12 @@ class EventReader:
 def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
     try:
         for chunk in reader.response.iter_bytes():
-            yield from reader.events_in(chunk)
+            yield from reader.take(chunk)
+            reader.raise_pending()
             if reader.done:
                 return
-        yield from reader.events_in(None)
+        yield from reader.take(None)
+        reader.raise_pending()
     except TRANSPORT_ERRORS as exc:
         raise reader.interrupted(exc) from exc
     finally:
@@ -169,19 +197,21 @@ def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
 async def _aread_events(reader: EventReader) -> AsyncGenerator[SSEEvent, None]:
     try:
         async for chunk in reader.response.aiter_bytes():
-            for event in reader.events_in(chunk):
+            for event in reader.take(chunk):
                 yield event
+            reader.raise_pending()
             if reader.done:
                 return
-        for event in reader.events_in(None):
+        for event in reader.take(None):
             yield event
+        reader.raise_pending()
     except TRANSPORT_ERRORS as exc:
         raise reader.interrupted(exc) from exc
     finally:
         await reader.response.aclose()
 
 
-class _StreamBase(Generic[ChunkT]):
+class _StreamBase(Generic[ChunkT, FinalT]):
     _reader: Optional[EventReader]
 
     @property
@@ -201,12 +231,12 @@ class _StreamBase(Generic[ChunkT]):
     def request_id(self) -> Optional[str]:
         return request_id_of(self.response.headers)
 
-    def _result(self) -> dict[str, Any]:
+    def _result(self) -> FinalT:
         assert self._reader is not None
-        return self._reader.accumulated()
+        return cast("FinalT", self._reader.accumulated())
 
 
-class Stream(_StreamBase[ChunkT]):
+class Stream(_StreamBase[ChunkT, FinalT]):
     """The events of one streamed response; iterate it, or call ``text_deltas()`` or ``final()``."""
 
     def __init__(self, reader: EventReader) -> None:
@@ -221,7 +251,7 @@ class Stream(_StreamBase[ChunkT]):
     def __next__(self) -> SSEEvent:
         return next(self._iterator)
 
-    def __enter__(self) -> Stream[ChunkT]:
+    def __enter__(self) -> Stream[ChunkT, FinalT]:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -238,14 +268,14 @@ class Stream(_StreamBase[ChunkT]):
             if text is not None:
                 yield text
 
-    def final(self) -> dict[str, Any]:
+    def final(self) -> FinalT:
         """Read the rest of the stream and return the answer shaped like ``create(...)``'s."""
         for _ in self._iterator:
             pass
         return self._result()
 
 
-class AsyncStream(_StreamBase[ChunkT]):
+class AsyncStream(_StreamBase[ChunkT, FinalT]):
     """The async twin of Stream: ``async for``, ``async with``, ``await``; opens on first use."""
 
     def __init__(self, open_reader: Callable[[], Awaitable[EventReader]]) -> None:
@@ -259,7 +289,7 @@ class AsyncStream(_StreamBase[ChunkT]):
             self._iterator = _aread_events(self._reader)
         return self._iterator
 
-    def __aiter__(self) -> AsyncStream[ChunkT]:
+    def __aiter__(self) -> AsyncStream[ChunkT, FinalT]:
         return self
 
     async def __anext__(self) -> SSEEvent:
@@ -267,14 +297,14 @@ class AsyncStream(_StreamBase[ChunkT]):
         event: SSEEvent = await iterator.__anext__()
         return event
 
-    def __await__(self) -> Generator[Any, None, AsyncStream[ChunkT]]:
+    def __await__(self) -> Generator[Any, None, AsyncStream[ChunkT, FinalT]]:
         return self._opened().__await__()
 
-    async def _opened(self) -> AsyncStream[ChunkT]:
+    async def _opened(self) -> AsyncStream[ChunkT, FinalT]:
         await self._open()
         return self
 
-    async def __aenter__(self) -> AsyncStream[ChunkT]:
+    async def __aenter__(self) -> AsyncStream[ChunkT, FinalT]:
         return await self._opened()
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -294,7 +324,7 @@ class AsyncStream(_StreamBase[ChunkT]):
             if text is not None:
                 yield text
 
-    async def final(self) -> dict[str, Any]:
+    async def final(self) -> FinalT:
         """Read the rest of the stream and return the answer shaped like ``create(...)``'s."""
         async for _ in self:
             pass

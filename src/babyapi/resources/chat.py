@@ -38,7 +38,7 @@ class ChatCompletions:
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionCreateParams],
-    ) -> Stream[ChatCompletionChunk]:
+    ) -> Stream[ChatCompletionChunk, ChatCompletion]:
         """Send a conversation and stream the reply as ``chat.completion.chunk`` events."""
         return self._client._stream(
             self._client._prepare(
@@ -75,7 +75,7 @@ class AsyncChatCompletions:
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionCreateParams],
-    ) -> AsyncStream[ChatCompletionChunk]:
+    ) -> AsyncStream[ChatCompletionChunk, ChatCompletion]:
         """Stream the reply; use ``async for`` or ``async with`` on the result."""
         return self._client._stream(
             self._client._prepare(

@@ -38,7 +38,7 @@ class Completions:
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
         **body: Unpack[CompletionCreateParams],
-    ) -> Stream[CompletionChunk]:
+    ) -> Stream[CompletionChunk, Completion]:
         """Complete a prompt and stream the text as it is generated."""
         return self._client._stream(
             self._client._prepare(
@@ -70,7 +70,7 @@ class AsyncCompletions:
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
         **body: Unpack[CompletionCreateParams],
-    ) -> AsyncStream[CompletionChunk]:
+    ) -> AsyncStream[CompletionChunk, Completion]:
         """Stream the reply; use ``async for`` or ``async with`` on the result."""
         return self._client._stream(
             self._client._prepare(
