@@ -16,6 +16,7 @@ __all__ = ["SSEDecoder", "SSEEvent"]
 
 _DONE: Final = "[DONE]"
 _BOM: Final = "\ufeff"
+_UNPARSED: Final = object()
 # The C primitive behind the incremental UTF-8 decoder. Calling it directly and
 # keeping the undecoded tail ourselves skips a Python-level wrapper per chunk.
 _utf8_decode: Final = codecs.utf_8_decode
@@ -33,8 +34,8 @@ class SSEEvent:
     Treat instances as immutable: they are hashable and compare by value.
     """
 
-    # `_parsed` is deliberately left unset until `data` is first read: an
-    # unset slot costs nothing at construction, which is on the hot path.
+    # `_parsed` holds _UNPARSED until `data` is first read. (Leaving the slot unset
+    # and catching AttributeError costs more on that first read than the store saves.)
     __slots__ = ("_parsed", "event", "id", "raw", "retry")
 
     event: str
@@ -54,6 +55,7 @@ class SSEEvent:
         self.event = event
         self.id = id
         self.retry = retry
+        self._parsed = _UNPARSED
 
     @property
     def done(self) -> bool:
@@ -63,11 +65,10 @@ class SSEEvent:
     @property
     def data(self) -> Any:
         """The payload parsed as JSON, or None (not JSON, or ``[DONE]``); parsed once."""
-        try:
-            return self._parsed
-        except AttributeError:
-            pass
-        parsed: Any = None
+        parsed = self._parsed
+        if parsed is not _UNPARSED:
+            return parsed
+        parsed = None
         if self.raw != _DONE:
             try:
                 parsed = json.loads(self.raw)
@@ -258,6 +259,7 @@ class SSEDecoder:
                     ev.event = "message"
                     ev.id = event_id
                     ev.retry = None
+                    ev._parsed = _UNPARSED
                     append(ev)
                 return
         # Splitting on "\n\n" and then on "\n" yields exactly the lines of

@@ -46,7 +46,9 @@ class EventReader:
     def __init__(self, response: httpx.Response, call: Call, clock: Callable[[], float]) -> None:
         self.response = response
         self.call = call
-        self.events: list[SSEEvent] = []
+        # Payload text only: keeping parsed chunks alive would make the garbage collector
+        # walk every one of them again and again as a long stream grows.
+        self._payloads: list[str] = []
         self.done = False
         self._pending_error: Optional[BabyAPIError] = None
         self._accumulator = Accumulator()
@@ -98,13 +100,13 @@ class EventReader:
 
     @property
     def data_events(self) -> int:
-        return len(self.events)
+        return len(self._payloads)
 
     def accept(self, event: SSEEvent) -> None:
         """Record an event about to be handed to the user; error frames raise instead."""
         if event.done:
             return
-        self.events.append(event)
+        self._payloads.append(event.raw)
         if self._idle_s is not None:
             self._last_data_at = self._clock()
         # Only a payload with an "error" key can be an error frame; skip parsing the rest here.
@@ -113,17 +115,17 @@ class EventReader:
             if event.event == "error" or (
                 isinstance(data, dict) and "error" in data and "choices" not in data
             ):
-                self.events.pop()
+                self._payloads.pop()
                 raise self._attach(
                     error_from_stream_frame(self.response, data if data is not None else event.raw)
                 )
 
     def accumulated(self) -> dict[str, Any]:
         """The answer so far, shaped like the non-streaming response; folded only when asked."""
-        events = self.events
-        for event in events[self._folded :]:
-            self._accumulator.add(event.data)
-        self._folded = len(events)
+        payloads = self._payloads
+        for raw in payloads[self._folded :]:
+            self._accumulator.add(SSEEvent(raw).data)
+        self._folded = len(payloads)
         return self._accumulator.result()
 
     def check_idle(self) -> None:
