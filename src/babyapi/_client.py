@@ -11,7 +11,18 @@ import random
 import sys
 import threading
 import time
-from typing import Any, Callable, Generic, Mapping, Optional, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Generic,
+    Mapping,
+    Optional,
+    Sequence,
+    TypeVar,
+    Union,
+    overload,
+)
 
 import httpx
 
@@ -52,7 +63,13 @@ from babyapi.resources import (
     Rerank,
 )
 
+if TYPE_CHECKING:
+    from babyapi.types.chat import ChatCompletion, ChatCompletionMessageParam
+    from babyapi.types.completions import Completion
+
 __all__ = ["AsyncBabyAPI", "BabyAPI"]
+
+_Prompt = Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]]
 
 SelfT = TypeVar("SelfT", bound="_ClientBase[Any]")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -263,16 +280,47 @@ class BabyAPI(_ClientBase[httpx.Client]):
         self.models = Models(self)
         self.baby = Baby(self)
 
+    @overload
+    def infer(
+        self,
+        body: None = None,
+        *,
+        messages: Sequence[ChatCompletionMessageParam],
+        request_options: Optional[RequestOptionsLike] = None,
+        **kwargs: Any,
+    ) -> ChatCompletion: ...
+
+    @overload
+    def infer(
+        self,
+        body: None = None,
+        *,
+        prompt: _Prompt,
+        request_options: Optional[RequestOptionsLike] = None,
+        **kwargs: Any,
+    ) -> Completion: ...
+
+    @overload
     def infer(
         self,
         body: Optional[Mapping[str, Any]] = None,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
-        """Chat completions when given ``messages``, completions when given ``prompt``."""
-        result: dict[str, Any] = self._request(self._routed(body, kwargs, request_options))
-        return result
+    ) -> Any: ...
+
+    def infer(
+        self,
+        body: Optional[Mapping[str, Any]] = None,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Chat completions when given ``messages``, completions when given ``prompt``.
+
+        With keyword arguments the return type follows them; with a dict body it is the JSON.
+        """
+        return self._request(self._routed(body, kwargs, request_options))
 
     def close(self) -> None:
         """Close the connection pool (unless it belongs to an ``http_client`` you passed in)."""
@@ -331,16 +379,47 @@ class AsyncBabyAPI(_ClientBase[httpx.AsyncClient]):
         self.models = AsyncModels(self)
         self.baby = AsyncBaby(self)
 
+    @overload
+    async def infer(
+        self,
+        body: None = None,
+        *,
+        messages: Sequence[ChatCompletionMessageParam],
+        request_options: Optional[RequestOptionsLike] = None,
+        **kwargs: Any,
+    ) -> ChatCompletion: ...
+
+    @overload
+    async def infer(
+        self,
+        body: None = None,
+        *,
+        prompt: _Prompt,
+        request_options: Optional[RequestOptionsLike] = None,
+        **kwargs: Any,
+    ) -> Completion: ...
+
+    @overload
     async def infer(
         self,
         body: Optional[Mapping[str, Any]] = None,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         **kwargs: Any,
-    ) -> dict[str, Any]:
-        """Chat completions when given ``messages``, completions when given ``prompt``."""
-        result: dict[str, Any] = await self._request(self._routed(body, kwargs, request_options))
-        return result
+    ) -> Any: ...
+
+    async def infer(
+        self,
+        body: Optional[Mapping[str, Any]] = None,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Chat completions when given ``messages``, completions when given ``prompt``.
+
+        With keyword arguments the return type follows them; with a dict body it is the JSON.
+        """
+        return await self._request(self._routed(body, kwargs, request_options))
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it belongs to an ``http_client`` you passed in)."""

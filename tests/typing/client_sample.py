@@ -59,6 +59,12 @@ def sync_client(client: BabyAPI) -> None:
         client.baby.infer({"prompt": "Hi", "maxTokens": 40}, temperature=0.2), InferResponse
     )
     assert_type(client.with_options(timeout_s=5.0), BabyAPI)
+    # client.infer: keyword arguments pick the endpoint, and so the type; a dict body is JSON.
+    assert_type(
+        client.infer(model="m", messages=[{"role": "user", "content": "x"}]), ChatCompletion
+    )
+    assert_type(client.infer(model="m", prompt="Give 3 names.", max_tokens=60), Completion)
+    assert_type(client.infer({"model": "m", "prompt": "x"}), Any)
 
 
 def sync_streams(client: BabyAPI) -> None:
@@ -98,6 +104,7 @@ async def async_client(client: AsyncBabyAPI) -> None:
     assert_type(await client.rerank.create(model="m", query="q", documents=["a"]), RerankResponse)
     assert_type(await client.models.list(), ModelList)
     assert_type(await client.baby.infer("x"), InferResponse)
+    assert_type(await client.infer(model="m", prompt="x"), Completion)
 
     stream = client.chat.completions.stream(model="m", messages=[{"role": "user", "content": "x"}])
     assert_type(stream, AsyncStream[ChatCompletionChunk, ChatCompletion])
