@@ -8,15 +8,14 @@ live here, so the sync and async shells only perform actions, each in its own wa
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Callable, Generator, Optional, Union
+from typing import Any, Callable, Generator, NamedTuple, Optional, Union
 
 import httpx
 
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._request import BuildRequest, Call
 from babyapi._response import error_from_response, parse_json_body
-from babyapi._retry import Decision, decide, status_is_retryable
+from babyapi._retry import NOT_RETRYABLE, Decision, decide, status_is_retryable
 
 __all__ = [
     "TRANSPORT_ERRORS",
@@ -43,22 +42,32 @@ _RETRYABLE_EXCEPTIONS = (
 )
 
 
-@dataclass(frozen=True)
 class Send:
-    request: httpx.Request
-    stream: bool
+    """Send one attempt; with ``stream`` the body is left unread."""
+
+    __slots__ = ("request", "stream")
+
+    def __init__(self, request: httpx.Request, stream: bool) -> None:
+        self.request = request
+        self.stream = stream
 
 
-@dataclass(frozen=True)
 class ReadBody:
     """Read the rest of a streamed response (an error answer to a stream request)."""
 
-    response: httpx.Response
+    __slots__ = ("response",)
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
 
 
-@dataclass(frozen=True)
 class Sleep:
-    seconds: float
+    """Wait before the next attempt."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
 
 Action = Union[Send, ReadBody, Sleep]
@@ -66,8 +75,7 @@ Outcome = Union[httpx.Response, BaseException, None]
 Plan = Generator[Action, Outcome, Any]
 
 
-@dataclass(frozen=True)
-class Clocks:
+class Clocks(NamedTuple):
     """Time and chance as the shell provides them, so tests can replace all three."""
 
     monotonic: Callable[[], float]
@@ -140,9 +148,12 @@ def _judge(
 
 def _final(error: BabyAPIError, retries: int, decision: Decision) -> BabyAPIError:
     error.attempts = retries + 1
-    if retries:
-        why = f": {decision.reason}" if decision.reason else ""
-        error.message += f" (gave up after {retries + 1} attempts{why})"
+    parts = [f"gave up after {retries + 1} attempts"] if retries else []
+    # Say why retrying stopped, unless the failure was final anyway or no retry was asked for.
+    if decision.reason not in (NOT_RETRYABLE, "max_retries=0 reached"):
+        parts.append(decision.reason)
+    if parts:
+        error.message += f" ({': '.join(parts)})"
         error.args = (error.message,)
     return error
 
@@ -228,5 +239,5 @@ def _log(call: Call, retries: int, status: Optional[int], decision: Optional[Dec
             call.path,
             outcome,
             attempt,
-            decision.reason or "no retries left",
+            decision.reason,
         )

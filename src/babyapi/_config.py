@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
 from babyapi._errors import BabyAPIError
 from babyapi._validation import (
@@ -24,18 +23,25 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_RETRY_BASE_DELAY_S = 0.25
 
 
-@dataclass(frozen=True)
-class ClientConfig:
-    """Everything a client needs to build requests; never mutated after construction."""
+class ClientConfig(NamedTuple):
+    """Everything a client needs to build requests; immutable once built."""
 
-    api_key: Optional[str] = field(repr=False)
+    api_key: Optional[str]
     base_url: str
     timeout_s: float
     max_retries: int
     retry_base_delay_s: float
     default_model: Optional[str]
-    default_headers: Mapping[str, str] = field(repr=False)
+    default_headers: Mapping[str, str]
     deadline_s: Optional[float]
+
+    def __repr__(self) -> str:
+        # Neither the key nor header values (which may carry credentials) are shown.
+        return (
+            f"ClientConfig(base_url={self.base_url!r}, timeout_s={self.timeout_s!r}, "
+            f"max_retries={self.max_retries!r}, retry_base_delay_s={self.retry_base_delay_s!r}, "
+            f"default_model={self.default_model!r}, deadline_s={self.deadline_s!r})"
+        )
 
     def with_changes(self, **changes: Any) -> ClientConfig:
         """A copy with some settings changed, validated like the constructor's."""
@@ -57,7 +63,7 @@ class ClientConfig:
                 code="INVALID_OPTIONS",
             )
         merged.update(changes)
-        return replace(self, **_validated(**merged))
+        return ClientConfig(**_validated(**merged))
 
 
 def build_config(

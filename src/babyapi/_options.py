@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
 from typing import Any, Mapping, Optional, Union
 
 from babyapi._config import ClientConfig
@@ -12,48 +11,127 @@ from babyapi._validation import check_api_key, check_headers, check_max_retries,
 __all__ = ["CallSettings", "RequestOptions", "RequestOptionsLike", "resolve_settings"]
 
 
-@dataclass(frozen=True)
+_OPTION_NAMES = (
+    "api_key",
+    "timeout_s",
+    "max_retries",
+    "headers",
+    "deadline_s",
+    "stream_idle_timeout_s",
+    "headers_timeout_s",
+)
+
+
 class RequestOptions:
     """Overrides for one call; every field left as ``None`` falls back to the client's setting.
 
     ``timeout_s`` bounds each network wait; ``deadline_s`` bounds the whole call, retries
     included; ``stream_idle_timeout_s`` bounds the time between data events of a stream
     (keep-alive comments do not count); ``headers_timeout_s`` bounds the wait for the
-    response headers.
+    response headers. Values are checked here, so a mistake fails before any request.
     """
 
-    api_key: Optional[str] = field(default=None, repr=False)
-    timeout_s: Optional[float] = None
-    max_retries: Optional[int] = None
-    headers: Optional[Mapping[str, str]] = field(default=None, repr=False)
-    deadline_s: Optional[float] = None
-    stream_idle_timeout_s: Optional[float] = None
-    headers_timeout_s: Optional[float] = None
+    # A plain immutable class: a dataclass would cost ~1.5 ms of `import babyapi` each.
+    __slots__ = _OPTION_NAMES
 
-    def __post_init__(self) -> None:
-        check_api_key(self.api_key, "request_options.api_key", "INVALID_REQUEST_OPTIONS")
-        for name in ("timeout_s", "deadline_s", "stream_idle_timeout_s", "headers_timeout_s"):
-            check_seconds(getattr(self, name), f"request_options.{name}")
-        if self.max_retries is not None:
-            check_max_retries(self.max_retries, "request_options.max_retries")
-        check_headers(self.headers, "request_options.headers")
-
-
-RequestOptionsLike = Union[RequestOptions, Mapping[str, Any]]
-_OPTION_NAMES = frozenset(f.name for f in fields(RequestOptions))
-
-
-@dataclass
-class CallSettings:
-    """The settings one call runs with, after merging request options over the config."""
-
-    api_key: str = field(repr=False)
+    api_key: Optional[str]
     timeout_s: Optional[float]
-    max_retries: int
-    headers: dict[str, str]
+    max_retries: Optional[int]
+    headers: Optional[Mapping[str, str]]
     deadline_s: Optional[float]
     stream_idle_timeout_s: Optional[float]
     headers_timeout_s: Optional[float]
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        timeout_s: Optional[float] = None,
+        max_retries: Optional[int] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        deadline_s: Optional[float] = None,
+        stream_idle_timeout_s: Optional[float] = None,
+        headers_timeout_s: Optional[float] = None,
+    ) -> None:
+        check_api_key(api_key, "request_options.api_key", "INVALID_REQUEST_OPTIONS")
+        for name, seconds in (
+            ("timeout_s", timeout_s),
+            ("deadline_s", deadline_s),
+            ("stream_idle_timeout_s", stream_idle_timeout_s),
+            ("headers_timeout_s", headers_timeout_s),
+        ):
+            check_seconds(seconds, f"request_options.{name}")
+        if max_retries is not None:
+            check_max_retries(max_retries, "request_options.max_retries")
+        check_headers(headers, "request_options.headers")
+        values = (
+            api_key,
+            timeout_s,
+            max_retries,
+            headers,
+            deadline_s,
+            stream_idle_timeout_s,
+            headers_timeout_s,
+        )
+        for name, value in zip(_OPTION_NAMES, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(
+            f"RequestOptions is immutable; build a new one instead of setting {name}"
+        )
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _OPTION_NAMES)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RequestOptions):
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]  # headers may be a dict
+
+    def __repr__(self) -> str:
+        # Neither the key nor header values (which may carry credentials) are shown.
+        shown = [
+            f"{n}={getattr(self, n)!r}" for n in _OPTION_NAMES if n not in ("api_key", "headers")
+        ]
+        return f"RequestOptions({', '.join(shown)})"
+
+
+RequestOptionsLike = Union[RequestOptions, Mapping[str, Any]]
+
+
+class CallSettings:
+    """The settings one call runs with, after merging request options over the config."""
+
+    __slots__ = (
+        "api_key",
+        "deadline_s",
+        "headers",
+        "headers_timeout_s",
+        "max_retries",
+        "stream_idle_timeout_s",
+        "timeout_s",
+    )
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        timeout_s: Optional[float],
+        max_retries: int,
+        headers: dict[str, str],
+        deadline_s: Optional[float],
+        stream_idle_timeout_s: Optional[float],
+        headers_timeout_s: Optional[float],
+    ) -> None:
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.headers = headers
+        self.deadline_s = deadline_s
+        self.stream_idle_timeout_s = stream_idle_timeout_s
+        self.headers_timeout_s = headers_timeout_s
 
 
 def as_request_options(value: Optional[RequestOptionsLike]) -> RequestOptions:

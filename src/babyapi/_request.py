@@ -6,7 +6,6 @@ import functools
 import json
 import math
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 import httpx
@@ -22,20 +21,42 @@ USER_AGENT = f"babyapi-python/{__version__}"
 BuildRequest = Callable[..., httpx.Request]
 
 
-# Built for every call, so not frozen: a frozen dataclass pays object.__setattr__ per field.
-@dataclass
 class Call:
     """One logical call: everything needed to send any of its attempts."""
 
-    method: str
-    url: httpx.URL
-    path: str
-    content: Optional[bytes]
-    settings: CallSettings
-    stream: bool
-    idempotency_key: Optional[str]
-    connect_timeout_s: float
-    _usual_timeout: Optional[httpx.Timeout] = field(default=None, repr=False)
+    __slots__ = (
+        "_usual_timeout",
+        "connect_timeout_s",
+        "content",
+        "idempotency_key",
+        "method",
+        "path",
+        "settings",
+        "stream",
+        "url",
+    )
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        url: httpx.URL,
+        path: str,
+        content: Optional[bytes],
+        settings: CallSettings,
+        stream: bool,
+        idempotency_key: Optional[str],
+        connect_timeout_s: float,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.path = path
+        self.content = content
+        self.settings = settings
+        self.stream = stream
+        self.idempotency_key = idempotency_key
+        self.connect_timeout_s = connect_timeout_s
+        self._usual_timeout: Optional[httpx.Timeout] = None
 
     def request(
         self, build: BuildRequest, retries_done: int, time_left_s: Optional[float]
@@ -121,15 +142,21 @@ def encode_json(body: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON; values JSON cannot carry fail with the path to the culprit."""
     try:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-    except (TypeError, ValueError) as exc:
-        where, what = _find_unencodable(body, "body")
-        problem = f"{where} is {what}" if what else f"the body cannot be encoded ({exc})"
+    except (TypeError, ValueError, RecursionError) as exc:
         raise BabyAPIError(
-            f"{problem}, which JSON cannot carry; convert it first "
-            "(a list instead of a set, text instead of bytes, a finite number).",
-            code="INVALID_REQUEST_BODY",
-            cause=exc,
+            _unencodable_message(body, exc), code="INVALID_REQUEST_BODY", cause=exc
         ) from exc
+
+
+def _unencodable_message(body: Mapping[str, Any], exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "the body is nested too deeply to encode as JSON; flatten it."
+    where, what = _find_unencodable(body, "body")
+    problem = f"{where} is {what}" if what else f"the body cannot be encoded ({exc})"
+    return (
+        f"{problem}, which JSON cannot carry; convert it first "
+        "(a list instead of a set, text instead of bytes, a finite number)."
+    )
 
 
 def _find_unencodable(

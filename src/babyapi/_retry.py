@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Mapping, Optional
+from typing import Mapping, NamedTuple, Optional
 
 __all__ = [
     "MAX_BACKOFF_S",
@@ -20,10 +19,10 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 60.0
 MAX_BACKOFF_S = 8.0
 JITTER = 0.25
+NOT_RETRYABLE = "not retryable"
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """Whether to try again, after how long, and why (for the log and the final error)."""
 
     retry: bool
@@ -90,12 +89,10 @@ def decide(
 ) -> Decision:
     """Decide after a failed attempt; ``time_left_s`` is what remains of the call's deadline."""
     if not retryable:
-        return Decision(False, reason="not retryable")
+        return Decision(False, reason=NOT_RETRYABLE)
     asked = retry_after_s(headers, now_epoch_s) if headers is not None else None
     if retries_done >= max_retries:
-        return Decision(
-            False, reason=f"no retries left (max_retries={max_retries})", retry_after_s=asked
-        )
+        return Decision(False, reason=f"max_retries={max_retries} reached", retry_after_s=asked)
     if asked is not None and asked > MAX_RETRY_AFTER_S:
         # Waiting minutes inside a library call surprises everyone; hand the choice back.
         return Decision(False, reason=f"server asked to wait {asked:.0f}s", retry_after_s=asked)

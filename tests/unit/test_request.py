@@ -244,6 +244,18 @@ def test_circular_body_is_a_body_error() -> None:
     assert info.value.code == "INVALID_REQUEST_BODY"
 
 
+def test_absurdly_deep_body_is_a_body_error() -> None:
+    deep: list[Any] = []
+    inner = deep
+    for _ in range(100_000):
+        inner.append([])
+        inner = inner[0]
+    with pytest.raises(BabyAPIError) as info:
+        encode_json({"messages": deep})
+    assert info.value.code == "INVALID_REQUEST_BODY"
+    assert "nested too deeply" in info.value.message
+
+
 def test_prepare_call_needs_a_key() -> None:
     with pytest.raises(BabyAPIError) as info:
         call_with(api_key=None)
