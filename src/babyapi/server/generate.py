@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from babyapi.server.corpus import CORPUS
+from babyapi.server.words import STOPWORDS, content_words
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
-_WORD_RE = re.compile(r"[a-z0-9]+")
 _SENTENCE_END = (".", "!", "?")
 # Replies shorter than this never end on their own, so a test asking for a few
 # tokens reliably gets finish_reason "length".
@@ -32,51 +32,18 @@ MIN_TOKENS_BEFORE_EOS = 8
 # Without max_tokens a reply still ends: at a sentence end, or at this cap.
 DEFAULT_MAX_TOKENS = 256
 MIN_TEMPERATURE = 0.02
-# Words too common to steer the reply towards a topic.
-_STOPWORDS = frozenset(
+# Words too common to steer the reply towards a topic, beyond the ranker's stop words.
+_STOPWORDS = STOPWORDS | frozenset(
     [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "do",
-        "does",
-        "for",
-        "from",
         "give",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
         "me",
         "my",
         "no",
         "not",
-        "of",
-        "on",
-        "or",
         "so",
-        "that",
-        "the",
         "then",
-        "this",
-        "to",
-        "was",
         "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
         "will",
-        "with",
         "write",
         "you",
         "your",
@@ -89,9 +56,9 @@ def count_tokens(text: str) -> int:
     return len(_TOKEN_RE.findall(text))
 
 
-def content_words(text: str) -> List[str]:
-    """Lower-case words of a text, without stop words, in order."""
-    return [w for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS]
+def prompt_words(text: str) -> List[str]:
+    """Lower-case words of a prompt that can steer the reply, in order."""
+    return content_words(text, _STOPWORDS)
 
 
 def stable_seed(*parts: object) -> int:
@@ -161,14 +128,12 @@ class MarkovChain:
         by_word: Dict[str, List[int]] = defaultdict(list)
         bounds = [*self.sentence_starts, len(words)]
         for start, end in zip(bounds, bounds[1:]):
-            for word in set(content_words(" ".join(words[start:end]))):
+            for word in set(prompt_words(" ".join(words[start:end]))):
                 by_word[word].append(start)
         self._starts_by_word = dict(by_word)
 
     def _start(self, prompt: str, rng: random.Random) -> int:
-        topical = sorted(
-            {s for w in content_words(prompt) for s in self._starts_by_word.get(w, ())}
-        )
+        topical = sorted({s for w in prompt_words(prompt) for s in self._starts_by_word.get(w, ())})
         return rng.choice(topical or self.sentence_starts)
 
     def _candidates(self, a: str, b: str) -> Optional[_Candidates]:

@@ -3,66 +3,23 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from typing import List, Sequence
 
-_WORD_RE = re.compile(r"\w+")
+from babyapi.server.words import content_words
+
 K1 = 1.5
 B = 0.75
-# Function words carry no relevance; leaving them in lets "What is X?" rank
-# every sentence containing "is".
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "with",
-    ]
-)
-
-
-def _terms(text: str) -> List[str]:
-    return [w for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS]
 
 
 def bm25_scores(query: str, documents: Sequence[str]) -> List[float]:
     """Return raw Okapi BM25 scores of each document for the query, the documents as corpus."""
-    docs = [Counter(_terms(doc)) for doc in documents]
+    docs = [Counter(content_words(doc)) for doc in documents]
     lengths = [sum(doc.values()) for doc in docs]
     count = len(docs)
     avg_len = (sum(lengths) / count) if count else 0.0
     scores = [0.0] * count
-    for term in set(_terms(query)):
+    for term in set(content_words(query)):
         df = sum(1 for doc in docs if term in doc)
         if df == 0:
             continue
