@@ -243,15 +243,20 @@ class Stream(_StreamBase[ChunkT, FinalT]):
 
     def __init__(self, reader: EventReader) -> None:
         self._reader = reader
-        # The generator must not reference the Stream: without a cycle, CPython frees it (and
-        # closes the connection) the moment a `for` loop over a temporary stream breaks.
+        # The generator must not reference the Stream: without a cycle, CPython frees the
+        # Stream (and so closes the connection) the moment a loop over it is left.
         self._iterator = _read_events(reader)
 
-    def __iter__(self) -> Iterator[SSEEvent]:
-        return self._iterator
+    def __iter__(self) -> Stream[ChunkT, FinalT]:
+        return self
 
     def __next__(self) -> SSEEvent:
         return next(self._iterator)
+
+    def __del__(self) -> None:
+        # A stream dropped unread, or left mid-way, must still give its connection back.
+        if hasattr(self, "_iterator"):
+            self.close()
 
     def __enter__(self) -> Stream[ChunkT, FinalT]:
         return self
@@ -262,6 +267,8 @@ class Stream(_StreamBase[ChunkT, FinalT]):
     def close(self) -> None:
         """Stop reading and release the connection."""
         self._iterator.close()
+        # A generator closed before its first step never runs its `finally`.
+        self.response.close()
 
     def text_deltas(self) -> Iterator[str]:
         """Only the new text of each chunk (first choice), skipping empty and non-text events."""
@@ -316,7 +323,8 @@ class AsyncStream(_StreamBase[ChunkT, FinalT]):
         """Stop reading and release the connection."""
         if self._iterator is not None:
             await self._iterator.aclose()
-        elif self._reader is not None:
+        if self._reader is not None:
+            # A generator closed before its first step never runs its `finally`.
             await self._reader.response.aclose()
 
     async def text_deltas(self) -> AsyncIterator[str]:

@@ -308,3 +308,20 @@ def test_stream_exposes_response_status_and_request_id(driver: Driver) -> None:
                 await stream.aclose()
 
         assert driver.run(check()) == (200, "s-1")
+
+
+def test_a_stream_opened_but_never_read_gives_its_connection_back(driver: Driver) -> None:
+    driver.server.script(Reply.sse([chunk("x")] * 20, chunk_delay_s=0.05))
+    if driver.kind == "sync":
+        with driver.client.chat.completions.stream(model="m", messages=MESSAGES):
+            pass
+        assert driver.server.wait_for_open_connections(0, timeout=2.0)
+        driver.client.chat.completions.stream(model="m", messages=MESSAGES)  # dropped unread
+    else:
+
+        async def open_and_leave() -> None:
+            async with driver.client.chat.completions.stream(model="m", messages=MESSAGES):
+                pass
+
+        driver.run(open_and_leave())
+    assert driver.server.wait_for_open_connections(0, timeout=2.0)
