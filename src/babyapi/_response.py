@@ -42,11 +42,29 @@ def error_from_response(
     response: httpx.Response, retry_after: Optional[float] = None
 ) -> APIStatusError:
     """The error for a 4xx/5xx response whose body has been read."""
+    status = response.status_code
+    if status < 400:
+        return _redirect_error(response)
     body = _json_or_none(response.content)
-    error = _error_from_body(response, body, status=response.status_code)
+    error = _error_from_body(response, body, status=status)
     assert isinstance(error, APIStatusError)
     error.retry_after = retry_after
     return error
+
+
+def _redirect_error(response: httpx.Response) -> APIStatusError:
+    """A 3xx: the SDK does not follow redirects, since they would drop or leak the API key."""
+    location = response.headers.get("location")
+    where = f" to {location}" if location else ""
+    return APIStatusError(
+        f"{_fallback_message(response, response.status_code, use_text=False)} redirects{where}; "
+        "set base_url to the final address (often https:// instead of http://).",
+        status=response.status_code,
+        code="REDIRECT",
+        request_id=request_id_of(response.headers),
+        details=_text_excerpt(response),
+        response=response,
+    )
 
 
 def error_from_stream_frame(response: httpx.Response, payload: Any) -> BabyAPIError:

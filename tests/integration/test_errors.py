@@ -230,3 +230,14 @@ def test_error_pickles_for_multiprocessing(driver: Driver) -> None:
     copy = pickle.loads(pickle.dumps(err))
     assert type(copy) is RateLimitError
     assert (copy.message, copy.status, copy.retry_after) == (err.message, 429, 90.0)
+
+
+def test_a_redirect_is_an_error_that_names_the_new_address(driver: Driver) -> None:
+    err = raised(
+        driver,
+        Reply(status=301, headers={"location": "https://api.example.com/v1/chat/completions"}),
+    )
+    assert isinstance(err, APIStatusError)
+    assert (err.status, err.code) == (301, "REDIRECT")
+    assert "https://api.example.com/v1/chat/completions" in err.message
+    assert "base_url" in err.message
