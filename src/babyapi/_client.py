@@ -229,8 +229,21 @@ class _ClientBase(Generic[HttpT]):
         raise NotImplementedError
 
     def _prepare(
-        self, path: str, body: Any, options: Optional[RequestOptionsLike], *, stream: bool = False
+        self,
+        path: str,
+        body: Any,
+        options: Optional[RequestOptionsLike],
+        *,
+        stream: bool = False,
+        extra_body: Optional[Mapping[str, Any]] = None,
     ) -> Call:
+        if extra_body is not None:
+            if not isinstance(extra_body, Mapping):
+                raise BabyAPIError(
+                    f"extra_body must be a dict of extra JSON fields, got {type(extra_body).__name__}.",
+                    code="INVALID_REQUEST_BODY",
+                )
+            body = {**body, **extra_body}
         checked = check_body(path, body, self._config.default_model, stream=stream)
         return prepare_call(self._config, "POST", path, checked, options, stream=stream)
 

@@ -28,7 +28,7 @@ class ChatCompletions:
     ) -> ChatCompletion:
         """Send a conversation; returns the ``chat.completion`` object."""
         result: ChatCompletion = self._client._request(
-            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
+            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
         )
         return result
 
@@ -41,9 +41,7 @@ class ChatCompletions:
     ) -> Stream[ChatCompletionChunk, ChatCompletion]:
         """Send a conversation and stream the reply as ``chat.completion.chunk`` events."""
         return self._client._stream(
-            self._client._prepare(
-                PATH, {**body, **(extra_body or {})}, request_options, stream=True
-            )
+            self._client._prepare(PATH, body, request_options, stream=True, extra_body=extra_body)
         )
 
 
@@ -65,7 +63,7 @@ class AsyncChatCompletions:
     ) -> ChatCompletion:
         """Send a conversation; returns the ``chat.completion`` object."""
         result: ChatCompletion = await self._client._request(
-            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
+            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
         )
         return result
 
@@ -78,9 +76,7 @@ class AsyncChatCompletions:
     ) -> AsyncStream[ChatCompletionChunk, ChatCompletion]:
         """Stream the reply; use ``async for`` or ``async with`` on the result."""
         return self._client._stream(
-            self._client._prepare(
-                PATH, {**body, **(extra_body or {})}, request_options, stream=True
-            )
+            self._client._prepare(PATH, body, request_options, stream=True, extra_body=extra_body)
         )
 
 

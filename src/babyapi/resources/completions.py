@@ -28,7 +28,7 @@ class Completions:
     ) -> Completion:
         """Complete a prompt; returns the ``text_completion`` object."""
         result: Completion = self._client._request(
-            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
+            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
         )
         return result
 
@@ -41,9 +41,7 @@ class Completions:
     ) -> Stream[CompletionChunk, Completion]:
         """Complete a prompt and stream the text as it is generated."""
         return self._client._stream(
-            self._client._prepare(
-                PATH, {**body, **(extra_body or {})}, request_options, stream=True
-            )
+            self._client._prepare(PATH, body, request_options, stream=True, extra_body=extra_body)
         )
 
 
@@ -60,7 +58,7 @@ class AsyncCompletions:
     ) -> Completion:
         """Complete a prompt; returns the ``text_completion`` object."""
         result: Completion = await self._client._request(
-            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
+            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
         )
         return result
 
@@ -73,7 +71,5 @@ class AsyncCompletions:
     ) -> AsyncStream[CompletionChunk, Completion]:
         """Stream the reply; use ``async for`` or ``async with`` on the result."""
         return self._client._stream(
-            self._client._prepare(
-                PATH, {**body, **(extra_body or {})}, request_options, stream=True
-            )
+            self._client._prepare(PATH, body, request_options, stream=True, extra_body=extra_body)
         )

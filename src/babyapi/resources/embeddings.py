@@ -27,7 +27,7 @@ class Embeddings:
     ) -> CreateEmbeddingResponse:
         """Embed one text or a list of texts; ``data[i]["index"]`` matches the input order."""
         result: CreateEmbeddingResponse = self._client._request(
-            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
+            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
         )
         return result
 
@@ -45,6 +45,6 @@ class AsyncEmbeddings:
     ) -> CreateEmbeddingResponse:
         """Embed one text or a list of texts; ``data[i]["index"]`` matches the input order."""
         result: CreateEmbeddingResponse = await self._client._request(
-            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
+            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
         )
         return result

@@ -27,7 +27,7 @@ class Rerank:
     ) -> RerankResponse:
         """Score documents against a query; results come sorted by relevance_score."""
         result: RerankResponse = self._client._request(
-            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
+            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
         )
         return result
 
@@ -45,6 +45,6 @@ class AsyncRerank:
     ) -> RerankResponse:
         """Score documents against a query; results come sorted by relevance_score."""
         result: RerankResponse = await self._client._request(
-            self._client._prepare(PATH, {**body, **(extra_body or {})}, request_options)
+            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
         )
         return result
