@@ -56,6 +56,11 @@ CASES: list[tuple[str, Callable[[Any], Any], str]] = [
         "INVALID_REQUEST_BODY",
     ),
     (
+        "extra_body not a dict",
+        lambda c: c.chat.completions.create(model="m", messages=MESSAGES, extra_body=["x"]),
+        "INVALID_REQUEST_BODY",
+    ),
+    (
         "empty documents",
         lambda c: c.rerank.create(model="m", query="q", documents=[]),
         "INVALID_REQUEST_BODY",
