@@ -440,6 +440,10 @@ class AsyncBabyAPI(_ClientBase[httpx.AsyncClient]):
         if http is not None:
             await http.aclose()
 
+    async def close(self) -> None:
+        """The same as ``aclose()``, for code written against other async clients."""
+        await self.aclose()
+
     async def __aenter__(self) -> AsyncBabyAPI:
         return self
 

@@ -108,3 +108,18 @@ def test_custom_transport_through_http_client() -> None:
         http_client=httpx.Client(transport=httpx.MockTransport(handler)),
     )
     assert client.baby.infer("hi")["output"] == API_KEY[-4:]
+
+
+def test_async_close_is_an_alias_of_aclose(scripted_server: ScriptedServer) -> None:
+    import asyncio
+
+    scripted_server.script(OK)
+
+    async def main() -> bool:
+        client = AsyncBabyAPI(api_key=API_KEY, base_url=scripted_server.base_url)
+        await client.models.list()
+        http = client._http
+        await client.close()
+        return http.is_closed
+
+    assert asyncio.run(main())
