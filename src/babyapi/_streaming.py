@@ -83,12 +83,11 @@ class EventReader:
             if event.done:
                 self.done = True
                 return events[: index + 1]
-            if self._pending_error is None:
-                try:
-                    self.accept(event)
-                except BabyAPIError as error:
-                    self._pending_error = error
-                    return events[:index]
+            try:
+                self.accept(event)
+            except BabyAPIError as error:
+                self._pending_error = error
+                return events[:index]
         if chunk is not None:
             self.check_idle()
         return events
@@ -103,9 +102,7 @@ class EventReader:
         return len(self._payloads)
 
     def accept(self, event: SSEEvent) -> None:
-        """Record an event about to be handed to the user; error frames raise instead."""
-        if event.done:
-            return
+        """Record a data event about to be handed to the user; error frames raise instead."""
         self._payloads.append(event.raw)
         if self._idle_s is not None:
             self._last_data_at = self._clock()
