@@ -15,7 +15,14 @@ import httpx
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._request import BuildRequest, Call
 from babyapi._response import error_from_response, parse_json_body
-from babyapi._retry import NOT_RETRYABLE, Decision, decide, status_is_retryable
+from babyapi._retry import (
+    NOT_RETRYABLE,
+    READ_TIMEOUT_NOT_RETRIED,
+    Decision,
+    decide,
+    read_timeout_is_retryable,
+    status_is_retryable,
+)
 
 __all__ = [
     "TRANSPORT_ERRORS",
@@ -34,10 +41,13 @@ logger = logging.getLogger("babyapi")
 # What a transport can raise that is the network's fault, never the caller's.
 TRANSPORT_ERRORS = (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL)
 
+# Failures retried on every endpoint: the server never got the whole request (connect, pool,
+# write), or it dropped the connection without a word. Read timeouts depend on the endpoint.
 _RETRYABLE_EXCEPTIONS = (
     httpx.NetworkError,
     httpx.ConnectTimeout,
-    httpx.ReadTimeout,
+    httpx.PoolTimeout,
+    httpx.WriteTimeout,
     httpx.RemoteProtocolError,
 )
 
@@ -124,9 +134,15 @@ def _judge(
     time_left: Optional[float],
     deadline_at: Optional[float],
 ) -> tuple[BabyAPIError, Decision]:
+    refusal = NOT_RETRYABLE
     if isinstance(outcome, httpx.Response):
         retryable = status_is_retryable(outcome.status_code, outcome.headers)
         headers: Optional[httpx.Headers] = outcome.headers
+    elif isinstance(outcome, httpx.ReadTimeout):
+        opt_in = call.settings.retry_read_timeouts
+        retryable = read_timeout_is_retryable(call.method, call.path, opt_in)
+        refusal = READ_TIMEOUT_NOT_RETRIED
+        headers = None
     else:
         retryable = isinstance(outcome, _RETRYABLE_EXCEPTIONS)
         headers = None
@@ -139,6 +155,7 @@ def _judge(
         unit_random=clocks.random(),
         now_epoch_s=clocks.wall(),
         time_left_s=None if deadline_at is None else deadline_at - clocks.monotonic(),
+        refusal=refusal,
     )
     if isinstance(outcome, httpx.Response):
         return error_from_response(outcome, decision.retry_after_s), decision

@@ -159,10 +159,13 @@ class _ClientBase(Generic[HttpT]):
         default_headers: Optional[Mapping[str, str]] = None,
         *,
         deadline_s: Optional[float] = None,
+        retry_read_timeouts: Optional[bool] = None,
         http_client: Optional[HttpT] = None,
     ) -> None:
         """Settings left out come from BABYAPI_API_KEY (or BABY_API_KEY), BABYAPI_BASE_URL and
         BABYAPI_DEFAULT_MODEL. ``deadline_s`` bounds a whole call, retries included;
+        ``retry_read_timeouts=True`` also retries read timeouts of generation requests (not
+        retried by default: the server may still be generating, and would be paid twice);
         ``http_client`` is your own httpx client (proxies, mTLS, transports), never closed by us.
         """
         self._config = build_config(
@@ -174,6 +177,7 @@ class _ClientBase(Generic[HttpT]):
             default_model=default_model,
             default_headers=default_headers,
             deadline_s=deadline_s,
+            retry_read_timeouts=retry_read_timeouts,
         )
         http_class = self._http_class
         if http_client is not None and not isinstance(http_client, http_class):

@@ -9,6 +9,7 @@ from typing import Any, Mapping, NamedTuple, Optional
 from babyapi._errors import BabyAPIError
 from babyapi._validation import (
     check_api_key,
+    check_flag,
     check_headers,
     check_max_retries,
     check_seconds,
@@ -34,13 +35,16 @@ class ClientConfig(NamedTuple):
     default_model: Optional[str]
     default_headers: Mapping[str, str]
     deadline_s: Optional[float]
+    #: None: read timeouts are retried except on generation endpoints; True/False: everywhere.
+    retry_read_timeouts: Optional[bool] = None
 
     def __repr__(self) -> str:
         # Neither the key nor header values (which may carry credentials) are shown.
         return (
             f"ClientConfig(base_url={self.base_url!r}, timeout_s={self.timeout_s!r}, "
             f"max_retries={self.max_retries!r}, retry_base_delay_s={self.retry_base_delay_s!r}, "
-            f"default_model={self.default_model!r}, deadline_s={self.deadline_s!r})"
+            f"default_model={self.default_model!r}, deadline_s={self.deadline_s!r}, "
+            f"retry_read_timeouts={self.retry_read_timeouts!r})"
         )
 
     def with_changes(self, **changes: Any) -> ClientConfig:
@@ -54,6 +58,7 @@ class ClientConfig(NamedTuple):
             "default_model": self.default_model,
             "default_headers": dict(self.default_headers),
             "deadline_s": self.deadline_s,
+            "retry_read_timeouts": self.retry_read_timeouts,
         }
         unknown = set(changes) - set(merged)
         if unknown:
@@ -76,6 +81,7 @@ def build_config(
     default_model: Optional[str],
     default_headers: Optional[Mapping[str, str]],
     deadline_s: Optional[float],
+    retry_read_timeouts: Optional[bool] = None,
     environ: Mapping[str, str] = os.environ,
 ) -> ClientConfig:
     """Arguments win over the environment; the environment wins over the defaults."""
@@ -96,6 +102,7 @@ def build_config(
             default_model=(model or "").strip() or None,
             default_headers=default_headers,
             deadline_s=deadline_s,
+            retry_read_timeouts=retry_read_timeouts,
         )
     )
 
@@ -119,6 +126,9 @@ def _validated(**settings: Any) -> dict[str, Any]:
             check_headers(settings["default_headers"], "default_headers")
         ),
         "deadline_s": check_seconds(settings["deadline_s"], "deadline_s"),
+        "retry_read_timeouts": check_flag(
+            settings["retry_read_timeouts"], "retry_read_timeouts", "INVALID_OPTIONS"
+        ),
     }
 
 

@@ -6,7 +6,13 @@ from typing import Any, Mapping, Optional, Union
 
 from babyapi._config import ClientConfig
 from babyapi._errors import BabyAPIError
-from babyapi._validation import check_api_key, check_headers, check_max_retries, check_seconds
+from babyapi._validation import (
+    check_api_key,
+    check_flag,
+    check_headers,
+    check_max_retries,
+    check_seconds,
+)
 
 __all__ = ["CallSettings", "RequestOptions", "RequestOptionsLike", "resolve_settings"]
 
@@ -19,6 +25,7 @@ _OPTION_NAMES = (
     "deadline_s",
     "stream_idle_timeout_s",
     "headers_timeout_s",
+    "retry_read_timeouts",
 )
 
 
@@ -28,7 +35,10 @@ class RequestOptions:
     ``timeout_s`` bounds each network wait; ``deadline_s`` bounds the whole call, retries
     included; ``stream_idle_timeout_s`` bounds the time between data events of a stream
     (keep-alive comments do not count); ``headers_timeout_s`` bounds the wait for the
-    response headers. Values are checked here, so a mistake fails before any request.
+    response headers. ``retry_read_timeouts=True`` retries a read timeout even after a
+    generation request (chat, completions, ``/infer``), which is not retried by default since
+    the server may still be generating; ``False`` retries read timeouts nowhere. Values are
+    checked here, so a mistake fails before any request.
     """
 
     # A plain immutable class: a dataclass would cost ~1.5 ms of `import babyapi` each.
@@ -41,6 +51,7 @@ class RequestOptions:
     deadline_s: Optional[float]
     stream_idle_timeout_s: Optional[float]
     headers_timeout_s: Optional[float]
+    retry_read_timeouts: Optional[bool]
 
     def __init__(
         self,
@@ -51,6 +62,7 @@ class RequestOptions:
         deadline_s: Optional[float] = None,
         stream_idle_timeout_s: Optional[float] = None,
         headers_timeout_s: Optional[float] = None,
+        retry_read_timeouts: Optional[bool] = None,
     ) -> None:
         check_api_key(api_key, "request_options.api_key", "INVALID_REQUEST_OPTIONS")
         for name, seconds in (
@@ -63,6 +75,9 @@ class RequestOptions:
         if max_retries is not None:
             check_max_retries(max_retries, "request_options.max_retries")
         check_headers(headers, "request_options.headers")
+        check_flag(
+            retry_read_timeouts, "request_options.retry_read_timeouts", "INVALID_REQUEST_OPTIONS"
+        )
         values = (
             api_key,
             timeout_s,
@@ -71,6 +86,7 @@ class RequestOptions:
             deadline_s,
             stream_idle_timeout_s,
             headers_timeout_s,
+            retry_read_timeouts,
         )
         for name, value in zip(_OPTION_NAMES, values):
             object.__setattr__(self, name, value)
@@ -110,6 +126,7 @@ class CallSettings:
         "headers",
         "headers_timeout_s",
         "max_retries",
+        "retry_read_timeouts",
         "stream_idle_timeout_s",
         "timeout_s",
     )
@@ -124,6 +141,7 @@ class CallSettings:
         deadline_s: Optional[float],
         stream_idle_timeout_s: Optional[float],
         headers_timeout_s: Optional[float],
+        retry_read_timeouts: Optional[bool] = None,
     ) -> None:
         self.api_key = api_key
         self.timeout_s = timeout_s
@@ -132,6 +150,7 @@ class CallSettings:
         self.deadline_s = deadline_s
         self.stream_idle_timeout_s = stream_idle_timeout_s
         self.headers_timeout_s = headers_timeout_s
+        self.retry_read_timeouts = retry_read_timeouts
 
 
 def as_request_options(value: Optional[RequestOptionsLike]) -> RequestOptions:
@@ -183,6 +202,7 @@ def resolve_settings(
         deadline_s=_pick(opts.deadline_s, config.deadline_s),
         stream_idle_timeout_s=opts.stream_idle_timeout_s,
         headers_timeout_s=opts.headers_timeout_s,
+        retry_read_timeouts=_pick(opts.retry_read_timeouts, config.retry_read_timeouts),
     )
 
 

@@ -6,12 +6,14 @@ from email.utils import parsedate_to_datetime
 from typing import Mapping, NamedTuple, Optional
 
 __all__ = [
+    "GENERATION_PATHS",
     "MAX_BACKOFF_S",
     "MAX_RETRY_AFTER_S",
     "RETRYABLE_STATUSES",
     "Decision",
     "backoff_s",
     "decide",
+    "read_timeout_is_retryable",
     "retry_after_s",
 ]
 
@@ -20,6 +22,15 @@ MAX_RETRY_AFTER_S = 60.0
 MAX_BACKOFF_S = 8.0
 JITTER = 0.25
 NOT_RETRYABLE = "not retryable"
+
+# Endpoints whose every attempt is paid compute: servers such as vLLM and llama.cpp ignore
+# Idempotency-Key, so a second attempt generates the answer a second time.
+GENERATION_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", "/infer"})
+READ_TIMEOUT_NOT_RETRIED = (
+    "not retried: the request reached the server, which may still be generating, and a retry "
+    "would pay for the answer twice; to retry anyway, pass retry_read_timeouts=True to the "
+    "client or in request_options"
+)
 
 
 class Decision(NamedTuple):
@@ -76,6 +87,13 @@ def status_is_retryable(status: int, headers: Mapping[str, str]) -> bool:
     return status in RETRYABLE_STATUSES
 
 
+def read_timeout_is_retryable(method: str, path: str, opt_in: Optional[bool]) -> bool:
+    """A read timeout is retried unless it follows a generation request; ``opt_in`` decides when set."""
+    if opt_in is not None:
+        return opt_in
+    return not (method == "POST" and path in GENERATION_PATHS)
+
+
 def decide(
     *,
     retries_done: int,
@@ -86,10 +104,14 @@ def decide(
     unit_random: float,
     now_epoch_s: float,
     time_left_s: Optional[float],
+    refusal: str = NOT_RETRYABLE,
 ) -> Decision:
-    """Decide after a failed attempt; ``time_left_s`` is what remains of the call's deadline."""
+    """Decide after a failed attempt; ``time_left_s`` is what remains of the call's deadline.
+
+    ``refusal`` says why a failure that is not retryable was not, when a retry was possible.
+    """
     if not retryable:
-        return Decision(False, reason=NOT_RETRYABLE)
+        return Decision(False, reason=refusal if retries_done < max_retries else NOT_RETRYABLE)
     asked = retry_after_s(headers, now_epoch_s) if headers is not None else None
     if retries_done >= max_retries:
         return Decision(False, reason=f"max_retries={max_retries} reached", retry_after_s=asked)

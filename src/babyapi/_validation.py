@@ -8,7 +8,14 @@ from typing import Any, Mapping, Optional, cast
 
 from babyapi._errors import BabyAPIError
 
-__all__ = ["check_api_key", "check_headers", "check_max_retries", "check_seconds", "check_text"]
+__all__ = [
+    "check_api_key",
+    "check_flag",
+    "check_headers",
+    "check_max_retries",
+    "check_seconds",
+    "check_text",
+]
 
 # RFC 9110 token characters: anything else in a header name corrupts the request.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -35,6 +42,16 @@ def check_seconds(value: Any, name: str, *, allow_none: bool = True) -> Optional
             code="INVALID_TIMEOUT",
         )
     return seconds
+
+
+def check_flag(value: Any, name: str, code: str) -> Optional[bool]:
+    """``True``, ``False`` or ``None`` (the default applies); nothing else, not even 0 or "yes"."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise BabyAPIError(
+        f"{name} must be True, False or None, got {type(value).__name__}.",
+        code=code,
+    )
 
 
 def check_max_retries(value: Any, name: str = "max_retries") -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -133,11 +134,72 @@ def test_dropped_connections_are_retried(driver: Driver) -> None:
     assert len(driver.server.requests) == 2
 
 
-def test_read_timeouts_are_retried(driver: Driver) -> None:
-    driver.server.script(Reply.json({}, delay_s=1.0), OK)
-    client = driver.make(timeout_s=0.2)
-    assert driver.call(chat, client)["choices"]
+SLOW = Reply.json({"data": [], "results": []}, delay_s=1.0)
+
+
+@pytest.mark.parametrize(
+    "generate",
+    [
+        chat,
+        lambda c: c.completions.create(model="m", prompt="Once"),
+        lambda c: c.baby.infer("Once", model="m"),
+        lambda c: c.infer(model="m", messages=MESSAGES),
+    ],
+    ids=["chat", "completions", "baby.infer", "infer"],
+)
+def test_a_slow_generation_is_sent_once(driver: Driver, generate: Any) -> None:
+    driver.server.script(SLOW)
+    client = driver.make(timeout_s=0.2, max_retries=2)
+    with pytest.raises(APITimeoutError) as info:
+        driver.call(generate, client)
+    assert len(driver.server.requests) == 1, "the server would have generated the answer again"
+    assert info.value.attempts == 1
+    assert "not retried" in info.value.message
+    assert "retry_read_timeouts=True" in info.value.message
+    assert driver.time.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "fetch",
+    [
+        lambda c: c.embeddings.create(model="m", input="hi"),
+        lambda c: c.rerank.create(model="m", query="q", documents=["a"]),
+        lambda c: c.models.list(),
+    ],
+    ids=["embeddings", "rerank", "models"],
+)
+def test_a_slow_lookup_is_retried_up_to_max_retries(driver: Driver, fetch: Any) -> None:
+    driver.server.script(SLOW)
+    client = driver.make(timeout_s=0.2, max_retries=2)
+    with pytest.raises(APITimeoutError) as info:
+        driver.call(fetch, client)
+    assert len(driver.server.requests) == 3
+    assert info.value.attempts == 3
+    assert "gave up after 3 attempts" in info.value.message
+
+
+@pytest.mark.parametrize("where", ["client", "request_options"])
+def test_retry_read_timeouts_retries_a_slow_generation(driver: Driver, where: str) -> None:
+    driver.server.script(SLOW, OK)
+    if where == "client":
+        client = driver.make(timeout_s=0.2, retry_read_timeouts=True)
+        res = driver.call(chat, client)
+    else:
+        client = driver.make(timeout_s=0.2)
+        res = driver.call(
+            lambda c: c.chat.completions.create(
+                model="m", messages=MESSAGES, request_options={"retry_read_timeouts": True}
+            ),
+            client,
+        )
+    assert res["choices"][0]["message"]["content"] == "ok"
     assert len(driver.server.requests) == 2
+
+
+def test_a_dropped_generation_is_still_retried(driver: Driver) -> None:
+    driver.server.script(Reply(drop="before_headers"), Reply(drop="before_headers"), OK)
+    assert driver.call(chat)["choices"]
+    assert len(driver.server.requests) == 3
 
 
 def test_connection_refused_is_retried_then_raised(driver: Driver) -> None:

@@ -48,6 +48,8 @@ def make_call(
     *,
     stream: bool = False,
     api_key: str = KEY,
+    path: str = PATH,
+    method: str = "POST",
     **config: Any,
 ) -> Call:
     args: Dict[str, Any] = {
@@ -63,7 +65,8 @@ def make_call(
     }
     args.update(config)
     body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
-    return prepare_call(build_config(**args), "POST", PATH, body, options, stream=stream)
+    sent = body if method == "POST" else None
+    return prepare_call(build_config(**args), method, path, sent, options, stream=stream)
 
 
 def reply(
@@ -249,19 +252,101 @@ def test_connect_error_exhausted(build: Any) -> None:
     assert run.error.attempts == 2
 
 
-def test_read_timeout_retried_then_reported(build: Any) -> None:
-    timeout = httpx.ReadTimeout("timed out", request=httpx.Request("POST", URL))
-    run = drive(json_plan, make_call({"timeout_s": 5}, max_retries=1), build, [timeout, timeout])
+def read_timeout(path: str = PATH) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout(
+        "timed out", request=httpx.Request("POST", "http://127.0.0.1:9" + path)
+    )
+
+
+GENERATION = [("POST", "/v1/chat/completions"), ("POST", "/v1/completions"), ("POST", "/infer")]
+OTHERS = [("POST", "/v1/embeddings"), ("POST", "/v1/rerank"), ("GET", "/v1/models")]
+
+
+@pytest.mark.parametrize(("method", "path"), GENERATION)
+def test_read_timeout_after_a_generation_request_is_not_retried(
+    build: Any, method: str, path: str
+) -> None:
+    call = make_call({"timeout_s": 5}, method=method, path=path)
+    run = drive(json_plan, call, build, [read_timeout(path)])
+    assert run.kinds == ["Send"]
+    assert isinstance(run.error, APITimeoutError)
+    assert run.error.code == "TIMEOUT" and run.error.attempts == 1
+    assert "timed out after 5s" in run.error.message
+    assert "not retried" in run.error.message and "still be generating" in run.error.message
+    assert "retry_read_timeouts=True" in run.error.message
+
+
+@pytest.mark.parametrize(("method", "path"), OTHERS)
+def test_read_timeout_elsewhere_is_retried(build: Any, method: str, path: str) -> None:
+    call = make_call({"timeout_s": 5}, method=method, path=path, max_retries=1)
+    run = drive(json_plan, call, build, [read_timeout(path), read_timeout(path)])
     assert run.kinds == ["Send", "Sleep", "Send"]
     assert isinstance(run.error, APITimeoutError)
-    assert run.error.code == "TIMEOUT"
-    assert "timed out after 5s" in run.error.message
+    assert "gave up after 2 attempts" in run.error.message
+    assert "retry_read_timeouts" not in run.error.message
 
 
-def test_pool_timeout_not_retried(build: Any) -> None:
-    pool = httpx.PoolTimeout("no connection", request=httpx.Request("POST", URL))
-    run = drive(json_plan, make_call(), build, [pool])
+@pytest.mark.parametrize(
+    "where", [{"retry_read_timeouts": True}, {"config": True}], ids=["request", "client"]
+)
+@pytest.mark.parametrize(("method", "path"), GENERATION)
+def test_retry_read_timeouts_brings_back_the_old_rule(
+    build: Any, method: str, path: str, where: Dict[str, Any]
+) -> None:
+    if "config" in where:
+        call = make_call(method=method, path=path, retry_read_timeouts=True)
+    else:
+        call = make_call(where, method=method, path=path)
+    run = drive(json_plan, call, build, [read_timeout(path), reply(200, OK_BODY)])
+    assert run.kinds == ["Send", "Sleep", "Send"]
+    assert run.result == {"id": "x", "choices": []}
+
+
+@pytest.mark.parametrize(("method", "path"), GENERATION + OTHERS)
+def test_retry_read_timeouts_false_retries_them_nowhere(build: Any, method: str, path: str) -> None:
+    call = make_call({"retry_read_timeouts": False}, method=method, path=path)
+    run = drive(json_plan, call, build, [read_timeout(path)])
     assert run.kinds == ["Send"]
+    assert isinstance(run.error, APITimeoutError)
+
+
+def test_request_option_wins_over_the_client_setting(build: Any) -> None:
+    call = make_call({"retry_read_timeouts": False}, retry_read_timeouts=True)
+    assert drive(json_plan, call, build, [read_timeout()]).kinds == ["Send"]
+
+
+def test_no_retries_left_needs_no_reason(build: Any) -> None:
+    run = drive(json_plan, make_call(max_retries=0), build, [read_timeout()])
+    assert run.error is not None and "not retried" not in run.error.message
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("connect"),
+        httpx.PoolTimeout("pool"),
+        httpx.WriteTimeout("write"),
+        httpx.WriteError("broken pipe"),
+        httpx.ReadError("connection reset by peer"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+@pytest.mark.parametrize(("method", "path"), GENERATION + OTHERS)
+def test_failures_before_the_server_could_work_are_retried_everywhere(
+    build: Any, method: str, path: str, failure: httpx.TransportError
+) -> None:
+    call = make_call(method=method, path=path)
+    run = drive(json_plan, call, build, [failure, reply(200, OK_BODY)])
+    assert run.kinds == ["Send", "Sleep", "Send"]
+    assert run.result == {"id": "x", "choices": []}
+
+
+def test_pool_timeout_retried_then_reported(build: Any) -> None:
+    pool = httpx.PoolTimeout("no connection", request=httpx.Request("POST", URL))
+    run = drive(json_plan, make_call(max_retries=1), build, [pool, pool])
+    assert run.kinds == ["Send", "Sleep", "Send"]
     assert isinstance(run.error, APITimeoutError)
     assert "connection pool" in run.error.message
 

@@ -148,6 +148,8 @@ def test_base_url_without_http_scheme(given: str) -> None:
         ({"retry_base_delay_s": float("nan")}, "INVALID_OPTIONS"),
         ({"default_headers": {"X-A": "1\r\n"}}, "INVALID_HEADERS"),
         ({"default_headers": "X-A: 1"}, "INVALID_HEADERS"),
+        ({"retry_read_timeouts": "yes"}, "INVALID_OPTIONS"),
+        ({"retry_read_timeouts": 1}, "INVALID_OPTIONS"),
     ],
     ids=repr,
 )

@@ -180,6 +180,19 @@ def test_request_options_win_over_config() -> None:
     assert dict(config.default_headers) == {"x-d": "d", "x-o": "config"}
 
 
+@pytest.mark.parametrize(
+    ("client", "call", "expected"),
+    [(None, None, None), (True, None, True), (None, False, False), (True, False, False)],
+)
+def test_retry_read_timeouts_call_wins_over_client(client: Any, call: Any, expected: Any) -> None:
+    s = resolve_settings(
+        make_config(retry_read_timeouts=client),
+        RequestOptions(retry_read_timeouts=call),
+        stream=False,
+    )
+    assert s.retry_read_timeouts is expected
+
+
 def test_streams_have_no_read_timeout_and_no_retries_by_default() -> None:
     config = make_config(timeout_s=12.0, max_retries=5)
     s = resolve_settings(config, None, stream=True)
@@ -270,6 +283,7 @@ _GOOD: Dict[str, st.SearchStrategy[Any]] = {
     "stream_idle_timeout_s": st.none() | st.floats(0.001, 1e6),
     "headers_timeout_s": st.none() | st.floats(0.001, 1e6),
     "max_retries": st.none() | st.integers(0, 100),
+    "retry_read_timeouts": st.none() | st.booleans(),
     "headers": st.none()
     | st.dictionaries(
         st.from_regex(r"\AX-[A-Za-z0-9-]{1,10}\Z"), st.from_regex(r"\A[ -~]{0,20}\Z"), max_size=3
@@ -289,6 +303,7 @@ _BAD: Dict[str, Tuple[str, st.SearchStrategy[Any]]] = {
         st.builds(lambda v: {"X-A": "a" + v + "b"}, st.sampled_from(["\n", "\r", "\x00"])),
     ),
     "api_key": ("INVALID_REQUEST_OPTIONS", st.integers() | st.binary(min_size=1)),
+    "retry_read_timeouts": ("INVALID_REQUEST_OPTIONS", st.sampled_from([0, 1, "yes", "true"])),
 }
 
 
@@ -308,6 +323,7 @@ def test_valid_option_dicts(data: st.DataObject, stream: bool) -> None:
     expected_timeout = given_or("timeout_s", None if stream else 9.0)
     assert s.timeout_s == (None if expected_timeout is None else float(expected_timeout))
     assert s.deadline_s == given_or("deadline_s", None)
+    assert s.retry_read_timeouts is given_or("retry_read_timeouts", None)
     assert s.headers == {k.lower(): v for k, v in (options.get("headers") or {}).items()}
     assert KEY not in repr(s) and OTHER_KEY not in repr(s)
 
