@@ -1,4 +1,8 @@
-"""What each endpoint's JSON body must hold, checked before anything is sent."""
+"""What each endpoint's JSON body must hold, checked before anything is sent.
+
+Only what cannot be sent or cannot be meant is refused here (a missing field, a wrong
+type); content the server judges, such as an empty ``messages`` list, goes to the server.
+"""
 
 from __future__ import annotations
 
@@ -44,17 +48,18 @@ def check_body(
 
 def _messages(body: Mapping[str, Any]) -> None:
     messages = body.get("messages")
-    if not isinstance(messages, (list, tuple)) or not messages:
+    if not isinstance(messages, (list, tuple)):
         raise BabyAPIError(
-            "messages must be a non-empty list such as [{'role': 'user', 'content': 'Hello'}].",
+            "messages must be a list such as [{'role': 'user', 'content': 'Hello'}], "
+            f"got {type(messages).__name__}.",
             code=_CODE,
         )
+    # Whether the list may be empty, or a message lacks a role, is the server's call.
     for index, message in enumerate(cast("Sequence[object]", messages)):
-        if not isinstance(message, Mapping) or not isinstance(
-            cast("Mapping[str, object]", message).get("role"), str
-        ):
+        if not isinstance(message, Mapping):
             raise BabyAPIError(
-                f"messages[{index}] must be a dict with a 'role' such as 'user', got {message!r:.80}.",
+                f"messages[{index}] must be a dict such as {{'role': 'user', 'content': 'Hi'}}, "
+                f"got {message!r:.80}.",
                 code=_CODE,
             )
 
@@ -71,20 +76,20 @@ def _prompt(body: Mapping[str, Any]) -> None:
 
 def _input(body: Mapping[str, Any]) -> None:
     value = body.get("input")
-    if not (isinstance(value, str) or (isinstance(value, (list, tuple)) and value)):
+    if not isinstance(value, (str, list, tuple)):
         raise BabyAPIError(
-            f"input must be a string or a non-empty list of strings to embed, got {value!r:.80}.",
+            f"input must be a string or a list of strings to embed, got {value!r:.80}.",
             code=_CODE,
         )
 
 
 def _rerank(body: Mapping[str, Any]) -> None:
     query, documents = body.get("query"), body.get("documents")
-    if not isinstance(query, str) or not query.strip():
-        raise BabyAPIError(f"query must be a non-empty string, got {query!r:.80}.", code=_CODE)
-    if not isinstance(documents, (list, tuple)) or not documents:
+    if not isinstance(query, str):
+        raise BabyAPIError(f"query must be a string, got {query!r:.80}.", code=_CODE)
+    if not isinstance(documents, (list, tuple)):
         raise BabyAPIError(
-            f"documents must be a non-empty list of strings, got {documents!r:.80}.", code=_CODE
+            f"documents must be a list of strings, got {documents!r:.80}.", code=_CODE
         )
 
 

@@ -107,6 +107,15 @@ def _fields_from_body(body: Any) -> tuple[Optional[str], Optional[str], Optional
         message = inner.get("message") or inner.get("msg") or inner.get("detail")
         return _text(message), _code(inner.get("code")), _text(inner.get("type"))
     if isinstance(error, str):
+        message = fields.get("message")
+        if isinstance(message, str) and message.strip():
+            # {"error": "RATE_LIMITED", "message": "Slow down"}: the text is the message.
+            code = fields.get("code")
+            return (
+                _one_line(message),
+                _code(error if code is None else code),
+                _text(fields.get("type")),
+            )
         return _one_line(error), _code(fields.get("code")), _text(fields.get("type"))
     if "detail" in fields:
         return (

@@ -42,7 +42,10 @@ def test_quickstart_runs_every_documented_example(server_env: dict[str, str]) ->
     sections = [line for line in out.splitlines() if line.startswith("=== ")]
     assert len(sections) == 17
     assert "Index 1: 1024 dimensions" in out
-    assert "'code': 'INVALID_REQUEST_BODY'" in out
+    # The seed's Errors example shows the server's answer to an empty messages list.
+    errors = out.split("=== errors")[1].splitlines()[1]
+    assert "'status': 400" in errors
+    assert "'request_id': 'req-" in errors
     rerank = [
         line for line in out.splitlines() if line.startswith("Index ") and "relevance_score" in line
     ]

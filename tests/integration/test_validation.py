@@ -9,6 +9,7 @@ import pytest
 
 from babyapi import AsyncBabyAPI, BabyAPI, BabyAPIError, RequestOptions
 from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
+from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 
@@ -19,18 +20,28 @@ CASES: list[tuple[str, Callable[[Any], Any], str]] = [
         "STREAM_METHOD_REQUIRED",
     ),
     (
-        "empty messages",
-        lambda c: c.chat.completions.create(model="mistral", messages=[]),
-        "INVALID_REQUEST_BODY",
-    ),
-    (
         "messages not a list",
         lambda c: c.chat.completions.create(model="m", messages="hi"),
         "INVALID_REQUEST_BODY",
     ),
     (
-        "message without role",
-        lambda c: c.chat.completions.create(model="m", messages=[{"content": "x"}]),
+        "message not a dict",
+        lambda c: c.chat.completions.create(model="m", messages=["hi"]),
+        "INVALID_REQUEST_BODY",
+    ),
+    (
+        "input not text",
+        lambda c: c.embeddings.create(model="m", input=3),
+        "INVALID_REQUEST_BODY",
+    ),
+    (
+        "query not a string",
+        lambda c: c.rerank.create(model="m", query=None, documents=["a"]),
+        "INVALID_REQUEST_BODY",
+    ),
+    (
+        "documents not a list",
+        lambda c: c.rerank.create(model="m", query="q", documents="a b"),
         "INVALID_REQUEST_BODY",
     ),
     (
@@ -58,11 +69,6 @@ CASES: list[tuple[str, Callable[[Any], Any], str]] = [
     (
         "extra_body not a dict",
         lambda c: c.chat.completions.create(model="m", messages=MESSAGES, extra_body=["x"]),
-        "INVALID_REQUEST_BODY",
-    ),
-    (
-        "empty documents",
-        lambda c: c.rerank.create(model="m", query="q", documents=[]),
         "INVALID_REQUEST_BODY",
     ),
     ("infer without prompt", lambda c: c.baby.infer({"model": "m"}), "PROMPT_REQUIRED"),
@@ -133,9 +139,31 @@ def test_bad_input_is_refused_before_any_request(
 def test_bad_stream_arguments_fail_when_stream_is_called(driver: Driver) -> None:
     # Even the lazily opened async stream checks its arguments at the call.
     with pytest.raises(BabyAPIError) as info:
-        driver.client.chat.completions.stream(model="m", messages=[])
+        driver.client.chat.completions.stream(model="m", messages="hi")
     assert info.value.code == "INVALID_REQUEST_BODY"
     assert driver.server.requests == []
+
+
+SERVER_JUDGES: list[tuple[str, Callable[[Any], Any]]] = [
+    ("empty messages", lambda c: c.chat.completions.create(model="m", messages=[])),
+    ("message without role", lambda c: c.chat.completions.create(model="m", messages=[{}])),
+    ("empty input list", lambda c: c.embeddings.create(model="m", input=[])),
+    ("empty documents", lambda c: c.rerank.create(model="m", query="q", documents=[])),
+    ("empty query", lambda c: c.rerank.create(model="m", query="", documents=["a"])),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), SERVER_JUDGES, ids=[c[0] for c in SERVER_JUDGES])
+def test_content_the_server_judges_is_sent(
+    driver: Driver, name: str, call: Callable[[Any], Any]
+) -> None:
+    driver.server.script(
+        Reply.json({"error": {"message": "bad", "type": "invalid_request_error"}}, status=400)
+    )
+    with pytest.raises(BabyAPIError) as info:
+        driver.run(call(driver.client))
+    assert info.value.status == 400
+    assert len(driver.server.requests) == 1
 
 
 @pytest.mark.parametrize("cls", [BabyAPI, AsyncBabyAPI])

@@ -156,16 +156,16 @@ def test_default_limit_is_one_mib(client: httpx.Client) -> None:
         ),
     ],
 )
-def test_invalid_fields_are_422(
+def test_invalid_fields_are_400_as_on_vllm(
     client: httpx.Client, path: str, body: Dict[str, Any], param: str
 ) -> None:
-    error = assert_error(client.post(path, json=body), 422)
+    error = assert_error(client.post(path, json=body), 400)
     assert error["param"] == param
     assert error["type"] == "invalid_request_error"
 
 
 def test_body_must_be_an_object(client: httpx.Client) -> None:
-    assert_error(client.post(CHAT, json=[1, 2]), 422, "invalid_body")
+    assert_error(client.post(CHAT, json=[1, 2]), 400, "invalid_body")
 
 
 def test_every_response_has_a_request_id(client: httpx.Client) -> None:

@@ -143,6 +143,22 @@ ERROR_CASES: List[
         None,
     ),
     (
+        "error is a code beside a message",
+        response(429, {"error": "RATE_LIMITED", "message": "Slow down, please"}),
+        RateLimitError,
+        "Slow down, please",
+        "RATE_LIMITED",
+        None,
+    ),
+    (
+        "error is a code beside a message and a code",
+        response(400, {"error": "Bad Request", "message": "n is too big", "code": "n_range"}),
+        BadRequestError,
+        "n is too big",
+        "n_range",
+        None,
+    ),
+    (
         "top-level message",
         response(409, {"message": "request in flight", "code": "conflict"}),
         ConflictError,

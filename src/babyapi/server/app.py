@@ -228,7 +228,7 @@ async def read_json(request: Request) -> Body:
             400, f"The request body is not valid JSON: {exc}.", code="invalid_json"
         ) from None
     if not isinstance(body, dict):
-        raise APIError(422, "The request body must be a JSON object.", code="invalid_body")
+        raise APIError(400, "The request body must be a JSON object.", code="invalid_body")
     return cast(Body, body)
 
 

@@ -80,5 +80,8 @@ def error_body(
 
 
 def invalid(param: str, message: str, *, code: str = "invalid_value") -> APIError:
-    """Return a 422 for a field that has the wrong type or an out-of-range value."""
-    return APIError(422, message, param=param, code=code)
+    """Return a 400 for a field that is missing, has the wrong type or an out-of-range value.
+
+    400, not 422: vLLM, llama-server and LiteLLM answer validation errors with 400.
+    """
+    return APIError(400, message, param=param, code=code)

@@ -1,4 +1,4 @@
-"""Field checks for request bodies: each failure is a 422 naming the field and what to send."""
+"""Field checks for request bodies: each failure is a 400 naming the field and what to send."""
 
 from __future__ import annotations
 
