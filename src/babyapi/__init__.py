@@ -22,6 +22,24 @@ from babyapi._sse import SSEEvent
 from babyapi._streaming import AsyncStream, Stream
 from babyapi._version import __version__
 
+# Tracebacks then name errors as users import them: babyapi.APIConnectionError.
+for _error in (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BabyAPIError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+):
+    _error.__module__ = "babyapi"
+del _error
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",

@@ -30,6 +30,8 @@ class BabyAPIError(Exception):
     attempts: Optional[int] = None
     #: For a stream that failed midway: the answer accumulated so far, shaped like ``final()``.
     partial: Optional[dict[str, Any]] = None
+    #: The underlying exception (an httpx or json error), if any.
+    cause: Optional[BaseException] = None
 
     def __init__(
         self,
@@ -52,17 +54,16 @@ class BabyAPIError(Exception):
         self.details = details
         self.response = response
         if cause is not None:
-            self.__cause__ = cause
+            self.cause = cause
+            # Kept as the suppressed context, not as __cause__: Python prints every __cause__,
+            # and an uncaught connection error would show three tracebacks, httpcore's first.
+            self.__context__ = cause
+            self.__suppress_context__ = True
 
     @property
     def name(self) -> str:
         """The class name, as 0.2.0 offered it."""
         return type(self).__name__
-
-    @property
-    def cause(self) -> Optional[BaseException]:
-        """The underlying exception, if any (also chained as ``__cause__``)."""
-        return self.__cause__
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -79,7 +80,7 @@ class BabyAPIError(Exception):
 
     def __reduce__(self) -> Any:
         # Keyword-only constructor arguments need help to survive pickling (multiprocessing).
-        state = {k: v for k, v in self.__dict__.items() if k != "response"}
+        state = {k: v for k, v in self.__dict__.items() if k not in ("response", "cause")}
         return (_rebuild_error, (type(self), self.message, state))
 
 
@@ -88,6 +89,7 @@ def _rebuild_error(cls: type[BabyAPIError], message: str, state: dict[str, Any])
     Exception.__init__(error, message)
     error.__dict__.update(state)
     error.response = None
+    error.cause = None
     return error
 
 

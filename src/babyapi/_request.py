@@ -145,7 +145,7 @@ def encode_json(body: Mapping[str, Any]) -> bytes:
     except (TypeError, ValueError, RecursionError) as exc:
         raise BabyAPIError(
             _unencodable_message(body, exc), code="INVALID_REQUEST_BODY", cause=exc
-        ) from exc
+        ) from None
 
 
 def _unencodable_message(body: Mapping[str, Any], exc: Exception) -> str:

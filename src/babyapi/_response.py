@@ -26,7 +26,7 @@ def parse_json_body(response: httpx.Response) -> dict[str, Any]:
     try:
         body = json.loads(content)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, deep nesting
-        raise _unexpected_body(response, _describe_non_json(response), exc) from exc
+        raise _unexpected_body(response, _describe_non_json(response), exc) from None
     if not isinstance(body, dict):
         kind = type(body).__name__
         raise _unexpected_body(response, f"a JSON {kind} where an object was expected", None)

@@ -188,7 +188,7 @@ def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
         yield from reader.take(None)
         reader.raise_pending()
     except TRANSPORT_ERRORS as exc:
-        raise reader.interrupted(exc) from exc
+        raise reader.interrupted(exc) from None
     finally:
         reader.response.close()
 
@@ -205,7 +205,7 @@ async def _aread_events(reader: EventReader) -> AsyncGenerator[SSEEvent, None]:
             yield event
         reader.raise_pending()
     except TRANSPORT_ERRORS as exc:
-        raise reader.interrupted(exc) from exc
+        raise reader.interrupted(exc) from None
     finally:
         await reader.response.aclose()
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
+import httpx
 import pytest
 
 import babyapi
@@ -190,8 +193,38 @@ def test_connection_refused_is_a_connection_error_with_advice(driver: Driver) ->
     with pytest.raises(APIConnectionError) as info:
         driver.call(chat, client)
     assert "base_url" in info.value.message
-    assert info.value.__cause__ is not None
+    assert isinstance(info.value.cause, httpx.ConnectError)
     assert not isinstance(info.value, APITimeoutError)
+
+
+UNCAUGHT = """
+import sys
+from babyapi import BabyAPI
+client = BabyAPI(api_key="sk-test", base_url="http://127.0.0.1:%d", max_retries=0)
+client.{call}
+"""
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "models.list()",
+        "chat.completions.stream(model='m', messages=[{'role': 'user', 'content': 'hi'}])",
+    ],
+)
+def test_an_uncaught_connection_error_prints_one_traceback(call: str) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    script = UNCAUGHT.replace("{call}", call) % port
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("Traceback (most recent call last)") == 1, done.stderr
+    assert "httpcore" not in done.stderr and "httpx" not in done.stderr, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("babyapi.APIConnectionError: could not connect to http://127.0.0.1")
 
 
 def test_read_timeout_is_a_timeout_error(driver: Driver) -> None:
@@ -204,7 +237,7 @@ def test_read_timeout_is_a_timeout_error(driver: Driver) -> None:
 def test_connection_dropped_before_headers(driver: Driver) -> None:
     err = raised(driver, Reply(drop="before_headers"))
     assert isinstance(err, APIConnectionError)
-    assert err.__cause__ is not None
+    assert isinstance(err.cause, httpx.HTTPError)
 
 
 def test_body_cut_short_is_a_connection_error(driver: Driver) -> None:

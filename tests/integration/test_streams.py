@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from babyapi import (
@@ -207,7 +208,7 @@ def test_dropped_stream_is_interrupted_with_partial(driver: Driver) -> None:
     assert info.value.code == "STREAM_INTERRUPTED"
     assert info.value.partial is not None
     assert info.value.partial["choices"][0]["message"]["content"] == "Hello"
-    assert info.value.__cause__ is not None
+    assert isinstance(info.value.cause, httpx.HTTPError)
 
 
 def test_error_status_raises_before_iteration_with_parsed_body(driver: Driver) -> None:

@@ -247,7 +247,7 @@ def test_connect_error_exhausted(build: Any) -> None:
     assert run.kinds == ["Send", "Sleep", "Send"]
     assert type(run.error) is APIConnectionError
     assert run.error.code == "CONNECTION_ERROR"
-    assert run.error.__cause__ is cause
+    assert run.error.cause is cause
     assert "http://127.0.0.1:9" in run.error.message and "base_url" in run.error.message
     assert run.error.attempts == 2
 

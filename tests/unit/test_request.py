@@ -221,7 +221,7 @@ def test_encode_failures_name_the_path(body: Dict[str, Any], where: str, what: s
         encode_json(body)
     assert info.value.code == "INVALID_REQUEST_BODY"
     assert info.value.message.startswith(f"{where} is {what}")
-    assert isinstance(info.value.__cause__, (TypeError, ValueError))
+    assert isinstance(info.value.cause, (TypeError, ValueError))
 
 
 def test_prepare_call_refuses_bad_body_before_io() -> None:
