@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import socket
 import struct
 from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional, cast
@@ -36,6 +37,8 @@ DEFAULT_MAX_BODY_BYTES = 1_048_576
 SCOPE_FAULT = "babyapi.fault"
 SCOPE_TRANSPORT = "babyapi.transport"  # set by babyapi.server.runner's protocol
 _MAX_REQUEST_ID = 200
+# uvicorn's own logger, so the line is formatted and filtered by --log-level like its others.
+_log = logging.getLogger("uvicorn.error")
 
 JSON = Dict[str, Any]
 
@@ -151,7 +154,16 @@ class GatewayMiddleware:
         except APIError as err:
             await send_error(send_with_id, err)
             return
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # A client that gave up (a timeout, a hang drill) broke nothing: note it, no traceback.
+            _log.info(
+                "%s %s: the client went away before the answer (x-request-id %s)",
+                scope["method"],
+                scope["path"],
+                request_id.decode("latin-1"),
+            )
 
     def _check_key(self, authorization: bytes) -> None:
         assert self.api_key is not None
