@@ -46,11 +46,11 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         """Start the server and wait until it accepts connections."""
         self.port = _free_port()
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115  # lives until close()
         env = {**os.environ, "BABYAPI_SERVER_API_KEY": self.api_key}
+        command = [sys.executable, "-m", "babyapi.server", "--port", str(self.port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "babyapi.server", "--port", str(self.port)]
-            + ["--log-level", self.log_level],
+            [*command, "--log-level", self.log_level],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
