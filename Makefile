@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test lint typecheck unit demo bench docs clean
+.PHONY: test lint typecheck unit demo bench docs clean drills
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml | $(PY)
 
 test: $(STAMP) lint typecheck
 	$(PY) -m pytest
+
+drills: $(STAMP)
+	$(PY) -m pytest tests/drills -m drill
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests examples benchmarks
