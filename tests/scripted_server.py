@@ -239,6 +239,7 @@ class Recorded:
     connection_id: int  # equal ids => the client reused one keep-alive connection
     http_version: str = "HTTP/1.1"
     received_at: float = 0.0  # time.monotonic(); lets tests check retry back-off
+    client_port: int = 0  # the client's local port: which socket, even across processes
 
     def json(self) -> Any:
         return _json.loads(self.body)
@@ -261,9 +262,10 @@ class _BadRequest(Exception):
 
 
 class _Conn:
-    def __init__(self, sock: socket.socket, conn_id: int) -> None:
+    def __init__(self, sock: socket.socket, conn_id: int, port: int = 0) -> None:
         self.sock = sock
         self.id = conn_id
+        self.port = port
         # Bytes received but not yet consumed; survives between keep-alive requests.
         self.buf = bytearray()
 
@@ -500,7 +502,7 @@ class ScriptedServer:
         assert listener is not None
         while not self._stopping.is_set():
             try:
-                sock, _ = listener.accept()
+                sock, peer = listener.accept()
             except socket.timeout:
                 continue
             except OSError:
@@ -513,7 +515,7 @@ class ScriptedServer:
                 if self._stopping.is_set():
                     sock.close()
                     return
-                conn = _Conn(sock, self._next_conn_id)
+                conn = _Conn(sock, self._next_conn_id, peer[1])
                 self._next_conn_id += 1
                 self._conns[conn.id] = sock
                 thread = threading.Thread(
@@ -583,6 +585,7 @@ class ScriptedServer:
             connection_id=conn.id,
             http_version=version,
             received_at=received_at,
+            client_port=conn.port,
         )
         with self._cond:
             self._requests.append(rec)

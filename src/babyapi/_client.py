@@ -6,18 +6,22 @@ actions of the plans in ``_call`` and differs from its twin only in ``await``.
 
 from __future__ import annotations
 
-import copy
+import contextlib
+import os
 import random
 import sys
 import threading
 import time
+import weakref
 from typing import (
     TYPE_CHECKING,
     Any,
+    AsyncGenerator,
     Callable,
     Generic,
     Mapping,
     Optional,
+    Protocol,
     Sequence,
     TypeVar,
     Union,
@@ -41,6 +45,7 @@ from babyapi._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_RETRY_BASE_DELAY_S,
     DEFAULT_TIMEOUT_S,
+    ClientConfig,
     build_config,
 )
 from babyapi._errors import BabyAPIError
@@ -76,36 +81,69 @@ HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 INFER_PATH = "/infer"
 
 
+class _Release(Protocol):
+    """What closes a pool the program dropped without closing it."""
+
+    def detach(self) -> None:
+        """Disarm it: the caller closes the httpx client itself."""
+
+    def hand_over(self) -> None:
+        """Let go of a client whose event loop is gone or elsewhere; that loop closes it."""
+
+
 class _Pool(Generic[HttpT]):
     """The httpx client behind a BabyAPI, shared with its ``with_options`` copies.
 
     Ours is built on first use: loading the TLS certificate bundle costs tens of
     milliseconds, which a client that is configured but never used should not pay.
+    A forked child builds its own (the parent's connections stay the parent's), and so
+    does the async client in each new event loop.
     """
 
     def __init__(
         self,
         factory: Callable[[], HttpT],
         given: Optional[HttpT],
-        affinity: Callable[[], object] = lambda: None,
+        affinity: Callable[[], object],
+        release: Callable[[_Pool[HttpT], HttpT], Optional[_Release]],
     ) -> None:
         self._factory: Callable[[], HttpT] = factory
         self._client: Optional[HttpT] = given
         self.external = given is not None
         self._affinity = affinity
+        self._make_release: Callable[[_Pool[HttpT], HttpT], Optional[_Release]] = release
+        self._release: Optional[_Release] = None
         self._bound_to: object = None
+        self._pid = os.getpid()
         self._lock = threading.Lock()
+        self.closed = False
 
     def get(self) -> HttpT:
         client = self._client
-        if client is None or self._bound_to is not self._affinity():
+        if (
+            client is None
+            or self.closed
+            or self._bound_to is not self._affinity()
+            or self._pid != os.getpid()
+        ):
             with self._lock:
                 client = self._rebind()
         return client
 
+    def current(self) -> Optional[HttpT]:
+        """The httpx client in use now, if any; never builds one."""
+        return self._client
+
     def _rebind(self) -> HttpT:
+        if self.closed:
+            raise closed_error(
+                "the client this one was copied from (with_options) was closed, and with it "
+                "the connection pool they share; close the original only after its copies are done."
+            )
         current = self._affinity()
-        if self._client is not None and self._bound_to not in (None, current):
+        if self._pid != os.getpid():
+            self._leave_to_parent()
+        elif self._client is not None and self._bound_to not in (None, current):
             if self.external:
                 raise BabyAPIError(
                     "this client's http_client was first used in another event loop, and "
@@ -113,34 +151,141 @@ class _Pool(Generic[HttpT]):
                     "httpx.AsyncClient inside the loop that uses them (e.g. inside asyncio.run).",
                     code="EVENT_LOOP_CHANGED",
                 )
-            # Connections of a finished loop are dead; start a fresh pool in this one.
-            self._client = None
+            # The old loop closed this pool as it shut down (or will, if it still runs).
+            if self._release is not None:
+                self._release.hand_over()
+            self._client = self._release = None
         if self._client is None:
             self._client = self._factory()
+            self._release = self._make_release(self, self._client)
         self._bound_to = current
         return self._client
 
-    def closable(self) -> Optional[HttpT]:
-        """Our own client, if it exists and belongs to the running loop."""
-        if self.external or self._client is None:
-            return None
-        if self._bound_to not in (None, self._affinity()):
-            # Its loop has ended and its connections with it; there is nothing left to close.
-            self._client = None
-            return None
-        return self._client
+    def _leave_to_parent(self) -> None:
+        """In a forked child: never touch the parent's connections, open our own instead."""
+        if self.external:
+            raise BabyAPIError(
+                "this client's http_client was created before the process forked, and a child "
+                "must not share its parent's connections: create the client and its http_client "
+                "in the child (e.g. in a worker initializer or a post-fork hook).",
+                code="PROCESS_FORKED",
+            )
+        # Not even closed: closing can put bytes on the wire (TLS, HTTP/2) that the parent's
+        # peer would read, and garbage collection would close them. Kept for the child's life.
+        _INHERITED.append((self._client, self._release))
+        self._client = self._release = None
+        self._bound_to = None
+        self._pid = os.getpid()
+
+    def shut(self) -> Optional[HttpT]:
+        """Mark the pool closed; our own client if it is ours to close here and now."""
+        with self._lock:
+            self.closed = True
+            client = self._client
+            if (
+                self.external
+                or client is None
+                or self._pid != os.getpid()
+                or self._bound_to not in (None, self._affinity())
+            ):
+                # Not ours, the parent's, or bound to another loop (which closes it itself).
+                return None
+            if self._release is not None:
+                self._release.detach()
+            return client
 
 
-def _running_asyncio_loop() -> object:
-    """The asyncio loop we run in, or None under trio (whose runs cannot be reused anyway)."""
+# Pools a forked child inherited: referenced until the child exits, so never closed by it.
+_INHERITED: list[tuple[object, object]] = []
+
+
+def closed_error(why: str) -> BabyAPIError:
+    """The error for a call on a closed client."""
+    return BabyAPIError(f"{why} (create a new client to keep calling).", code="CLIENT_CLOSED")
+
+
+def _close_if_still_ours(client: httpx.Client, pid: int) -> None:
+    if os.getpid() == pid:
+        client.close()
+
+
+class _CloseWhenDropped:
+    """Closes a sync pool nobody closed once the last client sharing it is gone (or at exit)."""
+
+    def __init__(self, pool: _Pool[httpx.Client], client: httpx.Client) -> None:
+        self._finalizer = weakref.finalize(pool, _close_if_still_ours, client, os.getpid())
+
+    def detach(self) -> None:
+        self._finalizer.detach()
+
+    hand_over = detach
+
+
+class _CloseWithLoop:
+    """Closes an async pool when its event loop shuts down, or when it is dropped unclosed.
+
+    An async generator started in the loop is what the loop finalizes: ``asyncio.run`` (and
+    ``loop.shutdown_asyncgens()``, and trio at the end of a run) closes it while the loop
+    can still run the closing handshake, and so does garbage collection inside the loop.
+    """
+
+    def __init__(self, pool: _Pool[httpx.AsyncClient], client: httpx.AsyncClient) -> None:
+        self._box = [client]
+        watch = _close_at_loop_end(self._box, os.getpid())
+        # One step runs the generator to its yield: the loop now knows it and will close it.
+        with contextlib.suppress(StopIteration):
+            watch.asend(None).send(None)
+        # The finalizer holds the generator, not the pool: a pool collected in a garbage cycle
+        # must not drag the generator and the sockets into it, where they would be finalized
+        # (and warn) before the loop could close them. Once the finalizer lets go, the loop does.
+        self._finalizer = weakref.finalize(pool, _let_go, watch)
+
+    def detach(self) -> None:
+        self._box.clear()
+        held = self._finalizer.detach()
+        if held is not None:
+            # Finish the generator now (its box is empty), so the loop has nothing left to do.
+            with contextlib.suppress(StopIteration, RuntimeError):
+                held[2][0].aclose().send(None)
+
+    def hand_over(self) -> None:
+        self._finalizer.detach()
+
+
+def _let_go(watch: object) -> None:
+    """Dropping the last reference to the generator lets its event loop finalize it."""
+
+
+async def _close_at_loop_end(box: list[httpx.AsyncClient], pid: int) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        if box and os.getpid() == pid:
+            await box.pop().aclose()
+
+
+def _close_with_loop(
+    pool: _Pool[httpx.AsyncClient], client: httpx.AsyncClient
+) -> Optional[_Release]:
+    return _CloseWithLoop(pool, client) if _running_loop() is not None else None
+
+
+def _running_loop() -> object:
+    """The asyncio loop or trio run we are in, or None outside any."""
     # Importing asyncio costs more than importing httpx; if nobody imported it, no loop runs.
     asyncio = sys.modules.get("asyncio")
-    if asyncio is None:
-        return None
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+    if asyncio is not None:
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            return trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            pass
+    return None
 
 
 class _ClientBase(Generic[HttpT]):
@@ -168,7 +313,7 @@ class _ClientBase(Generic[HttpT]):
         retried by default: the server may still be generating, and would be paid twice);
         ``http_client`` is your own httpx client (proxies, mTLS, transports), never closed by us.
         """
-        self._config = build_config(
+        config = build_config(
             api_key=api_key,
             base_url=base_url,
             timeout_s=timeout_s,
@@ -186,16 +331,45 @@ class _ClientBase(Generic[HttpT]):
                 f"{type(http_client).__name__} (BabyAPI takes httpx.Client, AsyncBabyAPI httpx.AsyncClient).",
                 code="INVALID_OPTIONS",
             )
+        self._start(config, http_client)
+
+    def _start(self, config: ClientConfig, http_client: Optional[HttpT]) -> None:
+        http_class = self._http_class
+        self._config = config
         self._pool: _Pool[HttpT] = _Pool(
-            lambda: http_class(timeout=DEFAULT_TIMEOUT_S), http_client, self._affinity
+            lambda: http_class(timeout=DEFAULT_TIMEOUT_S),
+            http_client,
+            self._affinity,
+            self._release_when_dropped,
         )
         self._clocks = Clocks(monotonic=time.monotonic, wall=time.time, random=random.random)
-        self._closes_pool = True
+        # The client that built the pool closes it; with_options copies only stop themselves.
+        self._owns_pool = True
+        self._closed = False
         self._attach_resources()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as its configuration, API key included; it comes back with a pool of its own."""
+        if self._pool.external:
+            raise BabyAPIError(
+                f"a {type(self).__name__} built with your own http_client cannot be pickled: "
+                "connections, proxies and transports cannot travel to another process. Build "
+                "the client (and its http_client) where it runs, or pickle one without http_client.",
+                code="NOT_PICKLABLE",
+            )
+        return {"config": self._config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._start(state["config"], None)
 
     @staticmethod
     def _affinity() -> object:
         """What a pool is bound to; the async client binds pools to their event loop."""
+        return None
+
+    @staticmethod
+    def _release_when_dropped(pool: _Pool[Any], client: Any) -> Optional[_Release]:
+        """What closes a pool dropped without close(); each shell has its own."""
         return None
 
     @property
@@ -216,16 +390,35 @@ class _ClientBase(Generic[HttpT]):
 
     @property
     def _http(self) -> HttpT:
+        if self._closed:
+            raise closed_error("this client was closed")
         return self._pool.get()
+
+    def _check_refusal(self, exc: RuntimeError) -> None:
+        """httpx refuses to send on a closed client (say, one closed by another thread)."""
+        http = self._pool.current()
+        if http is not None and http.is_closed:
+            raise closed_error(
+                "the http_client you passed in was closed"
+                if self._pool.external
+                else "this client was closed while the call was starting"
+            ) from exc
+
+    def _shut(self) -> Optional[HttpT]:
+        """Mark this client closed; the httpx client to close, if this one owns the pool."""
+        self._closed = True
+        return self._pool.shut() if self._owns_pool else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, default_model={self.default_model!r})"
 
     def with_options(self: SelfT, **changes: Any) -> SelfT:
         """A copy with some settings changed that shares this client's connection pool."""
-        clone = copy.copy(self)
+        # Not copy.copy: that goes through __getstate__, which leaves the pool behind.
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
         clone._config = self._config.with_changes(**changes)
-        clone._closes_pool = False
+        clone._owns_pool = False
         clone._attach_resources()
         return clone
 
@@ -284,10 +477,17 @@ class _ClientBase(Generic[HttpT]):
 
 
 class BabyAPI(_ClientBase[httpx.Client]):
-    """The synchronous client. Use it as a context manager, or call ``close()`` when done."""
+    """The synchronous client. Use it as a context manager, or call ``close()`` when done.
+
+    The client you build owns the connection pool; ``with_options`` copies share it, and
+    closing a copy ends only the copy. A forked child opens its own connections and never
+    touches the parent's. A client pickles to its configuration, API key included, so treat
+    the pickle as a secret; one built with your own ``http_client`` refuses to pickle.
+    """
 
     _http_class = httpx.Client
     _sleep: Callable[[float], None] = staticmethod(time.sleep)
+    _release_when_dropped = _CloseWhenDropped
 
     def _attach_resources(self) -> None:
         self.chat = Chat(self)
@@ -340,8 +540,8 @@ class BabyAPI(_ClientBase[httpx.Client]):
         return self._request(self._routed(body, kwargs, request_options))
 
     def close(self) -> None:
-        """Close the connection pool (unless it belongs to an ``http_client`` you passed in)."""
-        http = self._pool.closable() if self._closes_pool else None
+        """End this client; later calls raise code CLIENT_CLOSED. See the class docstring."""
+        http = self._shut()
         if http is not None:
             http.close()
 
@@ -366,7 +566,11 @@ class BabyAPI(_ClientBase[httpx.Client]):
                 return stop.value
             try:
                 if isinstance(action, Send):
-                    outcome = self._http.send(action.request, stream=action.stream)
+                    try:
+                        outcome = self._http.send(action.request, stream=action.stream)
+                    except RuntimeError as exc:
+                        self._check_refusal(exc)
+                        raise
                 elif isinstance(action, ReadBody):
                     action.response.read()
                     outcome = None
@@ -378,10 +582,16 @@ class BabyAPI(_ClientBase[httpx.Client]):
 
 
 class AsyncBabyAPI(_ClientBase[httpx.AsyncClient]):
-    """The asynchronous client. Use ``async with``, or ``await client.aclose()`` when done."""
+    """The asynchronous client. Use ``async with``, or ``await client.aclose()`` when done.
+
+    Pool ownership, fork and pickling work as for ``BabyAPI`` (a pickle carries the API key).
+    The pool is bound to an event loop: it closes as that loop shuts down (``asyncio.run``)
+    and a fresh one opens in the next loop.
+    """
 
     _http_class = httpx.AsyncClient
-    _affinity = staticmethod(_running_asyncio_loop)
+    _affinity = staticmethod(_running_loop)
+    _release_when_dropped = staticmethod(_close_with_loop)
 
     async def _sleep(self, seconds: float) -> None:
         import anyio  # a dependency of httpx; imported here to keep it out of `import babyapi`
@@ -439,8 +649,8 @@ class AsyncBabyAPI(_ClientBase[httpx.AsyncClient]):
         return await self._request(self._routed(body, kwargs, request_options))
 
     async def aclose(self) -> None:
-        """Close the connection pool (unless it belongs to an ``http_client`` you passed in)."""
-        http = self._pool.closable() if self._closes_pool else None
+        """End this client; later calls raise code CLIENT_CLOSED. See the class docstring."""
+        http = self._shut()
         if http is not None:
             await http.aclose()
 
@@ -472,7 +682,11 @@ class AsyncBabyAPI(_ClientBase[httpx.AsyncClient]):
                 return stop.value
             try:
                 if isinstance(action, Send):
-                    outcome = await self._http.send(action.request, stream=action.stream)
+                    try:
+                        outcome = await self._http.send(action.request, stream=action.stream)
+                    except RuntimeError as exc:
+                        self._check_refusal(exc)
+                        raise
                 elif isinstance(action, ReadBody):
                     await action.response.aread()
                     outcome = None

@@ -47,6 +47,10 @@ class ClientConfig(NamedTuple):
             f"retry_read_timeouts={self.retry_read_timeouts!r})"
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A mappingproxy cannot be pickled: the headers travel as a dict and are frozen again.
+        return (_frozen, (*self[:6], dict(self.default_headers), self.deadline_s))
+
     def with_changes(self, **changes: Any) -> ClientConfig:
         """A copy with some settings changed, validated like the constructor's."""
         merged = {
@@ -69,6 +73,11 @@ class ClientConfig(NamedTuple):
             )
         merged.update(changes)
         return ClientConfig(**_validated(**merged))
+
+
+def _frozen(*fields: Any) -> ClientConfig:
+    config = ClientConfig(*fields)
+    return config._replace(default_headers=MappingProxyType(dict(config.default_headers)))
 
 
 def build_config(

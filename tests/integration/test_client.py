@@ -44,7 +44,8 @@ def test_sync_context_manager_closes_the_pool(scripted_server: ScriptedServer) -
     scripted_server.script(OK)
     with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as client:
         client.models.list()
-    assert client._http.is_closed
+    http = client._pool.current()
+    assert http is not None and http.is_closed
     assert scripted_server.wait_for_open_connections(0)
 
 
