@@ -176,35 +176,26 @@ def _final(error: BabyAPIError, retries: int, decision: Decision) -> BabyAPIErro
 
 
 def error_from_exception(
-    exc: BaseException, call: Call, time_left: Optional[float] = None
+    exc: BaseException,
+    call: Call,
+    time_left: Optional[float] = None,
+    *,
+    reading_body: bool = False,
 ) -> APIConnectionError:
-    """A connection or timeout error that says what failed and what to do."""
+    """A connection or timeout error that says what failed and what to do.
+
+    ``time_left`` is what remained of ``deadline_s`` when the attempt started (by default,
+    as the call recorded it); ``reading_body`` says the headers had arrived (a stream).
+    """
+    if time_left is None:
+        time_left = call.attempt_time_left_s
     where = f"{call.method} {call.path}"
     url = call.url
     origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
     # Transport messages can quote request headers; the key must never reach an error.
     detail = (str(exc) or type(exc).__name__).replace(call.settings.api_key, "[api key]")
-    if isinstance(exc, httpx.PoolTimeout):
-        return APITimeoutError(
-            f"{where} waited too long for a free connection: more calls are running at once than "
-            "the connection pool allows. Lower the concurrency, or pass http_client=httpx.Client("
-            "limits=httpx.Limits(max_connections=...)) with a larger pool.",
-            code="TIMEOUT",
-            cause=exc,
-        )
     if isinstance(exc, httpx.TimeoutException):
-        bound = _timeout_bound(call, time_left)
-        phase = (
-            "connecting to " + origin
-            if isinstance(exc, httpx.ConnectTimeout)
-            else "waiting for the server"
-        )
-        return APITimeoutError(
-            f"{where} timed out after {bound} {phase}; raise timeout_s (on the client or in "
-            "request_options) if the model needs longer.",
-            code="TIMEOUT",
-            cause=exc,
-        )
+        return _timeout_error(exc, call, where, origin, time_left, reading_body)
     if isinstance(exc, httpx.ConnectError):
         return APIConnectionError(
             f"could not connect to {origin} ({detail}); check base_url and that the server is running.",
@@ -218,9 +209,79 @@ def error_from_exception(
     )
 
 
-def _timeout_bound(call: Call, time_left: Optional[float]) -> str:
-    bounds = [b for b in (call.settings.timeout_s, call.settings.headers_timeout_s, time_left) if b]
-    return f"{min(bounds):.3g}s" if bounds else "its timeout"
+_TIMEOUT_ADVICE = {
+    "timeout_s": "raise timeout_s (on the client or in request_options) if the model needs longer",
+    "headers_timeout_s": "raise headers_timeout_s in request_options if the server needs longer "
+    "to start answering",
+    "stream_idle_timeout_s": "the generation looks stalled; raise stream_idle_timeout_s in "
+    "request_options if the model pauses longer",
+    "deadline_s": "raise deadline_s or lower max_retries",
+}
+
+
+def _timeout_error(
+    exc: httpx.TimeoutException,
+    call: Call,
+    where: str,
+    origin: str,
+    time_left: Optional[float],
+    reading_body: bool,
+) -> APITimeoutError:
+    name, seconds = _timeout_bound(exc, call, time_left, reading_body)
+    if isinstance(exc, httpx.PoolTimeout):
+        return APITimeoutError(
+            f"{where} waited {seconds:.3g}s ({_named(name, seconds, call)}) for a free connection: more "
+            "calls are running at once than the connection pool allows. Lower the concurrency, raise "
+            f"{name}, or pass http_client=httpx.Client(limits=httpx.Limits(max_connections=...)) with a "
+            "larger pool.",
+            code="TIMEOUT",
+            cause=exc,
+        )
+    if isinstance(exc, httpx.ConnectTimeout):
+        phase = "connecting to " + origin
+    elif reading_body:
+        phase = "waiting for the next data"
+    elif name == "headers_timeout_s":
+        phase = "waiting for the response headers"
+    else:
+        phase = "waiting for the server"
+    return APITimeoutError(
+        f"{where} timed out after {seconds:.3g}s ({_named(name, seconds, call)}) {phase}; "
+        f"{_TIMEOUT_ADVICE[name]}.",
+        code="TIMEOUT",
+        cause=exc,
+    )
+
+
+def _named(name: str, seconds: float, call: Call) -> str:
+    if name == "deadline_s":
+        deadline = call.settings.deadline_s
+        return "what was left of deadline_s" + ("" if deadline is None else f"={deadline:g}")
+    return f"{name}={seconds:g}"
+
+
+def _timeout_bound(
+    exc: httpx.TimeoutException, call: Call, time_left: Optional[float], reading_body: bool
+) -> tuple[str, float]:
+    """The setting whose bound fired, and that bound; mirrors how ``Call`` builds its timeouts."""
+    settings = call.settings
+    bounds: list[tuple[str, Optional[float]]]
+    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+        bounds = [("timeout_s", settings.timeout_s or call.connect_timeout_s)]
+    elif settings.headers_timeout_s and not reading_body:
+        bounds = [("headers_timeout_s", settings.headers_timeout_s)]
+    else:
+        bounds = [
+            ("timeout_s", settings.timeout_s),
+            ("stream_idle_timeout_s", settings.stream_idle_timeout_s),
+        ]
+    # Once the headers are in, a headers_timeout_s stream reads without the deadline's cap.
+    if not (reading_body and settings.headers_timeout_s):
+        bounds.append(("deadline_s", time_left))
+    known = [(name, value) for name, value in bounds if value is not None]
+    if not known:
+        return "timeout_s", call.connect_timeout_s
+    return min(known, key=lambda bound: bound[1])
 
 
 def _deadline_error(call: Call, retries: int) -> APITimeoutError:

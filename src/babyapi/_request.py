@@ -26,6 +26,7 @@ class Call:
 
     __slots__ = (
         "_usual_timeout",
+        "attempt_time_left_s",
         "connect_timeout_s",
         "content",
         "idempotency_key",
@@ -57,6 +58,8 @@ class Call:
         self.idempotency_key = idempotency_key
         self.connect_timeout_s = connect_timeout_s
         self._usual_timeout: Optional[httpx.Timeout] = None
+        # What was left of deadline_s when the latest attempt started: its waits are capped by it.
+        self.attempt_time_left_s: Optional[float] = None
 
     def request(
         self, build: BuildRequest, retries_done: int, time_left_s: Optional[float]
@@ -72,6 +75,7 @@ class Call:
         if self.idempotency_key is not None:
             headers["idempotency-key"] = self.idempotency_key
             headers["x-babyapi-retry-count"] = str(retries_done)
+        self.attempt_time_left_s = time_left_s
         if time_left_s is not None:
             timeout = self._timeout(time_left_s)
         elif self._usual_timeout is not None:

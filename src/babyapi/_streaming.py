@@ -131,8 +131,9 @@ class EventReader:
         if idle is not None and self._clock() - self._last_data_at > idle:
             raise self._attach(
                 APITimeoutError(
-                    f"{self.call.path}: no data event for {idle:g}s (stream_idle_timeout_s); "
-                    "the generation looks stalled.",
+                    f"{self.call.method} {self.call.path} timed out: no data event for {idle:g}s "
+                    f"(stream_idle_timeout_s={idle:g}); the generation looks stalled; raise "
+                    "stream_idle_timeout_s in request_options if the model pauses longer.",
                     code="TIMEOUT",
                     request_id=request_id_of(self.response.headers),
                     response=self.response,
@@ -161,7 +162,7 @@ class EventReader:
     def interrupted(self, exc: BaseException) -> BabyAPIError:
         """A transport failure while reading the body, carrying what was received so far."""
         if isinstance(exc, httpx.TimeoutException):
-            error: APIConnectionError = error_from_exception(exc, self.call)
+            error: APIConnectionError = error_from_exception(exc, self.call, reading_body=True)
         else:
             error = APIConnectionError(
                 f"{self.call.path}: the stream broke after {self.data_events} events "

@@ -231,7 +231,14 @@ def test_read_timeout_is_a_timeout_error(driver: Driver) -> None:
     err = raised(driver, Reply.json({"choices": []}, delay_s=1.0), timeout_s=0.1)
     assert isinstance(err, APITimeoutError)
     assert err.code == "TIMEOUT"
-    assert "timeout_s" in err.message
+    assert "(timeout_s=0.1)" in err.message
+
+
+def test_a_json_call_names_the_deadline_when_it_fires(driver: Driver) -> None:
+    err = raised(driver, Reply.json({"choices": []}, delay_s=1.0), deadline_s=0.2)
+    assert isinstance(err, APITimeoutError)
+    assert "(what was left of deadline_s=0.2)" in err.message
+    assert "raise deadline_s" in err.message
 
 
 def test_connection_dropped_before_headers(driver: Driver) -> None:

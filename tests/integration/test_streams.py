@@ -278,9 +278,36 @@ def test_idle_timeout_ignores_keepalive_comments(driver: Driver) -> None:
         driver.events(
             lambda c: stream_chat(c, request_options={"stream_idle_timeout_s": 0.3}), client
         )
-    assert "stream_idle_timeout_s" in info.value.message
+    assert "stream_idle_timeout_s=0.3" in info.value.message
     assert time.monotonic() - started < 1.5
     assert info.value.partial["choices"][0]["message"]["content"] == "a"
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"stream_idle_timeout_s": 0.3}, "stream_idle_timeout_s=0.3"),
+        ({"timeout_s": 0.2}, "timeout_s=0.2"),
+        ({"deadline_s": 0.3}, "deadline_s=0.3"),
+    ],
+)
+def test_a_stalled_stream_names_the_bound_that_fired(
+    driver: Driver, options: dict[str, float], named: str
+) -> None:
+    driver.server.script(Reply.sse([chunk("a")], done=False, hang_after_chunks_s=3.0))
+    with pytest.raises(APITimeoutError) as info:
+        driver.events(lambda c: stream_chat(c, request_options=options))
+    assert named in info.value.message
+    assert "raise " + named.split("=")[0] in info.value.message
+    assert info.value.partial is not None
+
+
+def test_headers_timeout_is_named_when_it_fires(driver: Driver) -> None:
+    driver.server.script(Reply.sse([chunk("a")], delay_s=1.0))
+    with pytest.raises(APITimeoutError) as info:
+        driver.events(lambda c: stream_chat(c, request_options={"headers_timeout_s": 0.2}))
+    assert "headers_timeout_s=0.2" in info.value.message
+    assert "waiting for the response headers" in info.value.message
 
 
 def test_headers_timeout_bounds_only_the_wait_for_headers(driver: Driver) -> None:

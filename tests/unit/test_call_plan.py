@@ -469,4 +469,99 @@ def test_error_from_exception_messages() -> None:
     )
     timed = error_from_exception(httpx.ConnectTimeout(""), call, time_left=2.5)
     assert isinstance(timed, APITimeoutError)
-    assert "timed out after 2.5s connecting to http://127.0.0.1:9" in timed.message
+    assert (
+        "timed out after 2.5s (what was left of deadline_s) connecting to http://127.0.0.1:9"
+        in (timed.message)
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "stream", "exc", "time_left", "body", "named"),
+    [
+        ({}, False, httpx.ReadTimeout, None, False, "(timeout_s=60)"),
+        ({"timeout_s": 5}, False, httpx.ReadTimeout, None, False, "(timeout_s=5)"),
+        ({"timeout_s": 5}, False, httpx.WriteTimeout, None, False, "(timeout_s=5)"),
+        ({}, True, httpx.ConnectTimeout, None, False, "(timeout_s=60) connecting to"),
+        ({"timeout_s": 5}, False, httpx.PoolTimeout, None, False, "(timeout_s=5) for a free"),
+        ({"headers_timeout_s": 2}, False, httpx.ReadTimeout, None, False, "(headers_timeout_s=2)"),
+        (
+            {"headers_timeout_s": 2, "timeout_s": 1},
+            True,
+            httpx.ReadTimeout,
+            None,
+            False,
+            "(headers_timeout_s=2) waiting for the response headers",
+        ),
+        (
+            {"headers_timeout_s": 2, "timeout_s": 9},
+            True,
+            httpx.ReadTimeout,
+            None,
+            True,
+            "(timeout_s=9) waiting for the next data",
+        ),
+        (
+            {"stream_idle_timeout_s": 0.5},
+            True,
+            httpx.ReadTimeout,
+            None,
+            True,
+            "(stream_idle_timeout_s=0.5)",
+        ),
+        (
+            {"stream_idle_timeout_s": 0.5, "timeout_s": 0.2},
+            True,
+            httpx.ReadTimeout,
+            None,
+            True,
+            "(timeout_s=0.2)",
+        ),
+        (
+            {"stream_idle_timeout_s": 0.5, "timeout_s": 3},
+            True,
+            httpx.ReadTimeout,
+            None,
+            False,
+            "(stream_idle_timeout_s=0.5) waiting for the server",
+        ),
+        (
+            {"deadline_s": 10},
+            False,
+            httpx.ReadTimeout,
+            4.0,
+            False,
+            "after 4s (what was left of deadline_s=10)",
+        ),
+        (
+            {"deadline_s": 10},
+            True,
+            httpx.ReadTimeout,
+            4.0,
+            True,
+            "(what was left of deadline_s=10)",
+        ),
+        (
+            {"deadline_s": 10},
+            True,
+            httpx.ConnectTimeout,
+            4.0,
+            False,
+            "(what was left of deadline_s=10)",
+        ),
+        ({"deadline_s": 10, "timeout_s": 1}, False, httpx.ReadTimeout, 4.0, False, "(timeout_s=1)"),
+    ],
+)
+def test_a_timeout_names_the_bound_that_fired(
+    options: Dict[str, Any],
+    stream: bool,
+    exc: type[httpx.TimeoutException],
+    time_left: Optional[float],
+    body: bool,
+    named: str,
+) -> None:
+    call = make_call(options, stream=stream)
+    error = error_from_exception(exc("timed out"), call, time_left, reading_body=body)
+    assert isinstance(error, APITimeoutError)
+    assert named in error.message
+    setting = named.split("(")[1].split("=")[0].replace("what was left of ", "").rstrip(")")
+    assert f"raise {setting}" in error.message
