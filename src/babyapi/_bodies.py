@@ -8,11 +8,21 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
+from babyapi._config import ClientConfig
 from babyapi._errors import BabyAPIError
 
-__all__ = ["check_body"]
+__all__ = ["check_body", "default_model_for"]
 
 _CODE = "INVALID_REQUEST_BODY"
+
+
+def default_model_for(config: ClientConfig, path: str) -> Optional[str]:
+    """The client's default model for an endpoint: a chat model never fills embeddings or rerank."""
+    if path == "/v1/embeddings":
+        return config.default_embedding_model
+    if path == "/v1/rerank":
+        return config.default_rerank_model
+    return config.default_model
 
 
 def check_body(

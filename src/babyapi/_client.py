@@ -30,7 +30,7 @@ from typing import (
 
 import httpx
 
-from babyapi._bodies import check_body
+from babyapi._bodies import check_body, default_model_for
 from babyapi._call import (
     TRANSPORT_ERRORS,
     Clocks,
@@ -47,6 +47,7 @@ from babyapi._config import (
     DEFAULT_TIMEOUT_S,
     ClientConfig,
     build_config,
+    refuse_unknown_settings,
 )
 from babyapi._errors import BabyAPIError
 from babyapi._infer import baby_infer_body, route_infer
@@ -69,6 +70,8 @@ from babyapi.resources import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Never
+
     from babyapi.types.chat import ChatCompletion, ChatCompletionMessageParam
     from babyapi.types.completions import Completion
 
@@ -79,6 +82,20 @@ _Prompt = Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]]
 SelfT = TypeVar("SelfT", bound="_ClientBase[Any]")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 INFER_PATH = "/infer"
+_SETTINGS = (
+    "api_key",
+    "base_url",
+    "timeout_s",
+    "max_retries",
+    "retry_base_delay_s",
+    "default_model",
+    "default_headers",
+    "deadline_s",
+    "retry_read_timeouts",
+    "http_client",
+    "default_embedding_model",
+    "default_rerank_model",
+)
 
 
 class _Release(Protocol):
@@ -306,13 +323,21 @@ class _ClientBase(Generic[HttpT]):
         deadline_s: Optional[float] = None,
         retry_read_timeouts: Optional[bool] = None,
         http_client: Optional[HttpT] = None,
+        default_embedding_model: Optional[str] = None,
+        default_rerank_model: Optional[str] = None,
+        **unsupported: Never,
     ) -> None:
-        """Settings left out come from BABYAPI_API_KEY (or BABY_API_KEY), BABYAPI_BASE_URL and
-        BABYAPI_DEFAULT_MODEL. ``deadline_s`` bounds a whole call, retries included;
+        """Settings left out come from BABYAPI_API_KEY (or BABY_API_KEY), BABYAPI_BASE_URL,
+        BABYAPI_DEFAULT_MODEL, BABYAPI_DEFAULT_EMBEDDING_MODEL and BABYAPI_DEFAULT_RERANK_MODEL.
+        ``default_model`` fills in the model of chat, completions and ``infer`` calls only;
+        embeddings and rerank take theirs from ``default_embedding_model`` and
+        ``default_rerank_model``. ``deadline_s`` bounds a whole call, retries included;
         ``retry_read_timeouts=True`` also retries read timeouts of generation requests (not
         retried by default: the server may still be generating, and would be paid twice);
         ``http_client`` is your own httpx client (proxies, mTLS, transports), never closed by us.
         """
+        # Names from other SDKs (timeout=, organization=) get a pointer instead of a TypeError.
+        refuse_unknown_settings(f"{type(self).__name__}()", unsupported, _SETTINGS)
         config = build_config(
             api_key=api_key,
             base_url=base_url,
@@ -323,6 +348,8 @@ class _ClientBase(Generic[HttpT]):
             default_headers=default_headers,
             deadline_s=deadline_s,
             retry_read_timeouts=retry_read_timeouts,
+            default_embedding_model=default_embedding_model,
+            default_rerank_model=default_rerank_model,
         )
         http_class = self._http_class
         if http_client is not None and not isinstance(http_client, http_class):
@@ -441,7 +468,7 @@ class _ClientBase(Generic[HttpT]):
                     code="INVALID_REQUEST_BODY",
                 )
             body = {**body, **extra_body}
-        checked = check_body(path, body, self._config.default_model, stream=stream)
+        checked = check_body(path, body, default_model_for(self._config, path), stream=stream)
         return prepare_call(self._config, "POST", path, checked, options, stream=stream)
 
     def _prepare_infer(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple, Optional
+from typing import Any, Iterable, Mapping, NamedTuple, Optional
 
 from babyapi._errors import BabyAPIError
 from babyapi._validation import (
@@ -37,6 +37,9 @@ class ClientConfig(NamedTuple):
     deadline_s: Optional[float]
     #: None: read timeouts are retried except on generation endpoints; True/False: everywhere.
     retry_read_timeouts: Optional[bool] = None
+    # A chat model is never right for embeddings or rerank, so these have defaults of their own.
+    default_embedding_model: Optional[str] = None
+    default_rerank_model: Optional[str] = None
 
     def __repr__(self) -> str:
         # Neither the key nor header values (which may carry credentials) are shown.
@@ -44,7 +47,9 @@ class ClientConfig(NamedTuple):
             f"ClientConfig(base_url={self.base_url!r}, timeout_s={self.timeout_s!r}, "
             f"max_retries={self.max_retries!r}, retry_base_delay_s={self.retry_base_delay_s!r}, "
             f"default_model={self.default_model!r}, deadline_s={self.deadline_s!r}, "
-            f"retry_read_timeouts={self.retry_read_timeouts!r})"
+            f"retry_read_timeouts={self.retry_read_timeouts!r}, "
+            f"default_embedding_model={self.default_embedding_model!r}, "
+            f"default_rerank_model={self.default_rerank_model!r})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -63,14 +68,10 @@ class ClientConfig(NamedTuple):
             "default_headers": dict(self.default_headers),
             "deadline_s": self.deadline_s,
             "retry_read_timeouts": self.retry_read_timeouts,
+            "default_embedding_model": self.default_embedding_model,
+            "default_rerank_model": self.default_rerank_model,
         }
-        unknown = set(changes) - set(merged)
-        if unknown:
-            raise BabyAPIError(
-                f"with_options() got unknown settings {sorted(unknown)}; "
-                f"valid ones are {sorted(merged)}.",
-                code="INVALID_OPTIONS",
-            )
+        refuse_unknown_settings("with_options()", changes, merged)
         merged.update(changes)
         return ClientConfig(**_validated(**merged))
 
@@ -91,6 +92,8 @@ def build_config(
     default_headers: Optional[Mapping[str, str]],
     deadline_s: Optional[float],
     retry_read_timeouts: Optional[bool] = None,
+    default_embedding_model: Optional[str] = None,
+    default_rerank_model: Optional[str] = None,
     environ: Mapping[str, str] = os.environ,
 ) -> ClientConfig:
     """Arguments win over the environment; the environment wins over the defaults."""
@@ -100,7 +103,7 @@ def build_config(
         "INVALID_OPTIONS",
     )
     url = _non_blank(base_url, "base_url") or environ.get("BABYAPI_BASE_URL") or DEFAULT_BASE_URL
-    model = _non_blank(default_model, "default_model") or environ.get("BABYAPI_DEFAULT_MODEL")
+    model = _model_setting(default_model, "default_model", environ)
     return ClientConfig(
         **_validated(
             api_key=key,
@@ -108,12 +111,62 @@ def build_config(
             timeout_s=timeout_s,
             max_retries=max_retries,
             retry_base_delay_s=retry_base_delay_s,
-            default_model=(model or "").strip() or None,
+            default_model=model,
             default_headers=default_headers,
             deadline_s=deadline_s,
             retry_read_timeouts=retry_read_timeouts,
+            default_embedding_model=_model_setting(
+                default_embedding_model, "default_embedding_model", environ
+            ),
+            default_rerank_model=_model_setting(
+                default_rerank_model, "default_rerank_model", environ
+            ),
         )
     )
+
+
+def _model_setting(value: Any, name: str, environ: Mapping[str, str]) -> Optional[str]:
+    """The argument, else the BABYAPI_<NAME> environment variable; blank counts as absent."""
+    model = _non_blank(value, name) or environ.get("BABYAPI_" + name.upper())
+    return (model or "").strip() or None
+
+
+# What users of other SDKs (openai-python above all) pass, and what to do instead.
+_SETTING_HINTS = {
+    "timeout": "use timeout_s instead (seconds, a number)",
+    "api_base": "use base_url instead",
+    "base": "use base_url instead",
+    "url": "use base_url instead",
+    "organization": "BabyAPI has no organizations; if your server wants that header, pass "
+    "default_headers={'OpenAI-Organization': ...}",
+    "project": "BabyAPI has no projects; if your server wants that header, pass "
+    "default_headers={'OpenAI-Project': ...}",
+    "default_query": "pass extra_query={...} to each call instead",
+    "api_version": "pass extra_query={'api-version': ...} to each call instead",
+    "model": "use default_model instead",
+    "headers": "use default_headers instead",
+    "retries": "use max_retries instead",
+    "deadline": "use deadline_s instead (seconds, a number)",
+}
+
+
+def refuse_unknown_settings(where: str, given: Mapping[str, Any], valid: Iterable[str]) -> None:
+    """A BabyAPIError for setting names that do not exist, pointing at the right ones."""
+    names = sorted(valid)
+    unknown = sorted(set(given) - set(names))
+    if not unknown:
+        return
+    parts = [
+        f"{where} has no setting {name!r}: {_SETTING_HINTS[name]}"
+        for name in unknown
+        if name in _SETTING_HINTS
+    ]
+    others = [name for name in unknown if name not in _SETTING_HINTS]
+    if others:
+        parts.append(
+            f"{where} has no setting {', '.join(map(repr, others))}; valid ones are {names}"
+        )
+    raise BabyAPIError("; ".join(parts) + ".", code="INVALID_OPTIONS")
 
 
 def _validated(**settings: Any) -> dict[str, Any]:
@@ -138,6 +191,8 @@ def _validated(**settings: Any) -> dict[str, Any]:
         "retry_read_timeouts": check_flag(
             settings["retry_read_timeouts"], "retry_read_timeouts", "INVALID_OPTIONS"
         ),
+        "default_embedding_model": settings["default_embedding_model"],
+        "default_rerank_model": settings["default_rerank_model"],
     }
 
 

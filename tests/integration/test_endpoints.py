@@ -137,6 +137,36 @@ def test_baby_infer_with_a_string_uses_the_default_model(driver: Driver) -> None
     assert req.json() == {"model": "mistral", "prompt": "Explain BabyAPI in one sentence."}
 
 
+def test_default_model_fills_generation_calls_only(driver: Driver) -> None:
+    client = driver.make(default_model="mistral")
+    driver.server.script(*[Reply.json({"object": "list"})] * 5)
+    driver.call(
+        lambda c: c.chat.completions.create(messages=[{"role": "user", "content": "Hi"}]), client
+    )
+    driver.call(lambda c: c.completions.create(prompt="Hi"), client)
+    driver.call(lambda c: c.infer(prompt="Hi"), client)
+    driver.call(lambda c: c.embeddings.create(input="Hi"), client)
+    driver.call(lambda c: c.rerank.create(query="q", documents=["a"]), client)
+    models = [req.json().get("model") for req in driver.server.requests]
+    # A chat model is never right for embeddings or rerank: there the server picks (or refuses).
+    assert models == ["mistral", "mistral", "mistral", None, None]
+
+
+def test_embedding_and_rerank_defaults_are_separate_settings(driver: Driver) -> None:
+    client = driver.make(
+        default_model="mistral",
+        default_embedding_model="qwen3-embedding",
+        default_rerank_model="qwen3-reranker",
+    )
+    driver.server.script(*[Reply.json({"object": "list"})] * 4)
+    driver.call(lambda c: c.embeddings.create(input="Hi"), client)
+    driver.call(lambda c: c.rerank.create(query="q", documents=["a"]), client)
+    driver.call(lambda c: c.embeddings.create(model="other", input="Hi"), client)
+    driver.call(lambda c: c.chat.completions.create(messages=[]), client)
+    models = [req.json().get("model") for req in driver.server.requests]
+    assert models == ["qwen3-embedding", "qwen3-reranker", "other", "mistral"]
+
+
 def test_baby_infer_maps_camel_case_and_nested_options_to_snake_case(driver: Driver) -> None:
     driver.server.script(Reply.json({"output": "ok"}))
     driver.call(

@@ -168,6 +168,28 @@ def test_content_the_server_judges_is_sent(
 
 @pytest.mark.parametrize("cls", [BabyAPI, AsyncBabyAPI])
 @pytest.mark.parametrize(
+    ("kwargs", "advice"),
+    [
+        ({"timeout": 5}, "'timeout': use timeout_s"),
+        ({"api_base": "http://127.0.0.1:9"}, "'api_base': use base_url"),
+        ({"organization": "org-1"}, "default_headers={'OpenAI-Organization'"),
+        ({"project": "p"}, "default_headers={'OpenAI-Project'"),
+        ({"api_version": "2024-06-01"}, "extra_query={'api-version'"),
+        ({"temprature": 1}, "valid ones are ['api_key', 'base_url'"),
+    ],
+)
+def test_names_from_other_sdks_get_a_pointer_not_a_type_error(
+    cls: type[BabyAPI | AsyncBabyAPI], kwargs: dict[str, Any], advice: str
+) -> None:
+    with pytest.raises(BabyAPIError) as info:
+        cls(api_key=API_KEY, **kwargs)
+    assert info.value.code == "INVALID_OPTIONS"
+    assert advice in info.value.message
+    assert info.value.message.startswith(f"{cls.__name__}() has no setting")
+
+
+@pytest.mark.parametrize("cls", [BabyAPI, AsyncBabyAPI])
+@pytest.mark.parametrize(
     ("kwargs", "code"),
     [
         ({"base_url": "api.babyapi.org"}, "INVALID_OPTIONS"),

@@ -155,3 +155,10 @@ def mistakes(client: BabyAPI) -> None:
     client.models.list(request_options=5.0)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     client.chat.completions.create(model="m", messages=msgs)["choices"][0]["text"]  # type: ignore[typeddict-item]  # pyright: ignore[reportGeneralTypeIssues]
     client.chat.completions.stream(model="m", messages=msgs).final()["choices"][0]["text"]  # type: ignore[typeddict-item]  # pyright: ignore[reportGeneralTypeIssues]
+    BabyAPI(timeout=5)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    AsyncBabyAPI(organization="org")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def separate_defaults() -> None:
+    """Embeddings and rerank have default models of their own."""
+    BabyAPI(default_model="m", default_embedding_model="e", default_rerank_model="r")

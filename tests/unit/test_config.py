@@ -78,6 +78,24 @@ def test_environment_settings_and_arguments_win() -> None:
     assert (from_args.base_url, from_args.default_model) == ("http://arg:2", "arg-model")
 
 
+def test_embedding_and_rerank_defaults_come_from_their_own_variables() -> None:
+    env = {
+        "BABYAPI_DEFAULT_MODEL": "chat-model",
+        "BABYAPI_DEFAULT_EMBEDDING_MODEL": " env-embed ",
+        "BABYAPI_DEFAULT_RERANK_MODEL": "env-rerank",
+    }
+    config = make_config(env)
+    assert (config.default_embedding_model, config.default_rerank_model) == (
+        "env-embed",
+        "env-rerank",
+    )
+    chosen = make_config(env, default_embedding_model="arg-embed")
+    assert chosen.default_embedding_model == "arg-embed"
+    assert make_config({"BABYAPI_DEFAULT_MODEL": "chat"}).default_embedding_model is None
+    changed = config.with_changes(default_rerank_model="other")
+    assert (changed.default_rerank_model, changed.default_embedding_model) == ("other", "env-embed")
+
+
 def test_blank_default_model_falls_back() -> None:
     assert make_config({"BABYAPI_DEFAULT_MODEL": " m "}, default_model="  ").default_model == "m"
     assert make_config({"BABYAPI_DEFAULT_MODEL": "   "}).default_model is None
@@ -218,7 +236,7 @@ def test_with_changes_validates(changes: Dict[str, Any], code: str) -> None:
 def test_with_changes_unknown_setting_lists_valid_ones() -> None:
     with pytest.raises(BabyAPIError) as info:
         make_config().with_changes(timeout=5)
-    assert "'timeout'" in info.value.message and "'timeout_s'" in info.value.message
+    assert "'timeout': use timeout_s instead" in info.value.message
 
 
 @pytest.mark.parametrize("raw", [KEY + "\n", f" {KEY}\r\n", KEY + "\t"])
