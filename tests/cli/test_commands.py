@@ -135,6 +135,31 @@ def test_rerank_ranks_documents(cli: CLI) -> None:
     assert [row[0] for row in rows] == ["1", "2", "3"]
 
 
+def test_embed_summary_shows_real_values(cli: CLI) -> None:
+    result = cli.run("embed", "BabyAPI makes LLMs easy.")
+    assert result.returncode == 0, result.stderr
+    (row,) = [line.split("\t") for line in result.stdout.splitlines()]
+    shown = [float(x) for x in row[2].strip("[]").replace("…", "").split(",") if x.strip()]
+    assert len(shown) == 3 and all(x != 0.0 for x in shown), row[2]
+
+
+def test_readme_rerank_example_ranks_the_relevant_document_first(cli: CLI) -> None:
+    """No word is shared with the query, yet the API document wins with a clear score."""
+    result = cli.run(
+        "rerank",
+        "What is BabyAPI?",
+        "A tiny hosted LLM API.",
+        "The weather is nice.",
+        "--top-n",
+        "1",
+    )
+    assert result.returncode == 0, result.stderr
+    (row,) = [line.split("\t") for line in result.stdout.splitlines()]
+    rank, score, index, document = row
+    assert (rank, index, document) == ("1", "0", "A tiny hosted LLM API.")
+    assert float(score) >= 0.2
+
+
 def test_rerank_top_n_and_json(cli: CLI) -> None:
     result = cli.run("rerank", "--json", "--top-n", "1", "query", "a doc", "another doc")
     assert result.returncode == 0, result.stderr

@@ -131,8 +131,8 @@ def run_page(page: str, env: dict[str, str], cwd: Path) -> PageRun:
             own = []
         else:
             own.append(line)
-    failed = None if returncode == 0 else next(
-        (b.line for b in blocks if b.line not in passed), None
+    failed = (
+        None if returncode == 0 else next((b.line for b in blocks if b.line not in passed), None)
     )
     output = "\n".join(line for line in stderr.splitlines() if not line.startswith(_DONE))
     _PAGE_RUNS[page] = PageRun(passed, failed, output)
@@ -172,7 +172,9 @@ def test_snippet_runs(snippet: Snippet, server_env: dict[str, str], tmp_path: Pa
         return
     if run.failed_line == snippet.line:
         pytest.fail(f"{where} failed:\n{run.stderr[-4000:]}")
-    pytest.fail(f"{where} did not run: the block at line {run.failed_line} of the page failed first")
+    pytest.fail(
+        f"{where} did not run: the block at line {run.failed_line} of the page failed first"
+    )
 
 
 def test_every_page_with_python_is_collected() -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from typing import List
 
 import pytest
@@ -13,7 +16,7 @@ from babyapi.server.embed import embed
 from babyapi.server.errors import APIError
 from babyapi.server.faults import AttemptCounter, parse_fault
 from babyapi.server.generate import SamplingParams, generate
-from babyapi.server.rank import bm25_scores, relevance
+from babyapi.server.rank import bm25_scores, relevance, relevance_scores
 
 
 @settings(max_examples=60, deadline=None)
@@ -49,6 +52,56 @@ def test_embeddings_are_unit_length_and_empty_is_zero() -> None:
     vector = embed("hello", 32)
     assert len(vector) == 32 and math.isclose(sum(x * x for x in vector), 1.0)
     assert embed("", 8) == [0.0] * 8
+
+
+def cosine(a: List[float], b: List[float]) -> float:
+    return sum(x * y for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("dimensions", [1024, 256, 64, 8])
+def test_embeddings_are_dense(dimensions: int) -> None:
+    for text in ("Ping", "BabyAPI makes LLMs easy.", "What is it?"):
+        vector = embed(text, dimensions)
+        nonzero = sum(1 for x in vector if abs(x) > 1e-9)
+        assert nonzero >= 0.99 * dimensions, (text, nonzero)
+        assert math.isclose(sum(x * x for x in vector), 1.0)
+
+
+@pytest.mark.parametrize("dimensions", [1024, 256])
+def test_similar_texts_embed_closer_than_unrelated_ones(dimensions: int) -> None:
+    pairs = [
+        ("The cat sat on the mat.", "A cat was sitting on the mat.", "Revenue grew by 8 percent."),
+        ("What is BabyAPI?", "BabyAPI is a tiny hosted LLM API.", "The weather is nice today."),
+        ("How do I reset my password?", "Resetting a forgotten password", "Bananas are yellow."),
+    ]
+    for text, similar, unrelated in pairs:
+        vectors = [embed(t, dimensions) for t in (text, similar, unrelated)]
+        close, far = cosine(vectors[0], vectors[1]), cosine(vectors[0], vectors[2])
+        assert close > far + 0.2, (text, close, far)
+
+
+def test_embeddings_are_the_same_in_every_process() -> None:
+    code = "from babyapi.server.embed import embed; print(embed('Same text, same vector.', 16))"
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
+    assert outputs.pop().strip() == str(embed("Same text, same vector.", 16))
+
+
+def test_rerank_finds_the_relevant_document_without_a_shared_word() -> None:
+    scores = relevance_scores(
+        "What is BabyAPI?", ["A tiny hosted LLM API.", "The weather is nice."]
+    )
+    assert scores[0] >= 0.2 and scores[1] < 0.05
 
 
 def test_bm25_prefers_the_matching_document() -> None:

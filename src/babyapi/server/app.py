@@ -29,7 +29,7 @@ from babyapi.server.faults import (
 )
 from babyapi.server.generate import count_tokens
 from babyapi.server.models import EMBED, MODELS, RERANK, model_list, resolve
-from babyapi.server.rank import bm25_scores, relevance
+from babyapi.server.rank import relevance_scores
 from babyapi.server.validate import Body, optional_bool, optional_int, required_str
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
@@ -442,7 +442,7 @@ async def rerank(request: Request) -> Response:
     resolve(model, RERANK)
     top_n = optional_int(body, "top_n", 0, 1_000_000)
     return_documents = optional_bool(body, "return_documents")
-    scores = [relevance(s) for s in bm25_scores(query, docs)]
+    scores = relevance_scores(query, docs)
     # Stable sort on -score: ties keep the caller's order.
     order = sorted(range(len(docs)), key=lambda i: -scores[i])
     if top_n:

@@ -1,4 +1,9 @@
-"""BM25 scoring for /v1/rerank, squashed into 0..1 like a cross-encoder's relevance score."""
+"""Relevance for /v1/rerank: BM25 blended with embedding similarity, squashed into 0..1.
+
+BM25 alone sees only shared words, so "What is BabyAPI?" finds nothing in "A tiny
+hosted LLM API."; the embeddings' similarity (shared word pieces: "api") supplies
+the rest, as a dense retriever would. Deterministic.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,13 @@ import math
 from collections import Counter
 from typing import List, Sequence
 
+from babyapi.server.embed import cosine, features
 from babyapi.server.words import content_words
 
 K1 = 1.5
 B = 0.75
+# How much a cosine similarity counts against one BM25 unit; 0.15 (a shared word piece) is about 0.6.
+SIMILARITY_WEIGHT = 4.0
 
 
 def bm25_scores(query: str, documents: Sequence[str]) -> List[float]:
@@ -35,5 +43,14 @@ def bm25_scores(query: str, documents: Sequence[str]) -> List[float]:
 
 
 def relevance(score: float) -> float:
-    """Map a BM25 score (>= 0) to 0..1: 2*logistic(2s) - 1, so no overlap scores exactly 0."""
+    """Map a score (>= 0) to 0..1 with tanh, so no overlap at all scores exactly 0."""
     return math.tanh(score)
+
+
+def relevance_scores(query: str, documents: Sequence[str]) -> List[float]:
+    """Relevance in 0..1 of each document to the query: BM25 plus weighted embedding similarity."""
+    wanted = features(query)
+    return [
+        relevance(lexical + SIMILARITY_WEIGHT * cosine(wanted, features(doc)))
+        for lexical, doc in zip(bm25_scores(query, documents), documents)
+    ]

@@ -47,6 +47,11 @@ STOPWORDS = frozenset(
 )
 
 
+def words(text: str) -> List[str]:
+    """Lower-case words of a text, in order."""
+    return _WORD_RE.findall(text.lower())
+
+
 def content_words(text: str, stopwords: AbstractSet[str] = STOPWORDS) -> List[str]:
     """Lower-case words of a text, without stop words, in order."""
-    return [w for w in _WORD_RE.findall(text.lower()) if w not in stopwords]
+    return [w for w in words(text) if w not in stopwords]
