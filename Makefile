@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
+# The demo needs only babyapi and its local server: a small venv of its own, no test tools.
+DEMO_VENV := .venv-demo
+DEMO_PY := $(DEMO_VENV)/bin/python
+DEMO_STAMP := $(DEMO_VENV)/.installed-server
 
 .PHONY: test lint typecheck unit demo bench docs clean drills
 
@@ -29,8 +33,15 @@ typecheck: $(STAMP)
 	$(PY) -m mypy --strict --warn-unused-ignores tests/typing
 	$(VENV)/bin/basedpyright
 
-demo: $(STAMP)
-	$(PY) examples/demo.py
+$(DEMO_PY):
+	$(PYTHON) -m venv $(DEMO_VENV)
+
+$(DEMO_STAMP): pyproject.toml | $(DEMO_PY)
+	$(DEMO_PY) -m pip install -q -e '.[server]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(DEMO_PY) examples/demo.py
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
@@ -41,4 +52,4 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_VENV) site .mypy_cache .ruff_cache .pytest_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -72,14 +73,38 @@ def test_errors_and_retries_example(server_env: dict[str, str]) -> None:
     assert "timeout: TIMEOUT" in out
 
 
-def test_demo_starts_a_server_and_runs_the_quickstart() -> None:
+def test_demo_runs_every_example() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BABY")}
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / "demo.py")],
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "=== context manager ===" in done.stdout
+    ran = re.findall(r"^##### examples/(\S+)$", done.stdout, re.M)
+    assert ran == sorted(p.name for p in EXAMPLES.glob("*.py") if p.name != "demo.py")
+    assert "=== context manager ===" in done.stdout  # the quick start ran to its end
+    assert "after two 503s:" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_make_demo_installs_only_what_the_demo_needs() -> None:
+    """`make demo` sets up babyapi with its server extra, without the test and lint tools."""
+    done = subprocess.run(
+        ["make", "--dry-run", "--always-make", "demo"],
+        cwd=EXAMPLES.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    commands = done.stdout.splitlines()
+    installs = [line for line in commands if "pip install" in line]
+    assert installs, done.stdout
+    assert all("'.[server]'" in line for line in installs), installs
+    assert not any(tool in done.stdout for tool in ("[test]", "pytest", "mypy", "ruff"))
+    (run,) = [line for line in commands if "examples/demo.py" in line]
+    python = run.split()[0]
+    assert any(line.startswith(python) and "pip install" in line for line in installs)
