@@ -99,6 +99,8 @@ class Driver:
         for client in self._clients:
             self.run(client.aclose()) if isinstance(client, AsyncBabyAPI) else client.close()
         if self._loop is not None:
+            # As asyncio.run does: streams a test left open are closed inside the loop.
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 
 

@@ -7,6 +7,12 @@ from typing import Any, Iterable, Optional, cast
 __all__ = ["Accumulator", "text_of_chunk"]
 
 _CHOICE_KEYS_HANDLED = frozenset({"index", "delta", "text", "logprobs", "finish_reason", "message"})
+# The shape of nearly every chunk after the first: one choice that adds text and nothing else.
+_PLAIN_CHOICE_KEYS = frozenset({"index", "delta", "logprobs", "finish_reason"})
+_PLAIN_DELTA_KEYS = frozenset({"content"})
+# Text pieces are joined into one block every so many, so a long answer costs its length in
+# memory, not an object per event.
+_PIECES_PER_BLOCK = 256
 
 
 def text_of_chunk(data: Any) -> Optional[str]:
@@ -29,15 +35,41 @@ def text_of_chunk(data: Any) -> Optional[str]:
     return text if isinstance(text, str) and text else None
 
 
+class _Text:
+    """Text that arrives in many small pieces, kept in a few large blocks."""
+
+    __slots__ = ("blocks", "pieces")
+
+    def __init__(self) -> None:
+        self.blocks: list[str] = []
+        self.pieces: list[str] = []
+
+    def add(self, piece: str) -> None:
+        pieces = self.pieces
+        pieces.append(piece)
+        if len(pieces) >= _PIECES_PER_BLOCK:
+            self.compact()
+
+    def compact(self) -> None:
+        self.blocks.append("".join(self.pieces))
+        self.pieces.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self.pieces or self.blocks)
+
+    def __str__(self) -> str:
+        return "".join(self.blocks) + "".join(self.pieces)
+
+
 class _Choice:
     """What has arrived so far for one choice index."""
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.role: Optional[str] = None
-        self.content: list[str] = []
+        self.content = _Text()
         self.saw_content = False
-        self.reasoning: list[str] = []
+        self.reasoning = _Text()
         self.tool_calls: dict[int, dict[str, Any]] = {}
         self.finish_reason: Optional[str] = None
         self.logprobs: Optional[dict[str, Any]] = None
@@ -50,10 +82,10 @@ class _Choice:
         content = delta.get("content")
         if isinstance(content, str):
             self.saw_content = True
-            self.content.append(content)
+            self.content.add(content)
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str):
-            self.reasoning.append(reasoning)
+            self.reasoning.add(reasoning)
         calls: Iterable[Any] = delta.get("tool_calls") or ()
         for call in calls:
             if isinstance(call, dict):
@@ -61,7 +93,7 @@ class _Choice:
 
     def _add_tool_call(self, part: dict[str, Any]) -> None:
         index = part.get("index", len(self.tool_calls))
-        call = self.tool_calls.setdefault(index, {"function": {"arguments": ""}})
+        call = self.tool_calls.setdefault(index, {"function": {"arguments": _Text()}})
         for key in ("id", "type"):
             if part.get(key):
                 call[key] = part[key]
@@ -72,7 +104,7 @@ class _Choice:
                 call["function"]["name"] = fields["name"]
             arguments = fields.get("arguments")
             if isinstance(arguments, str):
-                call["function"]["arguments"] += arguments
+                call["function"]["arguments"].add(arguments)
 
     def add_logprobs(self, logprobs: Any) -> None:
         if not isinstance(logprobs, dict):
@@ -89,13 +121,21 @@ class _Choice:
     def as_chat(self) -> dict[str, Any]:
         message: dict[str, Any] = {
             "role": self.role or "assistant",
-            "content": "".join(self.content) if self.saw_content else None,
+            "content": str(self.content) if self.saw_content else None,
         }
         if self.reasoning:
-            message["reasoning_content"] = "".join(self.reasoning)
+            message["reasoning_content"] = str(self.reasoning)
         if self.tool_calls:
             message["tool_calls"] = [
-                {"type": "function", **call} for _, call in sorted(self.tool_calls.items())
+                {
+                    "type": "function",
+                    **call,
+                    "function": {
+                        **call["function"],
+                        "arguments": str(call["function"]["arguments"]),
+                    },
+                }
+                for _, call in sorted(self.tool_calls.items())
             ]
         return {
             "index": self.index,
@@ -108,7 +148,7 @@ class _Choice:
     def as_completion(self) -> dict[str, Any]:
         return {
             "index": self.index,
-            "text": "".join(self.content),
+            "text": str(self.content),
             "finish_reason": self.finish_reason,
             "logprobs": self.logprobs,
             **self.extra,
@@ -126,6 +166,29 @@ class Accumulator:
         self._whole: Optional[dict[str, Any]] = None
 
     def add(self, data: Any) -> None:
+        """Fold in one chunk; the usual one, a choice that only adds text, takes a short path."""
+        try:
+            (raw,) = data["choices"]
+            delta = raw["delta"]
+            if (
+                self._chat
+                and raw.keys() <= _PLAIN_CHOICE_KEYS
+                and delta.keys() <= _PLAIN_DELTA_KEYS
+                and raw.get("finish_reason") is None
+                and raw.get("logprobs") is None
+                and data.get("usage") is None
+            ):
+                text = delta["content"]
+                if type(text) is str:
+                    choice = self._choices[raw["index"]]
+                    choice.content.add(text)
+                    choice.saw_content = True
+                    return
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # not the usual shape: the full path below sorts it out
+        self._add(data)
+
+    def _add(self, data: Any) -> None:
         if not isinstance(data, dict):
             return
         chunk = cast("dict[str, Any]", data)
@@ -159,7 +222,7 @@ class Accumulator:
         elif isinstance(raw.get("text"), str):
             self._chat = False if self._chat is None else self._chat
             choice.saw_content = True
-            choice.content.append(raw["text"])
+            choice.content.add(raw["text"])
         if raw.get("finish_reason"):
             choice.finish_reason = raw["finish_reason"]
         choice.add_logprobs(raw.get("logprobs"))

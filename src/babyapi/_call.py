@@ -103,6 +103,7 @@ def response_plan(call: Call, build: BuildRequest, clocks: Clocks, base_delay_s:
     """Attempts until a 2xx response (body unread when streaming), retrying what may be retried."""
     settings = call.settings
     deadline_at = None if settings.deadline_s is None else clocks.monotonic() + settings.deadline_s
+    call.deadline_at = deadline_at  # a stream's reader keeps to it until the last event
     retries = 0
     while True:
         time_left = None if deadline_at is None else deadline_at - clocks.monotonic()

@@ -29,6 +29,7 @@ class Call:
         "attempt_time_left_s",
         "connect_timeout_s",
         "content",
+        "deadline_at",
         "idempotency_key",
         "method",
         "path",
@@ -60,6 +61,8 @@ class Call:
         self._usual_timeout: Optional[httpx.Timeout] = None
         # What was left of deadline_s when the latest attempt started: its waits are capped by it.
         self.attempt_time_left_s: Optional[float] = None
+        # When deadline_s runs out (on the shell's monotonic clock), once the first attempt starts.
+        self.deadline_at: Optional[float] = None
 
     def request(
         self, build: BuildRequest, retries_done: int, time_left_s: Optional[float]

@@ -46,26 +46,42 @@ class EventReader:
     def __init__(self, response: httpx.Response, call: Call, clock: Callable[[], float]) -> None:
         self.response = response
         self.call = call
-        # Payload text only: keeping parsed chunks alive would make the garbage collector
-        # walk every one of them again and again as a long stream grows.
-        self._payloads: list[str] = []
+        self.data_events = 0
         self.done = False
         self._pending_error: Optional[BabyAPIError] = None
+        # Each event is folded in as it passes, and dropped: memory follows the answer's
+        # length, not the number of events.
         self._accumulator = Accumulator()
-        self._folded = 0
         self._decoder = SSEDecoder()
         self._clock = clock
         self._idle_s = call.settings.stream_idle_timeout_s
+        self._deadline_at = call.deadline_at
         self._last_data_at = clock()
         content_type = response.headers.get("content-type", "")
         # A server that ignores "stream": true answers with one JSON document.
         self._plain: Optional[list[bytes]] = (
             [] if "json" in content_type and "event-stream" not in content_type else None
         )
+        self._reads_end_at_deadline = self._bound_body_reads()
+
+    def _bound_body_reads(self) -> bool:
+        """Set the timeouts for reading the body; True when the deadline is the tighter bound."""
+        # httpcore reads the timeouts again when the body starts, so the headers bound can
+        # give way to the per-read bound, and no single wait can outlast the deadline.
+        request = self.response.request
+        call = self.call
         if call.settings.headers_timeout_s:
-            # httpcore reads the timeouts again when the body starts, so the headers bound
-            # can give way to the per-read bound here.
-            response.request.extensions["timeout"] = call.body_timeout()
+            request.extensions["timeout"] = call.body_timeout()
+        if self._deadline_at is None:
+            return False
+        timeouts = dict(request.extensions.get("timeout") or {})
+        left = max(self._deadline_at - self._clock(), 0.001)
+        read = timeouts.get("read")
+        if read is not None and read <= left:
+            return False
+        timeouts["read"] = left
+        request.extensions["timeout"] = timeouts
+        return True
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         if self._plain is not None:
@@ -78,6 +94,12 @@ class EventReader:
 
         An error frame raises only after the events before it were returned and yielded.
         """
+        if (
+            chunk is not None
+            and self._deadline_at is not None
+            and self._clock() >= self._deadline_at
+        ):
+            raise self._past_deadline(None)
         events = self.feed(chunk) if chunk is not None else self.finish()
         for index, event in enumerate(events):
             if event.done:
@@ -97,32 +119,23 @@ class EventReader:
         if self._pending_error is not None:
             raise self._pending_error
 
-    @property
-    def data_events(self) -> int:
-        return len(self._payloads)
-
     def accept(self, event: SSEEvent) -> None:
-        """Record a data event about to be handed to the user; error frames raise instead."""
-        self._payloads.append(event.raw)
+        """Fold in a data event about to be handed to the user; error frames raise instead."""
+        # Parsed once: the user's `event.data` gets the same object.
+        data = event.data
+        if event.event == "error" or (
+            type(data) is dict and "error" in data and "choices" not in data
+        ):
+            raise self._attach(
+                error_from_stream_frame(self.response, data if data is not None else event.raw)
+            )
+        self.data_events += 1
         if self._idle_s is not None:
             self._last_data_at = self._clock()
-        # Only a payload with an "error" key can be an error frame; skip parsing the rest here.
-        if event.event == "error" or '"error"' in event.raw:
-            data = event.data
-            if event.event == "error" or (
-                isinstance(data, dict) and "error" in data and "choices" not in data
-            ):
-                self._payloads.pop()
-                raise self._attach(
-                    error_from_stream_frame(self.response, data if data is not None else event.raw)
-                )
+        self._accumulator.add(data)
 
     def accumulated(self) -> dict[str, Any]:
-        """The answer so far, shaped like the non-streaming response; folded only when asked."""
-        payloads = self._payloads
-        for raw in payloads[self._folded :]:
-            self._accumulator.add(SSEEvent(raw).data)
-        self._folded = len(payloads)
+        """The answer so far, shaped like the non-streaming response."""
         return self._accumulator.result()
 
     def check_idle(self) -> None:
@@ -159,8 +172,24 @@ class EventReader:
             )
         return events
 
+    def _past_deadline(self, cause: Optional[BaseException]) -> BabyAPIError:
+        call = self.call
+        return self._attach(
+            APITimeoutError(
+                f"{call.method} {call.path}: the stream did not finish within "
+                f"deadline_s={call.settings.deadline_s:g}; the {self.data_events} events that "
+                "arrived in time are in error.partial. Raise deadline_s if answers need longer.",
+                code="TIMEOUT",
+                request_id=request_id_of(self.response.headers),
+                response=self.response,
+                cause=cause,
+            )
+        )
+
     def interrupted(self, exc: BaseException) -> BabyAPIError:
         """A transport failure while reading the body, carrying what was received so far."""
+        if isinstance(exc, httpx.ReadTimeout) and self._reads_end_at_deadline:
+            return self._past_deadline(exc)
         if isinstance(exc, httpx.TimeoutException):
             error: APIConnectionError = error_from_exception(exc, self.call, reading_body=True)
         else:
@@ -194,8 +223,11 @@ def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
         reader.response.close()
 
 
-async def _aread_events(reader: EventReader) -> AsyncGenerator[SSEEvent, None]:
+async def _aread_events(reader: EventReader) -> AsyncGenerator[Optional[SSEEvent], None]:
     try:
+        # Stepped to here when the stream opens: from then on the event loop knows this
+        # generator, and closes it (and so the response) if the stream is dropped unread.
+        yield None
         async for chunk in reader.response.aiter_bytes():
             for event in reader.take(chunk):
                 yield event
@@ -288,12 +320,13 @@ class AsyncStream(_StreamBase[ChunkT, FinalT]):
     def __init__(self, open_reader: Callable[[], Awaitable[EventReader]]) -> None:
         self._open_reader = open_reader
         self._reader = None
-        self._iterator: Optional[AsyncGenerator[SSEEvent, None]] = None
+        self._iterator: Optional[AsyncGenerator[Optional[SSEEvent], None]] = None
 
-    async def _open(self) -> AsyncGenerator[SSEEvent, None]:
+    async def _open(self) -> AsyncGenerator[Optional[SSEEvent], None]:
         if self._iterator is None:
             self._reader = await self._open_reader()
             self._iterator = _aread_events(self._reader)
+            await self._iterator.__anext__()
         return self._iterator
 
     def __aiter__(self) -> AsyncStream[ChunkT, FinalT]:
@@ -301,7 +334,8 @@ class AsyncStream(_StreamBase[ChunkT, FinalT]):
 
     async def __anext__(self) -> SSEEvent:
         iterator = self._iterator or await self._open()
-        event: SSEEvent = await iterator.__anext__()
+        event = await iterator.__anext__()
+        assert event is not None  # only the first step, taken in _open, yields None
         return event
 
     def __await__(self) -> Generator[Any, None, AsyncStream[ChunkT, FinalT]]:

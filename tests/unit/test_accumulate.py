@@ -342,3 +342,39 @@ def test_result_is_a_snapshot_midway() -> None:
 )
 def test_text_of_chunk(data: Any, expected: Optional[str]) -> None:
     assert text_of_chunk(data) == expected
+
+
+def test_thousands_of_pieces_keep_their_order_across_short_and_full_paths() -> None:
+    events: List[Any] = [chunk(delta(role="assistant", content=""))]
+    expected: List[str] = []
+    args: List[str] = []
+    for i in range(2000):
+        text = f"<{i}>"
+        expected.append(text)
+        if i % 97 == 0:  # a chunk the short path leaves to the full one
+            events.append(
+                chunk({**delta(content=text), "logprobs": {"content": [{"token": text}]}})
+            )
+        else:
+            events.append(chunk(delta(content=text)))
+        if i % 3 == 0:
+            args.append(str(i))
+            call = {"index": 0, "id": "t", "function": {"name": "f", "arguments": str(i)}}
+            events.append(chunk(delta(tool_calls=[call])))
+    events.append(chunk(delta(finish_reason="stop"), usage={"total_tokens": 5}))
+    result = fold(events)
+    message = result["choices"][0]["message"]
+    assert message["content"] == "".join(expected)
+    assert message["tool_calls"][0]["function"] == {"arguments": "".join(args), "name": "f"}
+    assert len(result["choices"][0]["logprobs"]["content"]) == 21
+    assert result["choices"][0]["finish_reason"] == "stop" and result["usage"] == {
+        "total_tokens": 5
+    }
+
+
+def test_completion_pieces_and_a_chat_chunk_shape_that_is_not_the_usual_one() -> None:
+    pieces = [f"w{i} " for i in range(600)]
+    completion = fold([{**HEAD, "choices": [{"index": 0, "text": p}]} for p in pieces])
+    assert completion["choices"][0]["text"] == "".join(pieces)
+    two_choices = fold([chunk(delta(0, content="a"), delta(1, content="b"))] * 300)
+    assert [c["message"]["content"] for c in two_choices["choices"]] == ["a" * 300, "b" * 300]
