@@ -1,4 +1,8 @@
-"""Both clients behind one test interface, so every integration test runs for sync and async."""
+"""Every client behind one test interface: integration tests run for sync, async and aiohttp.
+
+Kinds: ``sync`` (BabyAPI), ``async`` (AsyncBabyAPI on httpx) and ``aiohttp`` (AsyncBabyAPI
+on its aiohttp transport).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ from scripted_server import ScriptedServer  # pyright: ignore[reportImplicitRela
 
 AnyClient = Union[BabyAPI, AsyncBabyAPI]
 API_KEY = "sk-test-secret-0123456789"
+KINDS = ("sync", "async", "aiohttp")
+# The transport each async kind pins, so neither depends on what happens to be installed.
+TRANSPORT_OF_KIND = {"async": "httpx", "aiohttp": "aiohttp"}
 
 
 class FakeTime:
@@ -37,9 +44,10 @@ class Driver:
 
     def __init__(self, kind: str, server: ScriptedServer) -> None:
         self.kind = kind
+        self.is_async = kind != "sync"
         self.server = server
         self.time = FakeTime()
-        self._loop = asyncio.new_event_loop() if kind == "async" else None
+        self._loop = asyncio.new_event_loop() if self.is_async else None
         self._clients: list[AnyClient] = []
         self.client = self.make()
 
@@ -47,7 +55,9 @@ class Driver:
         """A client on the scripted server with a fake clock; kwargs override the defaults."""
         kwargs.setdefault("api_key", API_KEY)
         kwargs.setdefault("base_url", self.server.base_url)
-        cls = AsyncBabyAPI if self.kind == "async" else BabyAPI
+        if self.is_async and "http_client" not in kwargs:
+            kwargs.setdefault("transport", TRANSPORT_OF_KIND[self.kind])
+        cls = AsyncBabyAPI if self.is_async else BabyAPI
         client = cls(**kwargs)
         self.install_fake_time(client)
         self._clients.append(client)
@@ -57,7 +67,7 @@ class Driver:
         client._clocks = Clocks(
             monotonic=self.time.monotonic, wall=lambda: 1_700_000_000.0, random=lambda: 0.5
         )
-        client._sleep = self.time.async_sleep if self.kind == "async" else self.time.sleep  # type: ignore[assignment]
+        client._sleep = self.time.async_sleep if self.is_async else self.time.sleep  # type: ignore[assignment]
 
     def run(self, value: Any) -> Any:
         """Await it if the async client returned an awaitable."""

@@ -54,6 +54,15 @@ from babyapi._infer import baby_infer_body, route_infer
 from babyapi._options import RequestOptionsLike
 from babyapi._request import Call, prepare_call
 from babyapi._streaming import AsyncStream, EventReader, Stream
+from babyapi._transports import (
+    AsyncSender,
+    Transport,
+    check_transport,
+    chosen,
+    name_of,
+    new_sender,
+    wrap_given,
+)
 from babyapi.resources import (
     AsyncBaby,
     AsyncChat,
@@ -70,6 +79,7 @@ from babyapi.resources import (
 )
 
 if TYPE_CHECKING:
+    import aiohttp
     from typing_extensions import Never
 
     from babyapi.types.chat import ChatCompletion, ChatCompletionMessageParam
@@ -79,8 +89,11 @@ __all__ = ["AsyncBabyAPI", "BabyAPI"]
 
 _Prompt = Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]]
 
-SelfT = TypeVar("SelfT", bound="_ClientBase[Any]")
-HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+SelfT = TypeVar("SelfT", bound="_ClientBase[Any, Any]")
+HttpT = TypeVar("HttpT", httpx.Client, AsyncSender)
+# What ``http_client=`` accepts: an httpx client, or for AsyncBabyAPI an aiohttp session too.
+GivenT = TypeVar("GivenT")
+AsyncHttpClient = Union[httpx.AsyncClient, "aiohttp.ClientSession"]
 INFER_PATH = "/infer"
 _SETTINGS = (
     "api_key",
@@ -93,6 +106,7 @@ _SETTINGS = (
     "deadline_s",
     "retry_read_timeouts",
     "http_client",
+    "transport",
     "default_embedding_model",
     "default_rerank_model",
 )
@@ -246,7 +260,7 @@ class _CloseWithLoop:
     can still run the closing handshake, and so does garbage collection inside the loop.
     """
 
-    def __init__(self, pool: _Pool[httpx.AsyncClient], client: httpx.AsyncClient) -> None:
+    def __init__(self, pool: _Pool[AsyncSender], client: AsyncSender) -> None:
         self._box = [client]
         watch = _close_at_loop_end(self._box, os.getpid())
         # One step runs the generator to its yield: the loop now knows it and will close it.
@@ -273,7 +287,7 @@ def _let_go(watch: object) -> None:
     """Dropping the last reference to the generator lets its event loop finalize it."""
 
 
-async def _close_at_loop_end(box: list[httpx.AsyncClient], pid: int) -> AsyncGenerator[None, None]:
+async def _close_at_loop_end(box: list[AsyncSender], pid: int) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
@@ -281,9 +295,7 @@ async def _close_at_loop_end(box: list[httpx.AsyncClient], pid: int) -> AsyncGen
             await box.pop().aclose()
 
 
-def _close_with_loop(
-    pool: _Pool[httpx.AsyncClient], client: httpx.AsyncClient
-) -> Optional[_Release]:
+def _close_with_loop(pool: _Pool[AsyncSender], client: AsyncSender) -> Optional[_Release]:
     return _CloseWithLoop(pool, client) if _running_loop() is not None else None
 
 
@@ -305,10 +317,8 @@ def _running_loop() -> object:
     return None
 
 
-class _ClientBase(Generic[HttpT]):
+class _ClientBase(Generic[HttpT, GivenT]):
     """Configuration, validation and request preparation shared by both shells; no I/O here."""
-
-    _http_class: type[HttpT]
 
     def __init__(
         self,
@@ -322,7 +332,8 @@ class _ClientBase(Generic[HttpT]):
         *,
         deadline_s: Optional[float] = None,
         retry_read_timeouts: Optional[bool] = None,
-        http_client: Optional[HttpT] = None,
+        http_client: Optional[GivenT] = None,
+        transport: Transport = "auto",
         default_embedding_model: Optional[str] = None,
         default_rerank_model: Optional[str] = None,
         **unsupported: Never,
@@ -334,7 +345,10 @@ class _ClientBase(Generic[HttpT]):
         ``default_rerank_model``. ``deadline_s`` bounds a whole call, retries included;
         ``retry_read_timeouts=True`` also retries read timeouts of generation requests (not
         retried by default: the server may still be generating, and would be paid twice);
-        ``http_client`` is your own httpx client (proxies, mTLS, transports), never closed by us.
+        ``http_client`` is your own httpx client (proxies, mTLS, transports), never closed by us
+        (AsyncBabyAPI also takes an aiohttp.ClientSession). ``transport`` picks AsyncBabyAPI's
+        HTTP library: "auto" (aiohttp when installed and running on asyncio, else httpx),
+        "aiohttp" or "httpx"; BabyAPI always uses httpx.
         """
         # Names from other SDKs (timeout=, organization=) get a pointer instead of a TypeError.
         refuse_unknown_settings(f"{type(self).__name__}()", unsupported, _SETTINGS)
@@ -351,20 +365,12 @@ class _ClientBase(Generic[HttpT]):
             default_embedding_model=default_embedding_model,
             default_rerank_model=default_rerank_model,
         )
-        http_class = self._http_class
-        if http_client is not None and not isinstance(http_client, http_class):
-            raise BabyAPIError(
-                f"{type(self).__name__} needs an httpx.{http_class.__name__} as http_client, got "
-                f"{type(http_client).__name__} (BabyAPI takes httpx.Client, AsyncBabyAPI httpx.AsyncClient).",
-                code="INVALID_OPTIONS",
-            )
-        self._start(config, http_client)
+        self._start(config, self._given(http_client, transport))
 
     def _start(self, config: ClientConfig, http_client: Optional[HttpT]) -> None:
-        http_class = self._http_class
         self._config = config
         self._pool: _Pool[HttpT] = _Pool(
-            lambda: http_class(timeout=DEFAULT_TIMEOUT_S),
+            self._factory(),
             http_client,
             self._affinity,
             self._release_when_dropped,
@@ -388,6 +394,14 @@ class _ClientBase(Generic[HttpT]):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._start(state["config"], None)
+
+    def _given(self, http_client: Any, transport: Any) -> Optional[HttpT]:
+        """Check ``http_client`` and ``transport``; the client to send with, if one was given."""
+        raise NotImplementedError
+
+    def _factory(self) -> Callable[[], HttpT]:
+        """What builds our own client (it must not hold the client, or the pool would too)."""
+        raise NotImplementedError
 
     @staticmethod
     def _affinity() -> object:
@@ -503,7 +517,7 @@ class _ClientBase(Generic[HttpT]):
         return EventReader(response, call, self._clocks.monotonic)
 
 
-class BabyAPI(_ClientBase[httpx.Client]):
+class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
     """The synchronous client. Use it as a context manager, or call ``close()`` when done.
 
     The client you build owns the connection pool; ``with_options`` copies share it, and
@@ -512,9 +526,26 @@ class BabyAPI(_ClientBase[httpx.Client]):
     the pickle as a secret; one built with your own ``http_client`` refuses to pickle.
     """
 
-    _http_class = httpx.Client
     _sleep: Callable[[float], None] = staticmethod(time.sleep)
     _release_when_dropped = _CloseWhenDropped
+
+    def _given(self, http_client: Any, transport: Any) -> Optional[httpx.Client]:
+        if transport not in ("auto", "httpx"):
+            raise BabyAPIError(
+                f"BabyAPI sends with httpx only, got transport={transport!r}; the aiohttp "
+                "transport is AsyncBabyAPI's.",
+                code="INVALID_OPTIONS",
+            )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise BabyAPIError(
+                f"BabyAPI needs an httpx.Client as http_client, got {type(http_client).__name__} "
+                "(AsyncBabyAPI takes httpx.AsyncClient or aiohttp.ClientSession).",
+                code="INVALID_OPTIONS",
+            )
+        return http_client
+
+    def _factory(self) -> Callable[[], httpx.Client]:
+        return lambda: httpx.Client(timeout=DEFAULT_TIMEOUT_S)
 
     def _attach_resources(self) -> None:
         self.chat = Chat(self)
@@ -608,17 +639,42 @@ class BabyAPI(_ClientBase[httpx.Client]):
                 outcome = exc
 
 
-class AsyncBabyAPI(_ClientBase[httpx.AsyncClient]):
+class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
     """The asynchronous client. Use ``async with``, or ``await client.aclose()`` when done.
 
     Pool ownership, fork and pickling work as for ``BabyAPI`` (a pickle carries the API key).
     The pool is bound to an event loop: it closes as that loop shuts down (``asyncio.run``)
     and a fresh one opens in the next loop.
+
+    Calls go out on aiohttp when it is installed (``pip install 'babyapi[aiohttp]'``) and the
+    loop is asyncio's, else on httpx; ``transport=`` chooses, ``transport`` tells. Both give
+    the same answers, errors, retries and streams; aiohttp is ten times faster under load.
     """
 
-    _http_class = httpx.AsyncClient
     _affinity = staticmethod(_running_loop)
     _release_when_dropped = staticmethod(_close_with_loop)
+    _transport: Transport = "auto"
+
+    def _given(self, http_client: Any, transport: Any) -> Optional[AsyncSender]:
+        self._transport = check_transport(transport, http_client)
+        return None if http_client is None else wrap_given(http_client)
+
+    def _factory(self) -> Callable[[], AsyncSender]:
+        transport = self._transport
+        return lambda: new_sender(transport)
+
+    @property
+    def transport(self) -> str:
+        """The HTTP library calls from here go out on: "aiohttp" or "httpx"."""
+        sender = self._pool.current()
+        return chosen(self._transport) if sender is None else name_of(sender)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "transport": self._transport}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._transport = state.get("transport", "auto")
+        super().__setstate__(state)
 
     async def _sleep(self, seconds: float) -> None:
         import anyio  # a dependency of httpx; imported here to keep it out of `import babyapi`

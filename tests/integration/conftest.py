@@ -1,4 +1,4 @@
-"""The ``driver`` fixture: every integration test runs once per client, sync and async."""
+"""The ``driver`` fixture: every integration test runs once per client kind (see drivers.KINDS)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from drivers import Driver  # pyright: ignore[reportImplicitRelativeImport]
+from drivers import KINDS, Driver  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=KINDS)
 def driver(request: pytest.FixtureRequest, scripted_server: ScriptedServer) -> Iterator[Driver]:
     d = Driver(request.param, scripted_server)
     yield d

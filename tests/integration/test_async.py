@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import anyio
 import httpx
 import pytest
@@ -14,14 +15,26 @@ from drivers import API_KEY  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
+# What runs on our own pool runs on both transports; a user's httpx client pins httpx.
+TRANSPORTS = pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
 OK = Reply.json({"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]})
+
+
+def small_pool(transport: str, size: int) -> Any:
+    """A user's client of either library with room for ``size`` connections."""
+    if transport == "aiohttp":
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=size))
+    return httpx.AsyncClient(limits=httpx.Limits(max_connections=size))
 
 
 def chunk(text: str) -> dict[str, Any]:
     return {"choices": [{"index": 0, "delta": {"content": text}}]}
 
 
-def test_cancelled_streams_leave_the_pool_healthy(scripted_server: ScriptedServer) -> None:
+@TRANSPORTS
+def test_cancelled_streams_leave_the_pool_healthy(
+    scripted_server: ScriptedServer, transport: str
+) -> None:
     slow_stream = Reply.sse([chunk("x")] * 20, chunk_delay_s=0.05)
 
     def reply(request: Any) -> Reply:
@@ -31,8 +44,8 @@ def test_cancelled_streams_leave_the_pool_healthy(scripted_server: ScriptedServe
 
     async def main() -> list[str]:
         # A small pool makes any leaked connection show up as a pool timeout.
-        limits = httpx.Limits(max_connections=10)
-        async with httpx.AsyncClient(limits=limits) as http:
+        http = small_pool(transport, 10)
+        try:
             client = AsyncBabyAPI(
                 api_key=API_KEY, base_url=scripted_server.base_url, timeout_s=5.0, http_client=http
             )
@@ -56,19 +69,31 @@ def test_cancelled_streams_leave_the_pool_healthy(scripted_server: ScriptedServe
             for _ in range(20):
                 results += await asyncio.gather(*(call() for _ in range(10)))
             return results
+        finally:
+            await (http.close() if isinstance(http, aiohttp.ClientSession) else http.aclose())
 
     assert asyncio.run(main()) == ["ok"] * 200
     assert scripted_server.wait_for_open_connections(0, timeout=5.0)
 
 
-def test_asyncio_timeout_cancels_a_call(scripted_server: ScriptedServer) -> None:
-    scripted_server.script(Reply.json({}, delay_s=2.0), OK)
+@TRANSPORTS
+def test_asyncio_timeout_cancels_a_call(scripted_server: ScriptedServer, transport: str) -> None:
+    slow = Reply.json({}, delay_s=2.0)
+
+    def reply(request: Any) -> Reply:
+        return slow if request.json()["messages"][0]["content"] == "slow" else OK
+
+    scripted_server.set_handler(reply)
 
     async def main() -> str:
-        client = AsyncBabyAPI(api_key=API_KEY, base_url=scripted_server.base_url, max_retries=0)
+        client = AsyncBabyAPI(
+            api_key=API_KEY, base_url=scripted_server.base_url, max_retries=0, transport=transport
+        )
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.2):  # type: ignore[attr-defined]
-                await client.chat.completions.create(model="m", messages=MESSAGES)
+                await client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "slow"}]
+                )
         res = await client.chat.completions.create(model="m", messages=MESSAGES)
         await client.aclose()
         return res["choices"][0]["message"]["content"]
@@ -78,9 +103,12 @@ def test_asyncio_timeout_cancels_a_call(scripted_server: ScriptedServer) -> None
     assert asyncio.run(main()) == "ok"
 
 
-def test_one_client_across_successive_asyncio_runs(scripted_server: ScriptedServer) -> None:
+@TRANSPORTS
+def test_one_client_across_successive_asyncio_runs(
+    scripted_server: ScriptedServer, transport: str
+) -> None:
     scripted_server.script(OK)
-    client = AsyncBabyAPI(api_key=API_KEY, base_url=scripted_server.base_url)
+    client = AsyncBabyAPI(api_key=API_KEY, base_url=scripted_server.base_url, transport=transport)
 
     async def ask() -> str:
         res = await client.chat.completions.create(model="m", messages=MESSAGES)
@@ -127,11 +155,16 @@ def test_runs_under_asyncio_and_trio(scripted_server: ScriptedServer, backend: s
     assert len(scripted_server.requests) == 3
 
 
-def test_five_hundred_concurrent_calls_at_default_limits(scripted_server: ScriptedServer) -> None:
+@TRANSPORTS
+def test_five_hundred_concurrent_calls_at_default_limits(
+    scripted_server: ScriptedServer, transport: str
+) -> None:
     scripted_server.script(OK)
 
     async def main() -> int:
-        async with AsyncBabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as client:
+        async with AsyncBabyAPI(
+            api_key=API_KEY, base_url=scripted_server.base_url, transport=transport
+        ) as client:
             results = await asyncio.gather(
                 *(client.chat.completions.create(model="m", messages=MESSAGES) for _ in range(500))
             )
@@ -141,13 +174,12 @@ def test_five_hundred_concurrent_calls_at_default_limits(scripted_server: Script
     assert len(scripted_server.requests) == 500
 
 
-def test_pool_exhaustion_names_the_setting(scripted_server: ScriptedServer) -> None:
+@TRANSPORTS
+def test_pool_exhaustion_names_the_setting(scripted_server: ScriptedServer, transport: str) -> None:
     scripted_server.script(Reply.json({}, delay_s=0.5))
 
     async def main() -> BabyAPIError:
-        http = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=1), timeout=httpx.Timeout(5.0, pool=0.05)
-        )
+        http = small_pool(transport, 1)
         async with AsyncBabyAPI(
             api_key=API_KEY,
             base_url=scripted_server.base_url,
@@ -158,7 +190,7 @@ def test_pool_exhaustion_names_the_setting(scripted_server: ScriptedServer) -> N
             outcomes = await asyncio.gather(
                 *(client.models.list() for _ in range(3)), return_exceptions=True
             )
-        await http.aclose()
+        await (http.close() if isinstance(http, aiohttp.ClientSession) else http.aclose())
         errors = [o for o in outcomes if isinstance(o, BabyAPIError)]
         return errors[0]
 

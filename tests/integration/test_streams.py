@@ -138,7 +138,7 @@ def test_tool_calls_are_merged_by_index(driver: Driver) -> None:
         )
     )
     final = driver.stream_method(
-        stream_chat(driver.client) if driver.kind == "async" else driver.call(stream_chat), "final"
+        stream_chat(driver.client) if driver.is_async else driver.call(stream_chat), "final"
     )
     message = final["choices"][0]["message"]
     assert message["content"] is None
@@ -253,7 +253,7 @@ def test_server_ignoring_stream_gives_one_event(driver: Driver) -> None:
     assert len(events) == 1
     assert events[0].data == whole
     driver.server.script(Reply.json(whole))
-    stream = stream_chat(driver.client) if driver.kind == "async" else driver.call(stream_chat)
+    stream = stream_chat(driver.client) if driver.is_async else driver.call(stream_chat)
     assert driver.stream_method(stream, "final") == whole
 
 
