@@ -13,6 +13,7 @@ from typing import Any, Callable, Generator, NamedTuple, Optional, Union
 import httpx
 
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
+from babyapi._redact import redact
 from babyapi._request import BuildRequest, Call
 from babyapi._response import error_from_response, parse_json_body
 from babyapi._retry import (
@@ -159,7 +160,11 @@ def _judge(
         refusal=refusal,
     )
     if isinstance(outcome, httpx.Response):
-        return error_from_response(outcome, decision.retry_after_s), decision
+        error = error_from_response(outcome, decision.retry_after_s)
+        # A server may quote the key back ("Incorrect API key provided: sk-..."); never pass it on.
+        error.message = redact(error.message, call.settings.api_key)
+        error.args = (error.message,)
+        return error, decision
     assert isinstance(outcome, BaseException)
     return error_from_exception(outcome, call, time_left), decision
 
@@ -194,7 +199,7 @@ def error_from_exception(
     url = call.url
     origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
     # Transport messages can quote request headers; the key must never reach an error.
-    detail = (str(exc) or type(exc).__name__).replace(call.settings.api_key, "[api key]")
+    detail = redact(str(exc) or type(exc).__name__, call.settings.api_key)
     if isinstance(exc, httpx.TimeoutException):
         return _timeout_error(exc, call, where, origin, time_left, reading_body)
     if isinstance(exc, httpx.ConnectError):

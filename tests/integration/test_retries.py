@@ -305,3 +305,19 @@ def test_bad_request_is_not_retried_even_with_retries_left(driver: Driver) -> No
     with pytest.raises(BadRequestError):
         driver.call(chat)
     assert len(driver.server.requests) == 1
+
+
+@pytest.mark.parametrize("key", ["e", "on"])
+def test_a_short_key_does_not_garble_the_transport_message(driver: Driver, key: str) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = driver.make(api_key=key, base_url=f"http://127.0.0.1:{port}", max_retries=0)
+    with pytest.raises(APIConnectionError) as info:
+        driver.call(chat, client)
+    # The transport's own words ("Connection refused", "All connection attempts failed") intact.
+    assert str(info.value.cause) in info.value.message
+    assert key in str(info.value.cause)
+    assert "[api key]" not in info.value.message

@@ -565,3 +565,35 @@ def test_a_timeout_names_the_bound_that_fired(
     assert named in error.message
     setting = named.split("(")[1].split("=")[0].replace("what was left of ", "").rstrip(")")
     assert f"raise {setting}" in error.message
+
+
+@pytest.mark.parametrize("key", ["e", "on", "r", "Con"])
+def test_a_short_key_leaves_ordinary_words_alone(build: Any, key: str) -> None:
+    run = drive(json_plan, make_call(api_key=key, max_retries=0), build, [connect_error()])
+    assert run.error is not None
+    assert "[Errno 111] Connection refused" in run.error.message
+    assert "[api key]" not in run.error.message
+
+
+@pytest.mark.parametrize("key", ["e", "on", "sk-x", "ab=", KEY])
+def test_the_key_is_replaced_where_it_stands(build: Any, key: str) -> None:
+    quoted = httpx.LocalProtocolError(f"Illegal header value b'Bearer {key}\\n' near {key}.")
+    run = drive(json_plan, make_call(api_key=key, max_retries=0), build, [quoted])
+    assert run.error is not None
+    assert "Illegal header value b'Bearer [api key]\\n' near [api key]." in run.error.message
+    assert f"Bearer {key}" not in str(run.error)
+
+
+def test_a_long_key_is_replaced_even_inside_other_text(build: Any) -> None:
+    glued = httpx.ReadError(f"token=x{KEY}y")
+    run = drive(json_plan, make_call(max_retries=0), build, [glued])
+    assert run.error is not None and KEY not in str(run.error)
+    assert "token=x[api key]y" in run.error.message
+
+
+def test_a_key_a_server_quotes_back_is_replaced(build: Any) -> None:
+    body = b'{"error": {"message": "Incorrect API key provided: ' + KEY.encode() + b'."}}'
+    run = drive(json_plan, make_call(), build, [reply(401, body)])
+    assert run.error is not None and run.error.status == 401
+    assert KEY not in str(run.error) and KEY not in repr(run.error)
+    assert "Incorrect API key provided: [api key]." in run.error.message
