@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babyapi._budget import RetryBudget
 from babyapi._client import AsyncBabyAPI, BabyAPI
 from babyapi._errors import (
     APIConnectionError,
@@ -56,6 +57,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestOptions",
+    "RetryBudget",
     "SSEEvent",
     "Stream",
     "UnprocessableEntityError",

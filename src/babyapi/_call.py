@@ -12,6 +12,7 @@ from typing import Any, Callable, Generator, NamedTuple, Optional, Union
 
 import httpx
 
+from babyapi._budget import RetryLedger
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._redact import redact
 from babyapi._request import BuildRequest, Call
@@ -94,17 +95,34 @@ class Clocks(NamedTuple):
     random: Callable[[], float]
 
 
-def json_plan(call: Call, build: BuildRequest, clocks: Clocks, base_delay_s: float) -> Plan:
+def json_plan(
+    call: Call,
+    build: BuildRequest,
+    clocks: Clocks,
+    base_delay_s: float,
+    ledger: Optional[RetryLedger] = None,
+) -> Plan:
     """Attempts until a 2xx whose body is a JSON object is returned, or an error is raised."""
-    response = yield from response_plan(call, build, clocks, base_delay_s)
+    response = yield from response_plan(call, build, clocks, base_delay_s, ledger)
     return parse_json_body(response)
 
 
-def response_plan(call: Call, build: BuildRequest, clocks: Clocks, base_delay_s: float) -> Plan:
-    """Attempts until a 2xx response (body unread when streaming), retrying what may be retried."""
+def response_plan(
+    call: Call,
+    build: BuildRequest,
+    clocks: Clocks,
+    base_delay_s: float,
+    ledger: Optional[RetryLedger] = None,
+) -> Plan:
+    """Attempts until a 2xx response (body unread when streaming), retrying what may be retried.
+
+    With a ``ledger`` (the client's retry budget) every call is counted and every retry spent.
+    """
     settings = call.settings
     deadline_at = None if settings.deadline_s is None else clocks.monotonic() + settings.deadline_s
     call.deadline_at = deadline_at  # a stream's reader keeps to it until the last event
+    if ledger is not None:
+        ledger.record_call(clocks.monotonic())
     retries = 0
     while True:
         time_left = None if deadline_at is None else deadline_at - clocks.monotonic()
@@ -120,6 +138,8 @@ def response_plan(call: Call, build: BuildRequest, clocks: Clocks, base_delay_s:
         error, decision = _judge(
             call, outcome, retries, clocks, base_delay_s, time_left, deadline_at
         )
+        if decision.retry and ledger is not None:
+            decision = _spend(ledger, decision, clocks.monotonic())
         _log(call, retries, getattr(outcome, "status_code", None), decision)
         if not decision.retry:
             raise _final(error, retries, decision)
@@ -169,8 +189,22 @@ def _judge(
     return error_from_exception(outcome, call, time_left), decision
 
 
+def _spend(ledger: RetryLedger, decision: Decision, now: float) -> Decision:
+    """The decision to retry, if the budget has a retry left; else fail fast with why."""
+    if ledger.try_retry(now):
+        return decision
+    return Decision(
+        False,
+        reason=ledger.refusal(now),
+        retry_after_s=decision.retry_after_s,
+        code="RETRY_BUDGET_EXHAUSTED",
+    )
+
+
 def _final(error: BabyAPIError, retries: int, decision: Decision) -> BabyAPIError:
     error.attempts = retries + 1
+    if decision.code is not None:
+        error.code = decision.code
     parts = [f"gave up after {retries + 1} attempts"] if retries else []
     # Say why retrying stopped, unless the failure was final anyway or no retry was asked for.
     if decision.reason not in (NOT_RETRYABLE, "max_retries=0 reached"):

@@ -31,6 +31,7 @@ from typing import (
 import httpx
 
 from babyapi._bodies import check_body, default_model_for
+from babyapi._budget import RetryBudget, RetryLedger
 from babyapi._call import (
     TRANSPORT_ERRORS,
     Clocks,
@@ -44,6 +45,7 @@ from babyapi._call import (
 from babyapi._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_RETRY_BASE_DELAY_S,
+    DEFAULT_RETRY_BUDGET,
     DEFAULT_TIMEOUT_S,
     ClientConfig,
     build_config,
@@ -105,6 +107,7 @@ _SETTINGS = (
     "default_headers",
     "deadline_s",
     "retry_read_timeouts",
+    "retry_budget",
     "http_client",
     "transport",
     "default_embedding_model",
@@ -317,6 +320,11 @@ def _running_loop() -> object:
     return None
 
 
+def _ledger(config: ClientConfig) -> Optional[RetryLedger]:
+    """The retry budget's running count, shared by a client and its with_options copies."""
+    return None if config.retry_budget is None else RetryLedger(config.retry_budget)
+
+
 class _ClientBase(Generic[HttpT, GivenT]):
     """Configuration, validation and request preparation shared by both shells; no I/O here."""
 
@@ -332,6 +340,7 @@ class _ClientBase(Generic[HttpT, GivenT]):
         *,
         deadline_s: Optional[float] = None,
         retry_read_timeouts: Optional[bool] = None,
+        retry_budget: Optional[RetryBudget] = DEFAULT_RETRY_BUDGET,
         http_client: Optional[GivenT] = None,
         transport: Transport = "auto",
         default_embedding_model: Optional[str] = None,
@@ -349,6 +358,8 @@ class _ClientBase(Generic[HttpT, GivenT]):
         (AsyncBabyAPI also takes an aiohttp.ClientSession). ``transport`` picks AsyncBabyAPI's
         HTTP library: "auto" (aiohttp when installed and running on asyncio, else httpx),
         "aiohttp" or "httpx"; BabyAPI always uses httpx.
+        ``retry_budget`` caps retries client-wide (``None``: no cap); ``http_client`` is your
+        own httpx client (proxies, mTLS, transports), never closed by us.
         """
         # Names from other SDKs (timeout=, organization=) get a pointer instead of a TypeError.
         refuse_unknown_settings(f"{type(self).__name__}()", unsupported, _SETTINGS)
@@ -364,11 +375,14 @@ class _ClientBase(Generic[HttpT, GivenT]):
             retry_read_timeouts=retry_read_timeouts,
             default_embedding_model=default_embedding_model,
             default_rerank_model=default_rerank_model,
+            retry_budget=retry_budget,
         )
         self._start(config, self._given(http_client, transport))
 
     def _start(self, config: ClientConfig, http_client: Optional[HttpT]) -> None:
         self._config = config
+        # A fresh count in a new process too: the window describes calls made here.
+        self._retry_ledger = _ledger(config)
         self._pool: _Pool[HttpT] = _Pool(
             self._factory(),
             http_client,
@@ -459,6 +473,8 @@ class _ClientBase(Generic[HttpT, GivenT]):
         clone = type(self).__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone._config = self._config.with_changes(**changes)
+        if clone._config.retry_budget != self._config.retry_budget:
+            clone._retry_ledger = _ledger(clone._config)
         clone._owns_pool = False
         clone._attach_resources()
         return clone
@@ -505,12 +521,20 @@ class _ClientBase(Generic[HttpT, GivenT]):
 
     def _json_plan(self, call: Call) -> Plan:
         return json_plan(
-            call, self._http.build_request, self._clocks, self._config.retry_base_delay_s
+            call,
+            self._http.build_request,
+            self._clocks,
+            self._config.retry_base_delay_s,
+            self._retry_ledger,
         )
 
     def _stream_plan(self, call: Call) -> Plan:
         return response_plan(
-            call, self._http.build_request, self._clocks, self._config.retry_base_delay_s
+            call,
+            self._http.build_request,
+            self._clocks,
+            self._config.retry_base_delay_s,
+            self._retry_ledger,
         )
 
     def _reader(self, response: httpx.Response, call: Call) -> EventReader:

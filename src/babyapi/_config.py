@@ -6,6 +6,7 @@ import os
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, NamedTuple, Optional
 
+from babyapi._budget import RetryBudget
 from babyapi._errors import BabyAPIError
 from babyapi._validation import (
     check_api_key,
@@ -22,6 +23,7 @@ DEFAULT_BASE_URL = "https://api.babyapi.org"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_RETRY_BASE_DELAY_S = 0.25
+DEFAULT_RETRY_BUDGET = RetryBudget()
 
 
 class ClientConfig(NamedTuple):
@@ -40,6 +42,7 @@ class ClientConfig(NamedTuple):
     # A chat model is never right for embeddings or rerank, so these have defaults of their own.
     default_embedding_model: Optional[str] = None
     default_rerank_model: Optional[str] = None
+    retry_budget: Optional[RetryBudget] = DEFAULT_RETRY_BUDGET
 
     def __repr__(self) -> str:
         # Neither the key nor header values (which may carry credentials) are shown.
@@ -49,12 +52,14 @@ class ClientConfig(NamedTuple):
             f"default_model={self.default_model!r}, deadline_s={self.deadline_s!r}, "
             f"retry_read_timeouts={self.retry_read_timeouts!r}, "
             f"default_embedding_model={self.default_embedding_model!r}, "
-            f"default_rerank_model={self.default_rerank_model!r})"
+            f"default_rerank_model={self.default_rerank_model!r}, "
+            f"retry_budget={self.retry_budget!r})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A mappingproxy cannot be pickled: the headers travel as a dict and are frozen again.
-        return (_frozen, (*self[:6], dict(self.default_headers), self.deadline_s))
+        # Every field after them travels as it is (a tuple slice, so none can be forgotten).
+        return (_frozen, (*self[:6], dict(self.default_headers), *self[7:]))
 
     def with_changes(self, **changes: Any) -> ClientConfig:
         """A copy with some settings changed, validated like the constructor's."""
@@ -70,6 +75,7 @@ class ClientConfig(NamedTuple):
             "retry_read_timeouts": self.retry_read_timeouts,
             "default_embedding_model": self.default_embedding_model,
             "default_rerank_model": self.default_rerank_model,
+            "retry_budget": self.retry_budget,
         }
         refuse_unknown_settings("with_options()", changes, merged)
         merged.update(changes)
@@ -94,6 +100,7 @@ def build_config(
     retry_read_timeouts: Optional[bool] = None,
     default_embedding_model: Optional[str] = None,
     default_rerank_model: Optional[str] = None,
+    retry_budget: Optional[RetryBudget] = DEFAULT_RETRY_BUDGET,
     environ: Mapping[str, str] = os.environ,
 ) -> ClientConfig:
     """Arguments win over the environment; the environment wins over the defaults."""
@@ -121,6 +128,7 @@ def build_config(
             default_rerank_model=_model_setting(
                 default_rerank_model, "default_rerank_model", environ
             ),
+            retry_budget=retry_budget,
         )
     )
 
@@ -193,7 +201,18 @@ def _validated(**settings: Any) -> dict[str, Any]:
         ),
         "default_embedding_model": settings["default_embedding_model"],
         "default_rerank_model": settings["default_rerank_model"],
+        "retry_budget": _check_budget(settings["retry_budget"]),
     }
+
+
+def _check_budget(value: Any) -> Optional[RetryBudget]:
+    if value is None or isinstance(value, RetryBudget):
+        return value
+    raise BabyAPIError(
+        f"retry_budget must be a RetryBudget(ratio=..., min_retries=..., window_s=...) or None "
+        f"(no budget), got {type(value).__name__}.",
+        code="INVALID_OPTIONS",
+    )
 
 
 def _non_blank(value: Any, name: str) -> Optional[str]:

@@ -40,6 +40,8 @@ class Decision(NamedTuple):
     wait_s: float = 0.0
     reason: str = ""
     retry_after_s: Optional[float] = None
+    #: The error code to give up with, when giving up is the news (the retry budget).
+    code: Optional[str] = None
 
 
 def retry_after_s(headers: Mapping[str, str], now_epoch_s: float) -> Optional[float]:

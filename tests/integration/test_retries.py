@@ -321,3 +321,50 @@ def test_a_short_key_does_not_garble_the_transport_message(driver: Driver, key: 
     assert str(info.value.cause) in info.value.message
     assert key in str(info.value.cause)
     assert "[api key]" not in info.value.message
+
+
+def test_a_storm_is_bounded_by_the_retry_budget(driver: Driver) -> None:
+    from babyapi import RetryBudget
+
+    driver.server.script(Reply.json({"error": {"message": "overloaded"}}, status=503))
+    budget = RetryBudget(ratio=0.1, min_retries=3, window_s=1_000.0)
+    client = driver.make(max_retries=2, retry_budget=budget)
+    codes = []
+    for _ in range(20):
+        with pytest.raises(InternalServerError) as info:
+            driver.call(chat, client)
+        codes.append(info.value.code)
+    # 20 calls, and retries up to 3 + 0.1 per call: 5 of them, not 40.
+    assert len(driver.server.requests) == 20 + 5
+    assert codes.count("RETRY_BUDGET_EXHAUSTED") == 20 - 2
+
+
+def test_without_a_budget_every_call_retries(driver: Driver) -> None:
+    driver.server.script(Reply(status=503))
+    client = driver.make(max_retries=2, retry_budget=None)
+    for _ in range(20):
+        with pytest.raises(InternalServerError) as info:
+            driver.call(chat, client)
+        assert info.value.code != "RETRY_BUDGET_EXHAUSTED"
+    assert len(driver.server.requests) == 60
+
+
+def test_with_options_copies_share_the_budget(driver: Driver) -> None:
+    from babyapi import RetryBudget
+
+    driver.server.script(Reply(status=503))
+    client = driver.make(retry_budget=RetryBudget(ratio=0.0, min_retries=2, window_s=1_000.0))
+    copy = client.with_options(timeout_s=5.0)
+    driver.install_fake_time(copy)
+    with pytest.raises(InternalServerError):
+        driver.call(chat, client)  # spends both retries
+    with pytest.raises(InternalServerError) as info:
+        driver.call(chat, copy)
+    assert info.value.code == "RETRY_BUDGET_EXHAUSTED"
+    assert len(driver.server.requests) == 4
+    # A copy with a budget of its own starts afresh.
+    other = client.with_options(retry_budget=None)
+    driver.install_fake_time(other)
+    with pytest.raises(InternalServerError):
+        driver.call(chat, other)
+    assert len(driver.server.requests) == 7

@@ -597,3 +597,45 @@ def test_a_key_a_server_quotes_back_is_replaced(build: Any) -> None:
     assert run.error is not None and run.error.status == 401
     assert KEY not in str(run.error) and KEY not in repr(run.error)
     assert "Incorrect API key provided: [api key]." in run.error.message
+
+
+def test_a_spent_budget_fails_fast_with_its_own_code(build: Any) -> None:
+    from babyapi import RetryBudget
+    from babyapi._budget import RetryLedger
+
+    ledger = RetryLedger(RetryBudget(ratio=0.0, min_retries=2, window_s=10.0))
+    clock = FakeClock()
+
+    def storm_call() -> Run:
+        plan = lambda *a: json_plan(*a, ledger=ledger)  # noqa: E731
+        return drive(plan, make_call(), build, [reply(503)] * 3, clock=clock)
+
+    first = storm_call()
+    assert first.kinds == ["Send", "Sleep", "Send", "Sleep", "Send"]
+    assert (
+        isinstance(first.error, InternalServerError)
+        and first.error.code != "RETRY_BUDGET_EXHAUSTED"
+    )
+    second = drive(
+        lambda *a: json_plan(*a, ledger=ledger), make_call(), build, [reply(503)], clock=clock
+    )
+    assert second.kinds == ["Send"], "no sleep, no second attempt"
+    error = second.error
+    assert isinstance(error, InternalServerError) and error.status == 503
+    assert error.code == "RETRY_BUDGET_EXHAUSTED"
+    assert error.attempts == 1
+    assert "retry budget is spent" in error.message and "2 retries for 2 calls" in error.message
+    assert ledger.totals(clock.now) == (2, 2)
+
+
+def test_the_budget_is_spent_only_on_retries(build: Any) -> None:
+    from babyapi import RetryBudget
+    from babyapi._budget import RetryLedger
+
+    ledger = RetryLedger(RetryBudget(ratio=0.0, min_retries=1, window_s=10.0))
+    plan = lambda *a: json_plan(*a, ledger=ledger)  # noqa: E731
+    for outcome in (reply(200, OK_BODY), reply(400), reply(503)):
+        drive(plan, make_call(max_retries=0), build, [outcome])
+    assert ledger.totals(1000.0) == (3, 0)
+    run = drive(plan, make_call(), build, [connect_error(), reply(200, OK_BODY)])
+    assert run.result is not None and ledger.totals(1000.0) == (4, 1)

@@ -1,0 +1,125 @@
+"""The retry budget on its own: a floor, a share of calls, a sliding window, shared safely."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from typing import Any
+
+import pytest
+
+from babyapi import BabyAPIError, RetryBudget
+from babyapi._budget import RetryLedger
+
+
+def spend(ledger: RetryLedger, now: float, tries: int) -> int:
+    return sum(ledger.try_retry(now) for _ in range(tries))
+
+
+def test_the_floor_allows_min_retries_with_no_calls_to_speak_of() -> None:
+    ledger = RetryLedger(RetryBudget(ratio=0.0, min_retries=3, window_s=10.0))
+    ledger.record_call(0.0)
+    assert spend(ledger, 0.0, 10) == 3
+
+
+def test_retries_grow_with_calls_by_the_ratio() -> None:
+    ledger = RetryLedger(RetryBudget(ratio=0.2, min_retries=0, window_s=10.0))
+    for _ in range(100):
+        ledger.record_call(1.0)
+    assert spend(ledger, 1.0, 100) == 20
+    assert ledger.totals(1.0) == (100, 20)
+
+
+def test_floor_and_ratio_add_up() -> None:
+    ledger = RetryLedger(RetryBudget(ratio=0.5, min_retries=4, window_s=10.0))
+    for _ in range(10):
+        ledger.record_call(0.0)
+    assert spend(ledger, 0.0, 50) == 4 + 5
+
+
+def test_the_window_slides() -> None:
+    ledger = RetryLedger(RetryBudget(ratio=0.0, min_retries=2, window_s=10.0))
+    ledger.record_call(0.0)
+    assert spend(ledger, 0.0, 5) == 2
+    assert spend(ledger, 9.5, 5) == 0, "still inside the window"
+    assert spend(ledger, 10.5, 5) == 2, "the first retries have aged out"
+    assert spend(ledger, 15.0, 5) == 0
+    assert spend(ledger, 1000.0, 5) == 2
+
+
+def test_calls_age_out_too() -> None:
+    ledger = RetryLedger(RetryBudget(ratio=1.0, min_retries=0, window_s=10.0))
+    for _ in range(5):
+        ledger.record_call(0.0)
+    assert ledger.totals(5.0) == (5, 0)
+    assert ledger.totals(20.0) == (0, 0)
+    assert spend(ledger, 20.0, 5) == 0
+
+
+def test_threads_never_overspend() -> None:
+    ledger = RetryLedger(RetryBudget(ratio=0.1, min_retries=7, window_s=60.0))
+    for _ in range(1_000):
+        ledger.record_call(0.0)
+    granted = [0] * 8
+    start = threading.Barrier(8)
+
+    def work(i: int) -> None:
+        start.wait()
+        granted[i] = spend(ledger, 1.0, 500)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(granted) == 7 + 100
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"ratio": -0.1},
+        {"ratio": float("nan")},
+        {"ratio": "0.2"},
+        {"min_retries": -1},
+        {"min_retries": 1.5},
+        {"min_retries": True},
+        {"window_s": 0},
+        {"window_s": float("inf")},
+    ],
+    ids=repr,
+)
+def test_bad_budgets_are_refused(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(BabyAPIError) as info:
+        RetryBudget(**kwargs)
+    assert info.value.code == "INVALID_OPTIONS"
+    assert next(iter(kwargs)) in info.value.message
+
+
+def test_budget_is_an_immutable_value() -> None:
+    budget = RetryBudget(0.1, 5, 30.0)
+    assert budget == RetryBudget(ratio=0.1, min_retries=5, window_s=30.0)
+    assert budget != RetryBudget()
+    assert repr(budget) == "RetryBudget(ratio=0.1, min_retries=5, window_s=30.0)"
+    with pytest.raises(AttributeError):
+        budget.ratio = 1.0  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(budget)) == budget
+
+
+def test_a_pickled_ledger_starts_a_fresh_window() -> None:
+    ledger = RetryLedger(RetryBudget(ratio=0.0, min_retries=1))
+    ledger.record_call(0.0)
+    assert ledger.try_retry(0.0)
+    copy = pickle.loads(pickle.dumps(ledger))
+    assert copy.budget == ledger.budget
+    assert copy.totals(0.0) == (0, 0)
+
+
+def test_the_refusal_says_what_was_spent_and_what_to_do() -> None:
+    ledger = RetryLedger(RetryBudget(ratio=0.2, min_retries=1, window_s=10.0))
+    ledger.record_call(0.0)
+    assert spend(ledger, 0.0, 3) == 2  # 1 + 0.2 allowed: the second retry starts below it
+    ledger.record_call(0.0)
+    reason = ledger.refusal(0.0)
+    assert "2 retries for 2 calls in the last 10s, of 1 + 0.2 per call allowed" in reason
+    assert "retry_budget=None" in reason
