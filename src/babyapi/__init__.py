@@ -16,6 +16,8 @@ from babyapi._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    StructuredOutputError,
+    ToolError,
     UnprocessableEntityError,
 )
 from babyapi._options import RequestOptions
@@ -60,6 +62,8 @@ __all__ = [
     "RetryBudget",
     "SSEEvent",
     "Stream",
+    "StructuredOutputError",
+    "ToolError",
     "UnprocessableEntityError",
     "__version__",
 ]

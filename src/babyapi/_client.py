@@ -55,7 +55,7 @@ from babyapi._errors import BabyAPIError
 from babyapi._infer import baby_infer_body, route_infer
 from babyapi._options import RequestOptionsLike
 from babyapi._request import Call, prepare_call
-from babyapi._streaming import AsyncStream, EventReader, Stream
+from babyapi._streaming import AsyncStream, EventReader, Finisher, Stream
 from babyapi._transports import (
     AsyncSender,
     Transport,
@@ -636,8 +636,8 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
     def _request(self, call: Call) -> Any:
         return self._run(self._json_plan(call))
 
-    def _stream(self, call: Call) -> Stream[Any]:
-        return Stream(self._reader(self._run(self._stream_plan(call)), call))
+    def _stream(self, call: Call, finish: Optional[Finisher] = None) -> Stream[Any]:
+        return Stream(self._reader(self._run(self._stream_plan(call)), call), finish)
 
     def _run(self, plan: Plan) -> Any:
         outcome: Outcome = None
@@ -774,11 +774,11 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
     async def _request(self, call: Call) -> Any:
         return await self._run(self._json_plan(call))
 
-    def _stream(self, call: Call) -> AsyncStream[Any]:
+    def _stream(self, call: Call, finish: Optional[Finisher] = None) -> AsyncStream[Any]:
         async def open_reader() -> EventReader:
             return self._reader(await self._run(self._stream_plan(call)), call)
 
-        return AsyncStream(open_reader)
+        return AsyncStream(open_reader, finish)
 
     async def _run(self, plan: Plan) -> Any:
         outcome: Outcome = None

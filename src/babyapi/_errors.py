@@ -19,6 +19,8 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "StructuredOutputError",
+    "ToolError",
     "UnprocessableEntityError",
 ]
 
@@ -139,6 +141,42 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """HTTP 5xx: the server failed."""
+
+
+class StructuredOutputError(BabyAPIError):
+    """The answer to ``parse()`` is not what the schema asks for.
+
+    Codes: ``OUTPUT_NOT_JSON``, ``OUTPUT_TRUNCATED`` (cut at ``max_tokens``),
+    ``OUTPUT_SCHEMA_MISMATCH`` (``path`` names the first offending field), ``OUTPUT_REFUSED``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw: Optional[str] = None,
+        path: Optional[str] = None,
+        completion: Optional[dict[str, Any]] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        #: The text the model sent (the refusal for ``OUTPUT_REFUSED``).
+        self.raw = raw
+        #: Where the value first breaks the schema, such as ``$.items[2].price``.
+        self.path = path
+        #: The whole answer the server sent.
+        self.completion = completion
+
+
+class ToolError(BabyAPIError):
+    """The tool loop stopped: ``TOOL_ROUNDS_EXCEEDED``, or a tool failed with ``raise_tool_errors``."""
+
+    def __init__(
+        self, message: str, *, messages: Optional[list[Any]] = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        #: The conversation so far, tool calls and answers included.
+        self.messages: list[Any] = messages or []
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

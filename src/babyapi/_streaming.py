@@ -243,8 +243,13 @@ async def _aread_events(reader: EventReader) -> AsyncGenerator[Optional[SSEEvent
         await reader.response.aclose()
 
 
+# Turns the accumulated answer into what final() returns (parse() attaches the parsed value).
+Finisher = Callable[[dict[str, Any]], Any]
+
+
 class _StreamBase(Generic[ChunkT, FinalT]):
     _reader: Optional[EventReader]
+    _finish: Optional[Finisher] = None
 
     @property
     def response(self) -> httpx.Response:
@@ -265,14 +270,16 @@ class _StreamBase(Generic[ChunkT, FinalT]):
 
     def _result(self) -> FinalT:
         assert self._reader is not None
-        return cast("FinalT", self._reader.accumulated())
+        answer = self._reader.accumulated()
+        return cast("FinalT", answer if self._finish is None else self._finish(answer))
 
 
 class Stream(_StreamBase[ChunkT, FinalT]):
     """The events of one streamed response; iterate it, or call ``text_deltas()`` or ``final()``."""
 
-    def __init__(self, reader: EventReader) -> None:
+    def __init__(self, reader: EventReader, finish: Optional[Finisher] = None) -> None:
         self._reader = reader
+        self._finish = finish
         # The generator must not reference the Stream: without a cycle, CPython frees the
         # Stream (and so closes the connection) the moment a loop over it is left.
         self._iterator = _read_events(reader)
@@ -317,8 +324,11 @@ class Stream(_StreamBase[ChunkT, FinalT]):
 class AsyncStream(_StreamBase[ChunkT, FinalT]):
     """The async twin of Stream: ``async for``, ``async with``, ``await``; opens on first use."""
 
-    def __init__(self, open_reader: Callable[[], Awaitable[EventReader]]) -> None:
+    def __init__(
+        self, open_reader: Callable[[], Awaitable[EventReader]], finish: Optional[Finisher] = None
+    ) -> None:
         self._open_reader = open_reader
+        self._finish = finish
         self._reader = None
         self._iterator: Optional[AsyncGenerator[Optional[SSEEvent], None]] = None
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-from typing import TYPE_CHECKING, Generator, List, Optional
+from typing import TYPE_CHECKING, Any, Generator, List, Optional, cast
 
 from babyapi.cli.context import Context, stream_text
 from babyapi.cli.errors import EXIT_OK, describe_error
 
 if TYPE_CHECKING:
+    from babyapi import Stream
     from babyapi.cli.output import Output
     from babyapi.types import ChatCompletionMessageParam
 
@@ -147,11 +148,15 @@ class ChatSession:
         self.history.append({"role": "user", "content": text})
         parts: List[str] = []
         try:
-            stream = self.ctx.client.chat.completions.stream(
-                model=self.model,
-                messages=self.messages(),
-                request_options=self.ctx.stream_options(),
-                **self.ctx.body_options(),
+            # Options unpacked from a dict match every overload; the plain one is meant.
+            stream: Stream[Any] = cast(
+                Any,
+                self.ctx.client.chat.completions.stream(
+                    model=self.model,
+                    messages=self.messages(),
+                    request_options=self.ctx.stream_options(),
+                    **self.ctx.body_options(),
+                ),
             )
             stream_text(stream, self.out, parts)
         except KeyboardInterrupt:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Callable, Dict, List, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple, Union, cast
 
 from babyapi.cli.chat import ChatSession
 from babyapi.cli.context import (
@@ -19,6 +19,7 @@ from babyapi.cli.errors import EXIT_OK, CommandError, UsageError
 from babyapi.cli.output import is_terminal
 
 if TYPE_CHECKING:
+    from babyapi import Stream
     from babyapi.types import ChatCompletionMessageParam, RerankResult
 
 
@@ -42,8 +43,15 @@ def chat(ctx: Context) -> int:
             ctx.client.chat.completions.create(model=model, messages=messages, **ctx.body_options())
         )
         return EXIT_OK
-    stream = ctx.client.chat.completions.stream(
-        model=model, messages=messages, request_options=ctx.stream_options(), **ctx.body_options()
+    # Options unpacked from a dict match every overload; the plain one is meant.
+    stream: Stream[Any] = cast(
+        Any,
+        ctx.client.chat.completions.stream(
+            model=model,
+            messages=messages,
+            request_options=ctx.stream_options(),
+            **ctx.body_options(),
+        ),
     )
     stream_text(stream, ctx.out)
     ctx.out.end_line()

@@ -1,18 +1,40 @@
-"""``POST /v1/chat/completions``."""
+"""``POST /v1/chat/completions``, plus ``parse()`` and ``run_tools()`` built on it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, TypeVar, overload
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from babyapi._client import AsyncBabyAPI, BabyAPI
     from babyapi._options import RequestOptionsLike
-    from babyapi._streaming import AsyncStream, Stream
-    from babyapi.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams
+    from babyapi._streaming import AsyncStream, Finisher, Stream
+    from babyapi.structured import ParsedChatCompletion
+    from babyapi.tools import ToolRun
+    from babyapi.types.chat import (
+        ChatCompletion,
+        ChatCompletionChunk,
+        ChatCompletionCreateParams,
+        ChatCompletionParseParams,
+        ChatCompletionToolRunParams,
+    )
 
 PATH = "/v1/chat/completions"
+T = TypeVar("T")
+
+
+def _parsing(body: dict[str, Any]) -> Optional[Finisher]:
+    """For a typed ``response_format``: put the wire form in ``body``, return how to read it back."""
+    if "response_format" not in body:  # the common case stays free of the import
+        return None
+    from babyapi.structured import OutputFormat, wants_parsing
+
+    if not wants_parsing(body["response_format"]):
+        return None
+    output: OutputFormat[Any] = OutputFormat(body["response_format"])
+    body["response_format"] = output.response_format
+    return output.read
 
 
 class ChatCompletions:
@@ -32,16 +54,115 @@ class ChatCompletions:
         )
         return result
 
+    @overload
+    def parse(
+        self,
+        *,
+        response_format: type[T],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[T]: ...
+
+    @overload
+    def parse(
+        self,
+        *,
+        response_format: Mapping[str, Any],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[Any]: ...
+
+    def parse(
+        self,
+        *,
+        response_format: Any,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Any,
+    ) -> ParsedChatCompletion[Any]:
+        """Ask for JSON fitting ``response_format`` (a TypedDict, dataclass, pydantic model or
+        JSON Schema dict) and return the answer with ``.parsed`` of that type."""
+        from babyapi.structured import OutputFormat
+
+        output: OutputFormat[Any] = OutputFormat(response_format)
+        body["response_format"] = output.response_format
+        call = self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+        return output.read(self._client._request(call))
+
+    @overload
+    def stream(
+        self,
+        *,
+        response_format: type[T],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[ChatCompletionParseParams],
+    ) -> Stream[ChatCompletionChunk, ParsedChatCompletion[T]]: ...
+
+    @overload
     def stream(
         self,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionCreateParams],
-    ) -> Stream[ChatCompletionChunk, ChatCompletion]:
-        """Send a conversation and stream the reply as ``chat.completion.chunk`` events."""
-        return self._client._stream(
-            self._client._prepare(PATH, body, request_options, stream=True, extra_body=extra_body)
+    ) -> Stream[ChatCompletionChunk, ChatCompletion]: ...
+
+    @overload
+    def stream(
+        self,
+        *,
+        response_format: Mapping[str, Any],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[ChatCompletionParseParams],
+    ) -> Stream[ChatCompletionChunk, ParsedChatCompletion[Any]]: ...
+
+    def stream(
+        self,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Any,
+    ) -> Stream[ChatCompletionChunk, Any]:
+        """Send a conversation and stream the reply as ``chat.completion.chunk`` events.
+
+        With a type or JSON Schema as ``response_format``, ``final()`` returns it parsed.
+        """
+        finish = _parsing(body)
+        call = self._client._prepare(
+            PATH, body, request_options, stream=True, extra_body=extra_body
+        )
+        return self._client._stream(call, finish)
+
+    def run_tools(
+        self,
+        *,
+        tools: Sequence[Any],
+        max_rounds: int = 8,
+        raise_tool_errors: bool = False,
+        on_text: Optional[Callable[[str], object]] = None,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[ChatCompletionToolRunParams],
+    ) -> ToolRun:
+        """Call the model, run the tools it asks for, send their answers; repeat until it answers.
+
+        ``on_text`` streams each round and receives the model's text as it arrives.
+        """
+        from babyapi.tools import run_tools
+
+        return run_tools(
+            self._client,
+            tools,
+            body,
+            max_rounds=max_rounds,
+            raise_tool_errors=raise_tool_errors,
+            on_text=on_text,
+            request_options=request_options,
+            extra_body=extra_body,
         )
 
 
@@ -67,16 +188,111 @@ class AsyncChatCompletions:
         )
         return result
 
+    @overload
+    async def parse(
+        self,
+        *,
+        response_format: type[T],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[T]: ...
+
+    @overload
+    async def parse(
+        self,
+        *,
+        response_format: Mapping[str, Any],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[ChatCompletionParseParams],
+    ) -> ParsedChatCompletion[Any]: ...
+
+    async def parse(
+        self,
+        *,
+        response_format: Any,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Any,
+    ) -> ParsedChatCompletion[Any]:
+        """Ask for JSON fitting ``response_format``; the answer's ``.parsed`` has that type."""
+        from babyapi.structured import OutputFormat
+
+        output: OutputFormat[Any] = OutputFormat(response_format)
+        body["response_format"] = output.response_format
+        call = self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+        return output.read(await self._client._request(call))
+
+    @overload
+    def stream(
+        self,
+        *,
+        response_format: type[T],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[ChatCompletionParseParams],
+    ) -> AsyncStream[ChatCompletionChunk, ParsedChatCompletion[T]]: ...
+
+    @overload
     def stream(
         self,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionCreateParams],
-    ) -> AsyncStream[ChatCompletionChunk, ChatCompletion]:
-        """Stream the reply; use ``async for`` or ``async with`` on the result."""
-        return self._client._stream(
-            self._client._prepare(PATH, body, request_options, stream=True, extra_body=extra_body)
+    ) -> AsyncStream[ChatCompletionChunk, ChatCompletion]: ...
+
+    @overload
+    def stream(
+        self,
+        *,
+        response_format: Mapping[str, Any],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[ChatCompletionParseParams],
+    ) -> AsyncStream[ChatCompletionChunk, ParsedChatCompletion[Any]]: ...
+
+    def stream(
+        self,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Any,
+    ) -> AsyncStream[ChatCompletionChunk, Any]:
+        """Stream the reply; use ``async for`` or ``async with`` on the result.
+
+        With a type or JSON Schema as ``response_format``, ``final()`` returns it parsed.
+        """
+        finish = _parsing(body)
+        call = self._client._prepare(
+            PATH, body, request_options, stream=True, extra_body=extra_body
+        )
+        return self._client._stream(call, finish)
+
+    async def run_tools(
+        self,
+        *,
+        tools: Sequence[Any],
+        max_rounds: int = 8,
+        raise_tool_errors: bool = False,
+        on_text: Optional[Callable[[str], object]] = None,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **body: Unpack[ChatCompletionToolRunParams],
+    ) -> ToolRun:
+        """The tool loop; the calls of one round run concurrently (sync tools in threads)."""
+        from babyapi.tools import arun_tools
+
+        return await arun_tools(
+            self._client,
+            tools,
+            body,
+            max_rounds=max_rounds,
+            raise_tool_errors=raise_tool_errors,
+            on_text=on_text,
+            request_options=request_options,
+            extra_body=extra_body,
         )
 
 

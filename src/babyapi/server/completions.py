@@ -20,6 +20,14 @@ from babyapi.server.generate import (
     generate,
 )
 from babyapi.server.models import GENERATE, VISION, resolve
+from babyapi.server.structured import (
+    JsonAnswer,
+    Structured,
+    Words,
+    json_text,
+    pieces_of,
+    plan,
+)
 from babyapi.server.validate import (
     Body,
     choice_count,
@@ -54,6 +62,11 @@ class TextRequest:
     stream: bool = False
     include_usage: bool = False
     echo: bool = False
+    structured: Optional[Structured] = None
+    # What strings in JSON answers and tool arguments are drawn from: the last user message.
+    words_from: str = ""
+    # Only an explicit max_tokens cuts a JSON answer: the free-text default is short.
+    json_max_tokens: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,7 @@ class Choice:
     index: int
     prompt: str
     generation: Generation
+    tool_calls: Tuple[JSON, ...] = ()
 
 
 def _stream_flags(body: Body) -> Tuple[bool, bool]:
@@ -130,12 +144,16 @@ def parse_chat(body: Body) -> TextRequest:
     vision = VISION in card.tasks
     prompt_tokens = REPLY_PRIMING_TOKENS
     last_user = ""
+    last_role = ""
+    tool_results: List[str] = []
     everything: List[str] = []
     for i, message in enumerate(cast(List[object], messages)):
         text, images = _message_text(message, i, vision, model)
         prompt_tokens += MESSAGE_OVERHEAD_TOKENS + count_tokens(text) + IMAGE_TOKENS * images
         everything.append(text)
-        if cast(Body, message)["role"] == "user":  # _message_text checked it is an object
+        last_role = cast(Body, message)["role"]  # _message_text checked it is an object
+        tool_results = [*tool_results, text] if last_role == "tool" else []
+        if last_role == "user":
             last_user = text
     params = sampling_params(
         body,
@@ -143,9 +161,10 @@ def parse_chat(body: Body) -> TextRequest:
         max_tokens_names=["max_completion_tokens", "max_tokens"],
     )
     stream, usage = _stream_flags(body)
-    # The reply is steered by what the user asked last; the whole conversation
-    # seeds it, so different conversations get different replies.
-    seed_text = last_user or " ".join(everything)
+    # The reply is steered by what the user asked last (or by the tool answers it now
+    # reports on); the whole conversation seeds it, so different conversations differ.
+    seed_text = " ".join(tool_results) or last_user or " ".join(everything)
+    explicit = body.get("max_completion_tokens") or body.get("max_tokens")
     return TextRequest(
         model=model,
         prompts=(seed_text + "\x00" + "\x00".join(everything),),
@@ -154,6 +173,9 @@ def parse_chat(body: Body) -> TextRequest:
         n=choice_count(body),
         stream=stream,
         include_usage=usage,
+        structured=plan(body, last_role, last_user),
+        words_from=last_user or " ".join(everything),
+        json_max_tokens=params.max_tokens if explicit else None,
     )
 
 
@@ -210,9 +232,34 @@ def run(request: TextRequest) -> List[Choice]:
     choices: List[Choice] = []
     for prompt in request.prompts:
         for i in range(request.n):
+            if request.structured is not None:
+                choices.append(_structured_choice(request, request.structured, prompt, i))
+                continue
             gen = generate(prompt, request.params, i)
             choices.append(Choice(len(choices), prompt, gen))
     return choices
+
+
+def _structured_choice(request: TextRequest, shape: Structured, prompt: str, index: int) -> Choice:
+    if isinstance(shape, JsonAnswer):
+        pieces = pieces_of(json_text(shape.schema, Words(request.words_from, offset=index)))
+        limit = request.json_max_tokens
+        finish = "stop"
+        if limit is not None and len(pieces) > limit:
+            pieces, finish = pieces[:limit], "length"
+        return Choice(index, prompt, Generation(pieces, finish, len(pieces)))
+    names = [name for name, _ in shape.tools]
+    words = Words(request.words_from, skip=names, offset=index)
+    calls = tuple(
+        {
+            "id": f"call_{random_hex()[:24]}",
+            "type": "function",
+            "function": {"name": name, "arguments": json_text(schema, words)},
+        }
+        for name, schema in shape.tools
+    )
+    tokens = sum(count_tokens(json_args) + 1 for json_args in _arguments(calls))
+    return Choice(index, prompt, Generation((), "tool_calls", tokens), calls)
 
 
 def usage(request: TextRequest, choices: List[Choice]) -> JSON:
@@ -255,7 +302,11 @@ def chat_response(request: TextRequest, choices: List[Choice]) -> JSON:
         "choices": [
             {
                 "index": c.index,
-                "message": {"role": "assistant", "content": c.generation.text, "tool_calls": []},
+                "message": {
+                    "role": "assistant",
+                    "content": None if c.tool_calls else c.generation.text,
+                    "tool_calls": list(c.tool_calls),
+                },
                 "logprobs": None,
                 "finish_reason": c.generation.finish_reason,
                 "stop_reason": None,
@@ -326,13 +377,29 @@ def chat_chunks(request: TextRequest, choices: List[Choice]) -> Iterator[JSON]:
         return {**base, "choices": [choice]}
 
     for c in choices:
-        yield frame(c.index, {"role": "assistant", "content": ""})
+        yield frame(c.index, {"role": "assistant", "content": "" if not c.tool_calls else None})
     for c, piece in _interleaved(choices):
         yield frame(c.index, {"content": piece})
+    for c in choices:
+        yield from (frame(c.index, delta) for delta in _tool_call_deltas(c.tool_calls))
     for c in choices:
         yield frame(c.index, {}, c.generation.finish_reason)
     if request.include_usage:
         yield {**base, "choices": [], "usage": usage(request, choices)}
+
+
+def _arguments(calls: Tuple[JSON, ...]) -> List[str]:
+    return [cast(str, call["function"]["arguments"]) for call in calls]
+
+
+def _tool_call_deltas(calls: Tuple[JSON, ...]) -> Iterator[JSON]:
+    """Tool calls as vLLM streams them: id and name first, then the arguments in pieces."""
+    for index, call in enumerate(calls):
+        function = call["function"]
+        head = {"index": index, "id": call["id"], "type": "function"}
+        yield {"tool_calls": [{**head, "function": {"name": function["name"], "arguments": ""}}]}
+        for piece in pieces_of(function["arguments"]):
+            yield {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
 
 
 def completion_chunks(request: TextRequest, choices: List[Choice]) -> Iterator[JSON]:

@@ -22,11 +22,13 @@ __all__ = [
     "ChatCompletionMessageParam",
     "ChatCompletionMessageToolCall",
     "ChatCompletionNamedToolChoiceParam",
+    "ChatCompletionParseParams",
     "ChatCompletionSystemMessageParam",
     "ChatCompletionTokenLogprob",
     "ChatCompletionToolChoiceOption",
     "ChatCompletionToolMessageParam",
     "ChatCompletionToolParam",
+    "ChatCompletionToolRunParams",
     "ChatCompletionUserMessageParam",
     "ChoiceDelta",
     "ChoiceDeltaFunctionCall",
@@ -388,18 +390,16 @@ class _CreateParamsRequired(TypedDict):
     messages: Sequence[ChatCompletionMessageParam]
 
 
-class ChatCompletionCreateParams(
+class ChatCompletionToolRunParams(
     _CreateParamsRequired, SamplingParams, VLLMSamplingParams, total=False
 ):
-    """The JSON body of POST /v1/chat/completions; `stream` is set by `.stream()`."""
+    """The body of `run_tools()`: every create field but `tools` and `response_format`."""
 
     max_completion_tokens: Optional[int]
     logprobs: Optional[bool]
     top_logprobs: Optional[int]
-    tools: Sequence[ChatCompletionToolParam]
     tool_choice: ChatCompletionToolChoiceOption
     parallel_tool_calls: bool
-    response_format: Optional[ResponseFormat]
     reasoning_effort: Optional[str]
     metadata: Optional[Mapping[str, str]]
     modalities: Optional[Sequence[Literal["text", "audio"]]]
@@ -417,3 +417,15 @@ class ChatCompletionCreateParams(
     chat_template_kwargs: Optional[Mapping[str, object]]
     mm_processor_kwargs: Optional[Mapping[str, object]]
     include_reasoning: bool
+
+
+class ChatCompletionParseParams(ChatCompletionToolRunParams, total=False):
+    """The body of `parse()`: every create field but `response_format`, which parse() owns."""
+
+    tools: Sequence[ChatCompletionToolParam]
+
+
+class ChatCompletionCreateParams(ChatCompletionParseParams, total=False):
+    """The JSON body of POST /v1/chat/completions; `stream` is set by `.stream()`."""
+
+    response_format: Optional[ResponseFormat]

@@ -1,0 +1,211 @@
+"""Structured outputs: ask for JSON that fits a schema, read it back as a Python value.
+
+``client.chat.completions.parse(..., response_format=T)`` and ``.stream(..., response_format=T)``
+build on the client from here; the core never imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, Generic, Mapping, Optional, TypeVar, cast
+
+from babyapi._errors import BabyAPIError, StructuredOutputError
+from babyapi._schema import as_object, build, first_mismatch, schema_of
+
+if TYPE_CHECKING:
+    from babyapi.types.chat import ChatCompletion, ChatCompletionMessage
+
+__all__ = ["OutputFormat", "ParsedChatCompletion", "wants_parsing"]
+
+T = TypeVar("T")
+# What servers take as a response_format already; these pass through unchanged.
+_WIRE_TYPES = frozenset({"text", "json_object", "json_schema"})
+_NAME_RE = re.compile(r"[^a-zA-Z0-9_-]")
+# Models without guided decoding often wrap JSON in a Markdown fence.
+_FENCE_RE = re.compile(r"^```(?:json)?\s*\n(.*)\n\s*```$", re.DOTALL)
+
+
+def wants_parsing(response_format: object) -> bool:
+    """True when ``response_format`` is a type or a JSON Schema rather than OpenAI's wire form."""
+    if response_format is None:
+        return False
+    if isinstance(response_format, Mapping):
+        kind = cast("Mapping[str, Any]", response_format).get("type")
+        return kind not in _WIRE_TYPES
+    return True
+
+
+class ParsedChatCompletion(Generic[T]):
+    """A chat completion whose answer was checked against the schema and parsed into ``T``."""
+
+    __slots__ = ("completion", "parsed", "parsed_choices")
+
+    def __init__(self, completion: ChatCompletion, parsed_choices: list[T]) -> None:
+        #: The answer exactly as the server sent it.
+        self.completion = completion
+        #: The first choice's value, typed as the ``response_format`` you passed.
+        self.parsed: T = parsed_choices[0]
+        #: One value per choice (more than one only with ``n > 1``).
+        self.parsed_choices = parsed_choices
+
+    @property
+    def message(self) -> ChatCompletionMessage:
+        """The first choice's message, as the server sent it."""
+        return self.completion["choices"][0]["message"]
+
+    @property
+    def text(self) -> str:
+        """The raw JSON text of the first choice."""
+        return self.message.get("content") or ""
+
+    @property
+    def finish_reason(self) -> Optional[str]:
+        return self.completion["choices"][0].get("finish_reason")
+
+    def __repr__(self) -> str:
+        return f"ParsedChatCompletion(parsed={self.parsed!r}, finish_reason={self.finish_reason!r})"
+
+
+class OutputFormat(Generic[T]):
+    """What ``parse()`` sends for a type or schema, and how it reads the answer back."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.schema, name = _schema_and_name(target)
+        self.response_format: dict[str, Any] = {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": self.schema, "strict": True},
+        }
+
+    def read(self, completion: Any) -> ParsedChatCompletion[T]:
+        """Check and parse every choice; raises StructuredOutputError naming what is wrong."""
+        if not isinstance(completion, dict):
+            raise StructuredOutputError(
+                f"the server's answer is not a chat completion: {completion!r:.120}",
+                code="OUTPUT_NOT_JSON",
+            )
+        answer = cast("dict[str, Any]", completion)
+        choices = answer.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise StructuredOutputError(
+                "the server's answer has no choices to parse.",
+                code="OUTPUT_NOT_JSON",
+                completion=answer,
+            )
+        parsed = [self._read_choice(c, answer) for c in cast("list[object]", choices)]
+        return ParsedChatCompletion(cast("ChatCompletion", answer), parsed)
+
+    def _read_choice(self, choice: Any, completion: dict[str, Any]) -> T:
+        fields = as_object(choice)
+        message = as_object(fields.get("message"))
+        finish = fields.get("finish_reason")
+        refusal = message.get("refusal")
+        if isinstance(refusal, str) and refusal:
+            raise StructuredOutputError(
+                f"the model refused to answer: {refusal!r:.200}",
+                code="OUTPUT_REFUSED",
+                raw=refusal,
+                completion=completion,
+            )
+        text = message.get("content")
+        if not isinstance(text, str):
+            what = "tool calls" if message.get("tool_calls") else "no text"
+            raise StructuredOutputError(
+                f"the model answered with {what} where JSON was asked for "
+                f"(finish_reason={finish!r}).",
+                code="OUTPUT_NOT_JSON",
+                raw=None,
+                completion=completion,
+            )
+        try:
+            value = _loads(text)
+        except ValueError as exc:
+            raise _unparsable(text, finish, completion, exc) from exc
+        mismatch = first_mismatch(value, self.schema)
+        if mismatch is not None:
+            raise StructuredOutputError(
+                f"the answer is JSON but does not fit the schema at {mismatch}; "
+                "the model or server may not support guided decoding for this schema.",
+                code="OUTPUT_SCHEMA_MISMATCH",
+                raw=text,
+                path=mismatch.path,
+                completion=completion,
+            )
+        return self._convert(value, text, completion)
+
+    def _convert(self, value: Any, text: str, completion: dict[str, Any]) -> T:
+        if isinstance(self.target, Mapping):
+            return cast(T, value)
+        try:
+            return cast(T, build(value, self.target))
+        except Exception as exc:  # a pydantic validator or a dataclass __post_init__ said no
+            raise StructuredOutputError(
+                f"the answer fits the schema but {getattr(self.target, '__name__', self.target)} "
+                f"rejected it: {type(exc).__name__}: {exc}",
+                code="OUTPUT_SCHEMA_MISMATCH",
+                raw=text,
+                path="$",
+                completion=completion,
+                cause=exc,
+            ) from exc
+
+
+def _schema_and_name(target: Any) -> tuple[dict[str, Any], str]:
+    if isinstance(target, Mapping):
+        given = cast("Mapping[str, Any]", target)
+        if given.get("type") == "json_schema":
+            inner = as_object(given.get("json_schema"))
+            schema = inner.get("schema")
+            if not isinstance(schema, dict):
+                raise BabyAPIError(
+                    "response_format {'type': 'json_schema', ...} needs "
+                    "'json_schema': {'name': ..., 'schema': {...}}.",
+                    code="INVALID_RESPONSE_FORMAT",
+                )
+            return as_object(cast(object, schema)), _safe_name(str(inner.get("name", "response")))
+        if given.get("type") in ("text", "json_object"):
+            raise BabyAPIError(
+                f"parse() needs a schema, not response_format type {given.get('type')!r}: pass a "
+                "TypedDict, a dataclass, a pydantic model or a JSON Schema dict.",
+                code="INVALID_RESPONSE_FORMAT",
+            )
+        return dict(given), _safe_name(str(given.get("title") or "response"))
+    if not isinstance(target, type) and not hasattr(target, "__origin__"):
+        raise BabyAPIError(
+            f"response_format must be a type (TypedDict, dataclass, pydantic model) or a JSON "
+            f"Schema dict, got {type(target).__name__} {target!r:.60}.",
+            code="INVALID_RESPONSE_FORMAT",
+        )
+    return schema_of(target), _safe_name(getattr(target, "__name__", "response"))
+
+
+def _safe_name(name: str) -> str:
+    # OpenAI accepts names of letters, digits, '_' and '-', up to 64 characters.
+    return _NAME_RE.sub("_", name)[:64] or "response"
+
+
+def _loads(text: str) -> Any:
+    fenced = _FENCE_RE.match(text.strip())
+    return json.loads(fenced.group(1) if fenced else text)
+
+
+def _unparsable(
+    text: str, finish: Any, completion: dict[str, Any], exc: ValueError
+) -> StructuredOutputError:
+    if finish == "length":
+        return StructuredOutputError(
+            "the answer was cut at max_tokens before its JSON was complete "
+            f"({len(text)} characters arrived); raise max_tokens and try again.",
+            code="OUTPUT_TRUNCATED",
+            raw=text,
+            completion=completion,
+            cause=exc,
+        )
+    return StructuredOutputError(
+        f"the answer is not JSON ({exc}); the server may ignore response_format: {text!r:.120}",
+        code="OUTPUT_NOT_JSON",
+        raw=text,
+        completion=completion,
+        cause=exc,
+    )
