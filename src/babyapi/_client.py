@@ -52,7 +52,7 @@ from babyapi._config import (
     refuse_unknown_settings,
 )
 from babyapi._errors import BabyAPIError
-from babyapi._infer import baby_infer_body, route_infer
+from babyapi._infer import CHAT_PATH, baby_infer_body, route_infer
 from babyapi._options import RequestOptionsLike
 from babyapi._request import Call, prepare_call
 from babyapi._streaming import AsyncStream, EventReader, Finisher, Stream
@@ -79,11 +79,13 @@ from babyapi.resources import (
     Models,
     Rerank,
 )
+from babyapi.resources.chat import typed_response_format
 
 if TYPE_CHECKING:
     import aiohttp
     from typing_extensions import Never
 
+    from babyapi.structured import ParsedChatCompletion
     from babyapi.types.chat import ChatCompletion, ChatCompletionMessageParam
     from babyapi.types.completions import Completion
 
@@ -92,6 +94,7 @@ __all__ = ["AsyncBabyAPI", "BabyAPI"]
 _Prompt = Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]]
 
 SelfT = TypeVar("SelfT", bound="_ClientBase[Any, Any]")
+T = TypeVar("T")
 HttpT = TypeVar("HttpT", httpx.Client, AsyncSender)
 # What ``http_client=`` accepts: an httpx client, or for AsyncBabyAPI an aiohttp session too.
 GivenT = TypeVar("GivenT")
@@ -515,9 +518,11 @@ class _ClientBase(Generic[HttpT, GivenT]):
         body: Optional[Mapping[str, Any]],
         kwargs: Mapping[str, Any],
         options: Optional[RequestOptionsLike],
-    ) -> Call:
+    ) -> tuple[Call, Optional[Finisher]]:
+        """The call ``client.infer`` makes, and how to read a typed ``response_format`` back."""
         path, merged = route_infer(body, kwargs)
-        return self._prepare(path, merged, options)
+        finish = typed_response_format(merged) if path == CHAT_PATH else None
+        return self._prepare(path, merged, options), finish
 
     def _json_plan(self, call: Call) -> Plan:
         return json_plan(
@@ -580,6 +585,17 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         self.baby = Baby(self)
 
     @overload
+    def infer(  # pyright: ignore[reportOverlappingOverload] - the narrower one comes first
+        self,
+        body: None = None,
+        *,
+        messages: Sequence[ChatCompletionMessageParam],
+        response_format: type[T],
+        request_options: Optional[RequestOptionsLike] = None,
+        **kwargs: Any,
+    ) -> ParsedChatCompletion[T]: ...
+
+    @overload
     def infer(
         self,
         body: None = None,
@@ -618,8 +634,11 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         """Chat completions when given ``messages``, completions when given ``prompt``.
 
         With keyword arguments the return type follows them; with a dict body it is the JSON.
+        A type or JSON Schema as ``response_format`` makes it ``parse()``.
         """
-        return self._request(self._routed(body, kwargs, request_options))
+        call, finish = self._routed(body, kwargs, request_options)
+        answer = self._request(call)
+        return answer if finish is None else finish(answer)
 
     def close(self) -> None:
         """End this client; later calls raise code CLIENT_CLOSED. See the class docstring."""
@@ -719,6 +738,17 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         body: None = None,
         *,
         messages: Sequence[ChatCompletionMessageParam],
+        response_format: type[T],
+        request_options: Optional[RequestOptionsLike] = None,
+        **kwargs: Any,
+    ) -> ParsedChatCompletion[T]: ...
+
+    @overload
+    async def infer(
+        self,
+        body: None = None,
+        *,
+        messages: Sequence[ChatCompletionMessageParam],
         request_options: Optional[RequestOptionsLike] = None,
         **kwargs: Any,
     ) -> ChatCompletion: ...
@@ -752,8 +782,11 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         """Chat completions when given ``messages``, completions when given ``prompt``.
 
         With keyword arguments the return type follows them; with a dict body it is the JSON.
+        A type or JSON Schema as ``response_format`` makes it ``parse()``.
         """
-        return await self._request(self._routed(body, kwargs, request_options))
+        call, finish = self._routed(body, kwargs, request_options)
+        answer = await self._request(call)
+        return answer if finish is None else finish(answer)
 
     async def aclose(self) -> None:
         """End this client; later calls raise code CLIENT_CLOSED. See the class docstring."""

@@ -475,21 +475,28 @@ def _check_object(
 ) -> Optional[Mismatch]:
     properties = schema.get("properties")
     properties = cast(Schema, properties) if isinstance(properties, dict) else {}
-    for key in schema.get("required") or ():
-        if key not in value:
+    required: list[object] = cast("list[object]", schema.get("required") or [])
+    # Fields in the schema's order, so the first offending field is the first one a reader sees.
+    for key, sub in properties.items():
+        if key in value:
+            found = _check(value[key], sub, root, f"{path}.{key}", depth + 1)
+            if found:
+                return found
+        elif key in required:
             return Mismatch(f"{path}.{key}", "required field is missing")
-    extra = schema.get("additionalProperties", True)
+    for name in required:
+        if isinstance(name, str) and name not in value and name not in properties:
+            return Mismatch(f"{path}.{name}", "required field is missing")
+    extra: object = schema.get("additionalProperties", True)
     for key, item in value.items():
         if key in properties:
-            found = _check(item, properties[key], root, f"{path}.{key}", depth + 1)
-        elif extra is False:
-            found = Mismatch(f"{path}.{key}", "unexpected field (the schema allows no others)")
-        elif isinstance(extra, dict):
-            found = _check(item, cast(Schema, extra), root, f"{path}.{key}", depth + 1)
-        else:
-            found = None
-        if found:
-            return found
+            continue
+        if extra is False:
+            return Mismatch(f"{path}.{key}", "unexpected field (the schema allows no others)")
+        if extra is not True:
+            found = _check(item, extra, root, f"{path}.{key}", depth + 1)
+            if found:
+                return found
     return None
 
 

@@ -24,7 +24,7 @@ PATH = "/v1/chat/completions"
 T = TypeVar("T")
 
 
-def _parsing(body: dict[str, Any]) -> Optional[Finisher]:
+def typed_response_format(body: dict[str, Any]) -> Optional[Finisher]:
     """For a typed ``response_format``: put the wire form in ``body``, return how to read it back."""
     if "response_format" not in body:  # the common case stays free of the import
         return None
@@ -131,7 +131,7 @@ class ChatCompletions:
 
         With a type or JSON Schema as ``response_format``, ``final()`` returns it parsed.
         """
-        finish = _parsing(body)
+        finish = typed_response_format(body)
         call = self._client._prepare(
             PATH, body, request_options, stream=True, extra_body=extra_body
         )
@@ -264,7 +264,7 @@ class AsyncChatCompletions:
 
         With a type or JSON Schema as ``response_format``, ``final()`` returns it parsed.
         """
-        finish = _parsing(body)
+        finish = typed_response_format(body)
         call = self._client._prepare(
             PATH, body, request_options, stream=True, extra_body=extra_body
         )
