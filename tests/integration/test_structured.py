@@ -81,7 +81,10 @@ def test_parse_returns_the_dataclass_filled_from_the_prompt(local: Driver) -> No
 def test_parse_with_a_json_schema_dict_gives_plain_json(local: Driver) -> None:
     schema = {
         "type": "object",
-        "properties": {"city": {"type": "string"}, "tags": {"type": "array", "items": {"enum": ["a", "b"]}}},
+        "properties": {
+            "city": {"type": "string"},
+            "tags": {"type": "array", "items": {"enum": ["a", "b"]}},
+        },
         "required": ["city", "tags"],
     }
     result = local.call(
@@ -134,7 +137,9 @@ def test_an_unsupported_schema_feature_is_a_400_from_the_local_server(local: Dri
     schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^[A-Z]+$"}}}
     with pytest.raises(BadRequestError) as info:
         local.call(
-            lambda c: c.chat.completions.parse(model="mistral", messages=ASK, response_format=schema)
+            lambda c: c.chat.completions.parse(
+                model="mistral", messages=ASK, response_format=schema
+            )
         )
     assert "pattern" in info.value.message
     assert info.value.code == "unsupported_schema"
@@ -185,7 +190,9 @@ def test_mismatch_from_the_server_names_the_field(driver: Driver) -> None:
     raw = '{"name": "Porto", "country": "PT", "population": "many"}'
     driver.server.script(Reply.json(answer(raw)))
     with pytest.raises(StructuredOutputError) as info:
-        driver.call(lambda c: c.chat.completions.parse(model="m", messages=ASK, response_format=City))
+        driver.call(
+            lambda c: c.chat.completions.parse(model="m", messages=ASK, response_format=City)
+        )
     assert info.value.code == "OUTPUT_SCHEMA_MISMATCH"
     assert info.value.path == "$.population"
     assert info.value.raw == raw
@@ -211,11 +218,15 @@ def test_unsupported_type_fails_before_anything_is_sent(driver: Driver) -> None:
         value: complex
 
     with pytest.raises(BabyAPIError) as info:
-        driver.call(lambda c: c.chat.completions.parse(model="m", messages=ASK, response_format=Bad))
+        driver.call(
+            lambda c: c.chat.completions.parse(model="m", messages=ASK, response_format=Bad)
+        )
     assert info.value.code == "UNSUPPORTED_SCHEMA_TYPE"
     assert "Bad.value" in info.value.message
     with pytest.raises(BabyAPIError):
-        driver.call(lambda c: c.chat.completions.stream(model="m", messages=ASK, response_format=Bad))
+        driver.call(
+            lambda c: c.chat.completions.stream(model="m", messages=ASK, response_format=Bad)
+        )
     assert driver.server.requests == []
 
 

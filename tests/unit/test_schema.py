@@ -160,7 +160,11 @@ def test_an_unsupported_field_is_named_with_its_path() -> None:
         ({"address": {}}, "$.address.city", "required field is missing"),
         ({"address": {"city": "P", "zip": 75}}, "$.address.zip", "fits none"),
         ({"items": [{"name": "pen", "price": "1"}]}, "$.items[0].price", "expected number"),
-        ({"items": [{"name": "pen", "price": 1, "tags": [3]}]}, "$.items[0].tags[0]", "expected string"),
+        (
+            {"items": [{"name": "pen", "price": 1, "tags": [3]}]},
+            "$.items[0].tags[0]",
+            "expected string",
+        ),
         ({"extra": 1}, "$.extra", "unexpected field"),
         ({"items": "pen"}, "$.items", "expected array"),
     ],
