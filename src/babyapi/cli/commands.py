@@ -27,6 +27,8 @@ def chat(ctx: Context) -> int:
     """babyapi chat: one streamed answer, or an interactive session."""
     args = ctx.args
     prompt = optional_prompt(args)
+    if prompt is None and args.json_schema:
+        raise UsageError("no prompt: --json-schema needs PROMPT or text piped on standard input")
     if prompt is None:
         if ctx.json:
             raise UsageError("no prompt: --json needs PROMPT or text piped on standard input")
@@ -38,6 +40,14 @@ def chat(ctx: Context) -> int:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": prompt})
     model = ctx.model()
+    if args.json_schema:
+        schema = _schema_file(args.json_schema)
+        parsed = ctx.client.chat.completions.parse(
+            model=model, messages=messages, response_format=schema, **ctx.body_options()
+        )
+        # The checked value; --json shows the whole answer it came in.
+        ctx.out.json(parsed.completion if ctx.json else parsed.parsed)
+        return EXIT_OK
     if ctx.json:
         ctx.out.json(
             ctx.client.chat.completions.create(model=model, messages=messages, **ctx.body_options())
@@ -56,6 +66,24 @@ def chat(ctx: Context) -> int:
     stream_text(stream, ctx.out)
     ctx.out.end_line()
     return EXIT_OK
+
+
+def _schema_file(path: str) -> Dict[str, object]:
+    """The JSON Schema in a --json-schema file."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            schema: object = json.load(handle)
+    except OSError as exc:
+        raise UsageError(f"cannot read --json-schema {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise UsageError(f"--json-schema {path} is not JSON: {exc}") from exc
+    if not isinstance(schema, dict):
+        raise UsageError(
+            f'--json-schema {path} must hold a JSON Schema object such as {{"type": "object"}}'
+        )
+    return cast(Dict[str, object], schema)
 
 
 def infer(ctx: Context) -> int:

@@ -31,6 +31,15 @@ USAGE_CODES = frozenset(
 )
 
 
+# What to do when an answer to --json-schema is not what the schema asks for.
+_OUTPUT_HINTS = {
+    "OUTPUT_TRUNCATED": "raise --max-tokens",
+    "OUTPUT_NOT_JSON": "the server may not support response_format json_schema; try another model",
+    "OUTPUT_SCHEMA_MISMATCH": "the server may not enforce this schema; try another model or a simpler schema",
+    "OUTPUT_REFUSED": "the model refused: rephrase the prompt",
+}
+
+
 class UsageError(Exception):
     """The command line is wrong or incomplete (exit status 2)."""
 
@@ -55,6 +64,8 @@ def _hint(error: BabyAPIError, base_url: Optional[str]) -> str:
         return "pass -m MODEL or set BABYAPI_DEFAULT_MODEL"
     if code == "TIMEOUT":
         return "raise --timeout or try again later"
+    if code in _OUTPUT_HINTS:
+        return _OUTPUT_HINTS[code]
     if status is None:
         if code in USAGE_CODES:
             return "check the command's arguments (--help)"
@@ -85,7 +96,7 @@ def describe_error(error: BabyAPIError, *, action: str, base_url: Optional[str] 
     message = " ".join(str(error.message).split()) or type(error).__name__
     if error.code == "API_KEY_REQUIRED":
         message = "no API key"
-    elif error.status is None and error.code not in USAGE_CODES:
+    elif error.status is None and error.code not in USAGE_CODES and error.code not in _OUTPUT_HINTS:
         # The SDK's advice after "; " speaks of Python arguments; the hint below speaks CLI.
         message = message.split("; ")[0]
     suffix = f" ({', '.join(facts)})" if facts else ""

@@ -157,6 +157,11 @@ def build_parser() -> Tuple[argparse.ArgumentParser, Parsers]:
     )
     _model_option(chat)
     chat.add_argument("--system", metavar="TEXT", help="system prompt")
+    chat.add_argument(
+        "--json-schema",
+        metavar="FILE",
+        help="answer with JSON that fits the JSON Schema in FILE; prints the checked JSON",
+    )
     chat.add_argument("prompt", nargs="*", metavar="PROMPT", help="the message (words are joined)")
     _sampling_options(chat)
     _extra_option(chat)
