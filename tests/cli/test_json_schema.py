@@ -44,7 +44,10 @@ def test_a_cut_answer_says_to_raise_max_tokens(cli: CLI, tmp_path: Path) -> None
 
 
 def test_bad_schema_files_are_usage_errors(cli: CLI, tmp_path: Path) -> None:
-    for content, words in [("{not json", "is not JSON"), ("[1, 2]", "must hold a JSON Schema object")]:
+    for content, words in [
+        ("{not json", "is not JSON"),
+        ("[1, 2]", "must hold a JSON Schema object"),
+    ]:
         result = cli.run("chat", "--json-schema", schema_file(tmp_path, content), "Hi")
         assert result.returncode == 2
         assert words in result.stderr
