@@ -244,7 +244,7 @@ def test_a_tool_that_raises_is_answered_unless_asked_to_raise(driver: Driver) ->
             )
         )
     assert info.value.code == "TOOL_FAILED"
-    assert isinstance(info.value.__cause__, KeyError)
+    assert isinstance(info.value.cause, KeyError)
     assert info.value.messages[-1]["role"] == "assistant"
 
 

@@ -152,7 +152,7 @@ def test_malformed_response_formats_are_refused(client: httpx.Client) -> None:
         "json",
         {"type": "json_schema", "json_schema": {"schema": {"type": "strange"}}},
     ):
-        assert chat(client, response_format=bad).status_code in (400, 422), bad
+        assert chat(client, response_format=bad).status_code == 400, bad
 
 
 WEATHER = {
@@ -253,9 +253,9 @@ def test_required_and_named_tool_choice(client: httpx.Client) -> None:
             400,
         ),
         ({"tool_choice": "required"}, 400),
-        ({"tools": [WEATHER], "tool_choice": "sometimes"}, 422),
-        ({"tools": [{"type": "function"}]}, 422),
-        ({"tools": "get_weather"}, 422),
+        ({"tools": [WEATHER], "tool_choice": "sometimes"}, 400),
+        ({"tools": [{"type": "function"}]}, 400),
+        ({"tools": "get_weather"}, 400),
         (
             {
                 "tools": [
