@@ -157,9 +157,9 @@ class ToolRun:
 
 
 class _Ask(NamedTuple):
-    """Call the model with this conversation."""
+    """Call the model with this request body."""
 
-    messages: list[Any]
+    body: dict[str, Any]
 
 
 class _Call:
@@ -178,6 +178,9 @@ class _Call:
     def failed(self, text: str, code: str, cause: Optional[BaseException] = None) -> None:
         self.answer = f"error: {text}"
         self.error = ToolError(f"tool call {self.name!r}: {text}", code=code, cause=cause)
+
+    def raised(self, exc: Exception) -> None:
+        self.failed(f"{self.name} raised {type(exc).__name__}: {exc}", "TOOL_FAILED", exc)
 
     def finished(self, value: Any) -> None:
         self.answer = value if isinstance(value, str) else json.dumps(to_jsonable(value))
@@ -206,6 +209,9 @@ class _Loop:
         max_rounds: int,
         raise_tool_errors: bool,
         allow_async: bool,
+        on_text: Optional[Callable[[str], object]] = None,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
     ) -> None:
         if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
             raise BabyAPIError(
@@ -223,13 +229,23 @@ class _Loop:
         self.body = {**body, "tools": [t.param for t in self.tools.values()]}
         self.max_rounds = max_rounds
         self.raise_tool_errors = raise_tool_errors
+        self.on_text = on_text
+        self.request_options = request_options
+        self.extra_body = extra_body
 
-    def request(self) -> dict[str, Any]:
-        return {**self.body, "messages": list(self.messages)}
+    def call(self, client: Any, step: _Ask) -> Any:
+        """The prepared request for one model call: streamed when text is wanted as it comes."""
+        return client._prepare(
+            PATH,
+            step.body,
+            self.request_options,
+            stream=self.on_text is not None,
+            extra_body=self.extra_body,
+        )
 
     def steps(self) -> Generator[_Step, Any, ToolRun]:
         for round_number in range(1, self.max_rounds + 1):
-            completion = yield _Ask(self.messages)
+            completion = yield _Ask({**self.body, "messages": list(self.messages)})
             message = _first_message(completion)
             calls = [self._prepare(raw, i) for i, raw in enumerate(_tool_calls(message))]
             self.messages.append(_assistant_turn(message, calls))
@@ -355,7 +371,7 @@ def _run_one(call: _Call) -> None:
     try:
         call.finished(call.tool.function(**call.kwargs))
     except Exception as exc:  # the model hears about it; raise_tool_errors re-raises it
-        call.failed(f"{call.name} raised {type(exc).__name__}: {exc}", "TOOL_FAILED", exc)
+        call.raised(exc)
 
 
 async def _arun_one(call: _Call) -> None:
@@ -372,47 +388,29 @@ async def _arun_one(call: _Call) -> None:
             )
         call.finished(value)
     except Exception as exc:
-        call.failed(f"{call.name} raised {type(exc).__name__}: {exc}", "TOOL_FAILED", exc)
+        call.raised(exc)
 
 
 def run_tools(
-    client: BabyAPI,
-    tools: Sequence[Any],
-    body: Mapping[str, Any],
-    *,
-    max_rounds: int,
-    raise_tool_errors: bool,
-    on_text: Optional[Callable[[str], object]],
-    request_options: Optional[RequestOptionsLike],
-    extra_body: Optional[Mapping[str, Any]],
+    client: BabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
 ) -> ToolRun:
     """The tool loop on the sync client: tools run one after another."""
-    loop = _Loop(
-        tools, body, max_rounds=max_rounds, raise_tool_errors=raise_tool_errors, allow_async=False
-    )
+    loop = _Loop(tools, body, allow_async=False, **options)
     steps = loop.steps()
     step = next(steps)
     while True:
-        if isinstance(step, _Ask):
-            call = client._prepare(
-                PATH,
-                loop.request(),
-                request_options,
-                stream=on_text is not None,
-                extra_body=extra_body,
-            )
-            if on_text is None:
-                reply: Any = client._request(call)
-            else:
-                stream = client._stream(call)
-                with stream:
-                    for text in stream.text_deltas():
-                        on_text(text)
-                    reply = stream.final()
+        reply: Any = None
+        on_text = loop.on_text
+        if isinstance(step, _Ask) and on_text is None:
+            reply = client._request(loop.call(client, step))
+        elif isinstance(step, _Ask):
+            with client._stream(loop.call(client, step)) as stream:
+                for text in stream.text_deltas():
+                    cast("Callable[[str], object]", on_text)(text)
+                reply = stream.final()
         else:
             for item in step.calls:
                 _run_one(item)
-            reply = None
         try:
             step = steps.send(reply)
         except StopIteration as stop:
@@ -420,47 +418,29 @@ def run_tools(
 
 
 async def arun_tools(
-    client: AsyncBabyAPI,
-    tools: Sequence[Any],
-    body: Mapping[str, Any],
-    *,
-    max_rounds: int,
-    raise_tool_errors: bool,
-    on_text: Optional[Callable[[str], object]],
-    request_options: Optional[RequestOptionsLike],
-    extra_body: Optional[Mapping[str, Any]],
+    client: AsyncBabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
 ) -> ToolRun:
     """The tool loop on the async client: the calls of one round run concurrently."""
     import anyio
 
-    loop = _Loop(
-        tools, body, max_rounds=max_rounds, raise_tool_errors=raise_tool_errors, allow_async=True
-    )
+    loop = _Loop(tools, body, allow_async=True, **options)
     steps = loop.steps()
     step = next(steps)
     while True:
-        if isinstance(step, _Ask):
-            call = client._prepare(
-                PATH,
-                loop.request(),
-                request_options,
-                stream=on_text is not None,
-                extra_body=extra_body,
-            )
-            if on_text is None:
-                reply: Any = await client._request(call)
-            else:
-                stream = client._stream(call)
-                async with stream:
-                    async for text in stream.text_deltas():
-                        on_text(text)
-                    reply = await stream.final()
+        reply: Any = None
+        on_text = loop.on_text
+        if isinstance(step, _Ask) and on_text is None:
+            reply = await client._request(loop.call(client, step))
+        elif isinstance(step, _Ask):
+            async with client._stream(loop.call(client, step)) as stream:
+                async for text in stream.text_deltas():
+                    cast("Callable[[str], object]", on_text)(text)
+                reply = await stream.final()
         else:
             # Each call catches its own exceptions, so the group never raises an ExceptionGroup.
             async with anyio.create_task_group() as group:
                 for item in step.calls:
                     group.start_soon(_arun_one, item)
-            reply = None
         try:
             step = steps.send(reply)
         except StopIteration as stop:

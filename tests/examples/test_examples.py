@@ -6,23 +6,9 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from babyapi.server import LocalServer
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture(scope="module")
-def server_env() -> Iterator[dict[str, str]]:
-    with LocalServer(api_key="examples-key") as server:
-        env = {**os.environ, "BABYAPI_API_KEY": "examples-key", "BABYAPI_BASE_URL": server.base_url}
-        env.pop("BABY_API_KEY", None)
-        env.pop("BABYAPI_DEFAULT_MODEL", None)
-        yield env
 
 
 def run(script: str, env: dict[str, str]) -> str:
@@ -108,3 +94,21 @@ def test_make_demo_installs_only_what_the_demo_needs() -> None:
     (run,) = [line for line in commands if "examples/demo.py" in line]
     python = run.split()[0]
     assert any(line.startswith(python) and "pip install" in line for line in installs)
+
+
+def test_structured_outputs_example(server_env: dict[str, str]) -> None:
+    out = run("structured_outputs.py", server_env)
+    assert "trip: 6 days in Lisbon (autumn)" in out
+    assert "stop: Porto for 3 nights" in out
+    assert "final: Lisbon" in out
+    assert "json schema: {'city': 'Porto', 'rating':" in out
+    assert "cut: OUTPUT_TRUNCATED:" in out
+
+
+def test_tools_example(server_env: dict[str, str]) -> None:
+    out = run("tools.py", server_env)
+    assert "model called get_weather({'city': 'Lisbon', 'unit': 'celsius'})" in out
+    assert 'tool answered {"city": "Lisbon", "temperature": 21, "unit": "celsius"}' in out
+    assert "after 2 rounds: " in out
+    assert "streamed: " in out
+    assert 'async: 2 tools answered at once: [\'9.5\', \'{"city": "Rome"' in out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple, cast
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, cast
 
 from babyapi.server.errors import APIError, invalid
 from babyapi.server.generate import (
@@ -248,18 +248,22 @@ def _structured_choice(request: TextRequest, shape: Structured, prompt: str, ind
         if limit is not None and len(pieces) > limit:
             pieces, finish = pieces[:limit], "length"
         return Choice(index, prompt, Generation(pieces, finish, len(pieces)))
-    names = [name for name, _ in shape.tools]
-    words = Words(request.words_from, skip=names, offset=index)
-    calls = tuple(
-        {
-            "id": f"call_{random_hex()[:24]}",
-            "type": "function",
-            "function": {"name": name, "arguments": json_text(schema, words)},
-        }
-        for name, schema in shape.tools
-    )
+    names = [name for name, _, _ in shape.tools]
+    calls: List[JSON] = []
+    for name, schema, text in shape.tools:
+        words = Words(text, skip=names, offset=index)
+        if words.empty:
+            words = Words(request.words_from, skip=names, offset=index)
+        arguments = json_text(schema, words)
+        calls.append(
+            {
+                "id": f"call_{random_hex()[:24]}",
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }
+        )
     tokens = sum(count_tokens(json_args) + 1 for json_args in _arguments(calls))
-    return Choice(index, prompt, Generation((), "tool_calls", tokens), calls)
+    return Choice(index, prompt, Generation((), "tool_calls", tokens), tuple(calls))
 
 
 def usage(request: TextRequest, choices: List[Choice]) -> JSON:
@@ -388,7 +392,7 @@ def chat_chunks(request: TextRequest, choices: List[Choice]) -> Iterator[JSON]:
         yield {**base, "choices": [], "usage": usage(request, choices)}
 
 
-def _arguments(calls: Tuple[JSON, ...]) -> List[str]:
+def _arguments(calls: Sequence[JSON]) -> List[str]:
     return [cast(str, call["function"]["arguments"]) for call in calls]
 
 

@@ -69,9 +69,9 @@ class JsonAnswer:
 
 @dataclass(frozen=True)
 class ToolAnswer:
-    """Answer with calls to these tools: (name, parameters schema) pairs."""
+    """Answer with calls to these tools: (name, parameters schema, text to draw values from)."""
 
-    tools: Tuple[Tuple[str, JSON], ...]
+    tools: Tuple[Tuple[str, JSON, str], ...]
 
 
 Structured = Union[JsonAnswer, ToolAnswer]
@@ -196,31 +196,37 @@ def _tool_table(body: JSON) -> List[Tuple[str, JSON]]:
     return table
 
 
-def _named_in(text: str, table: Sequence[Tuple[str, JSON]]) -> List[Tuple[str, JSON]]:
-    """The tools a text mentions by name, in the order it mentions them."""
+def _named_in(text: str, table: Sequence[Tuple[str, JSON]]) -> List[Tuple[str, JSON, str]]:
+    """The tools a text mentions by name, in order, each with the words that follow its name."""
     lowered = text.lower()
-    found: List[Tuple[int, int, Tuple[str, JSON]]] = []
+    found: List[Tuple[int, int, int, Tuple[str, JSON]]] = []
     for order, entry in enumerate(table):
         spellings = {entry[0].lower(), entry[0].lower().replace("_", " ")}
         hits = [
-            m.start()
+            (m.start(), m.end())
             for s in spellings
             for m in re.finditer(rf"(?<!\w){re.escape(s)}(?!\w)", lowered)
         ]
         if hits:
-            found.append((min(hits), order, entry))
-    return [entry for _, _, entry in sorted(found)]
+            start, end = min(hits)
+            found.append((start, end, order, entry))
+    found.sort()
+    # "Use get_weather for Rome and get_time in Tokyo": Rome is for the first, Tokyo the second.
+    bounds = [start for start, _, _, _ in found[1:]] + [len(text)]
+    return [
+        (name, schema, text[end:bound]) for (_, end, _, (name, schema)), bound in zip(found, bounds)
+    ]
 
 
 def plan(body: JSON, last_role: str, last_user: str) -> Optional[Structured]:
     """What shape the answer takes: JSON, tool calls, or None for free text."""
     table = _tool_table(body)
     choice = body.get("tool_choice", "auto" if table else "none")
-    calls: List[Tuple[str, JSON]] = []
+    calls: List[Tuple[str, JSON, str]] = []
     if isinstance(choice, dict):
         function = cast(JSON, choice).get("function")
         name = cast(JSON, function).get("name") if isinstance(function, dict) else None
-        calls = [entry for entry in table if entry[0] == name]
+        calls = [(n, schema, last_user) for n, schema in table if n == name]
         if not calls:
             raise APIError(
                 400,
@@ -230,7 +236,7 @@ def plan(body: JSON, last_role: str, last_user: str) -> Optional[Structured]:
     elif choice == "required":
         if not table:
             raise APIError(400, 'tool_choice "required" needs `tools`.', param="tool_choice")
-        calls = _named_in(last_user, table) or table[:1]
+        calls = _named_in(last_user, table) or [(*table[0], last_user)]
     elif choice == "auto":
         # A tool answer (role "tool") comes after the call: the model now answers in text.
         calls = _named_in(last_user, table) if last_role == "user" else []
@@ -263,6 +269,7 @@ class Words:
         self._next_word = offset
         self._next_number = 0
         self.text_lower = text.lower()
+        self.empty = not words
 
     def word(self) -> str:
         word = self.words[self._next_word % len(self.words)]
