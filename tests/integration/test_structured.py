@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from typing import Any, List, Literal, Optional, TypedDict
 
 import pytest
 
 from babyapi import BabyAPIError, BadRequestError, StructuredOutputError
-from babyapi.server import LocalServer
-from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
+from drivers import Driver  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 
@@ -31,19 +29,6 @@ class Trip:
 
 
 ASK = [{"role": "user", "content": "Plan a 5 day summer trip to Lisbon and Porto in Portugal"}]
-
-
-@pytest.fixture(scope="module")
-def local_server() -> Iterator[LocalServer]:
-    with LocalServer(api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture(params=["sync", "async"])
-def local(request: pytest.FixtureRequest, local_server: LocalServer) -> Iterator[Driver]:
-    d = Driver(request.param, local_server)  # type: ignore[arg-type]
-    yield d
-    d.close()
 
 
 def answer(content: str, finish: str = "stop") -> dict[str, Any]:

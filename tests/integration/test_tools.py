@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import anyio
 import pytest
 
 from babyapi import AsyncBabyAPI, BabyAPIError, ToolError
-from babyapi.server import LocalServer
 from babyapi.tools import Tool, tool
-from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
+from drivers import Driver  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 
@@ -32,19 +30,6 @@ def add(a: int, b: int) -> int:
 
 
 ASK = [{"role": "user", "content": "Call get_weather for Lisbon, please."}]
-
-
-@pytest.fixture(scope="module")
-def local_server() -> Iterator[LocalServer]:
-    with LocalServer(api_key=API_KEY) as server:
-        yield server
-
-
-@pytest.fixture(params=["sync", "async"])
-def local(request: pytest.FixtureRequest, local_server: LocalServer) -> Iterator[Driver]:
-    d = Driver(request.param, local_server)  # type: ignore[arg-type]
-    yield d
-    d.close()
 
 
 def reply_with_calls(*calls: tuple[str, Any]) -> Reply:
@@ -315,7 +300,7 @@ def test_an_async_tool_needs_the_async_client(driver: Driver) -> None:
     async def slow(x: int) -> int:
         return x
 
-    if driver.kind == "async":
+    if driver.is_async:
         driver.server.script(reply_with_calls(("slow", {"x": 5})), reply_text("5"))
         run = driver.call(
             lambda c: c.chat.completions.run_tools(model="m", messages=ASK, tools=[slow])
@@ -335,7 +320,7 @@ def test_a_server_answer_without_a_message_is_a_tool_error(driver: Driver) -> No
 
 def test_async_calls_of_one_round_run_concurrently(driver: Driver) -> None:
     """Each tool waits for the other to start: run one after another, they would time out."""
-    if driver.kind != "async":
+    if not driver.is_async:
         pytest.skip("the sync client runs tools one after another")
     started: dict[str, anyio.Event] = {}
 
