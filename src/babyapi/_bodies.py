@@ -72,6 +72,14 @@ def _messages(body: Mapping[str, Any]) -> None:
                 f"got {message!r:.80}.",
                 code=_CODE,
             )
+    response_format = body.get("response_format")
+    if isinstance(response_format, type):
+        raise BabyAPIError(
+            f"response_format={response_format.__name__} is a type: call "
+            "chat.completions.parse(...) or .stream(...) to have the answer parsed into it, "
+            "or pass OpenAI's {'type': 'json_schema', 'json_schema': {...}} to create().",
+            code=_CODE,
+        )
 
 
 def _prompt(body: Mapping[str, Any]) -> None:

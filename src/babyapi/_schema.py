@@ -92,6 +92,14 @@ class _Builder:
 
     def __init__(self) -> None:
         self._open: list[object] = []
+        # Definitions of embedded pydantic models: their "#/$defs/..." refs point at the root.
+        self.defs: Schema = {}
+
+    def rooted(self, schema: Schema) -> Schema:
+        """The schema with the collected definitions attached, ready to send."""
+        return (
+            {**schema, "$defs": {**schema.get("$defs", {}), **self.defs}} if self.defs else schema
+        )
 
     def build(self, tp: object, where: str) -> Schema:
         if tp is Any or tp is object:
@@ -144,7 +152,9 @@ class _Builder:
         self._open.append(tp)
         try:
             if is_pydantic_model(tp):
-                return cast("Schema", cast(Any, tp).model_json_schema())
+                schema = cast("Schema", cast(Any, tp).model_json_schema())
+                self.defs.update(schema.pop("$defs", {}))
+                return schema
             hints = _hints(tp)
             if _is_typeddict(tp):
                 required = [k for k in hints if k in cast(Any, tp).__required_keys__]
@@ -190,7 +200,8 @@ def _unsupported(tp: object, where: str, why: str = "") -> BabyAPIError:
 
 def schema_of(tp: object) -> Schema:
     """The JSON Schema for a Python type; an unsupported type raises, naming where it sits."""
-    return _Builder().build(tp, _name(tp))
+    builder = _Builder()
+    return builder.rooted(builder.build(tp, _name(tp)))
 
 
 # --- functions as tools --------------------------------------------------------------------------
@@ -262,6 +273,7 @@ def function_schema(function: Callable[..., Any]) -> tuple[str, Schema, dict[str
     properties: Schema = {}
     required: list[str] = []
     kinds: dict[str, Any] = {}
+    builder = _Builder()
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
             raise BabyAPIError(
@@ -275,7 +287,7 @@ def function_schema(function: Callable[..., Any]) -> tuple[str, Schema, dict[str
                 f"what to send (e.g. `{param.name}: str`).",
                 code="INVALID_TOOL",
             )
-        schema = _Builder().build(hints[param.name], f"{name}({param.name})")
+        schema = builder.build(hints[param.name], f"{name}({param.name})")
         if notes.get(param.name) and "description" not in schema:
             schema = {**schema, "description": notes[param.name]}
         properties[param.name] = schema
@@ -288,7 +300,7 @@ def function_schema(function: Callable[..., Any]) -> tuple[str, Schema, dict[str
         "required": required,
         "additionalProperties": False,
     }
-    return summary, parameters, kinds
+    return summary, builder.rooted(parameters), kinds
 
 
 # --- checking JSON against a schema -----------------------------------------------------------

@@ -225,3 +225,33 @@ def test_a_wire_response_format_still_passes_through_stream_unchanged(driver: Dr
     final = driver.stream_method(stream, "final")
     assert final["choices"][0]["message"]["content"] == "{}"
     assert driver.server.requests[0].json()["response_format"] == {"type": "json_object"}
+
+
+def test_create_with_a_type_says_to_call_parse(driver: Driver) -> None:
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(
+            lambda c: c.chat.completions.create(model="m", messages=ASK, response_format=City)
+        )
+    assert info.value.code == "INVALID_REQUEST_BODY"
+    assert "parse(" in info.value.message
+    assert driver.server.requests == []
+
+
+def test_pydantic_models_round_trip_through_the_local_server(local: Driver) -> None:
+    pydantic = pytest.importorskip("pydantic")
+
+    class Stop(pydantic.BaseModel):  # type: ignore[name-defined,misc]
+        city: str
+        nights: int = pydantic.Field(ge=1, le=9)
+
+    class Plan(pydantic.BaseModel):  # type: ignore[name-defined,misc]
+        title: str
+        stops: List[Stop]
+        note: Optional[str] = None
+
+    result = local.call(
+        lambda c: c.chat.completions.parse(model="mistral", messages=ASK, response_format=Plan)
+    )
+    assert isinstance(result.parsed, Plan)
+    assert isinstance(result.parsed.stops[0], Stop)
+    assert 1 <= result.parsed.stops[0].nights <= 9

@@ -46,27 +46,17 @@ def reply_with_calls(*calls: tuple[str, Any]) -> Reply:
         for i, (name, args) in enumerate(calls)
     ]
     message = {"role": "assistant", "content": None, "tool_calls": tool_calls}
-    return Reply.json(
-        {
-            "id": "c",
-            "object": "chat.completion",
-            "created": 1,
-            "model": "m",
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
-        }
-    )
+    return reply(message, "tool_calls")
 
 
 def reply_text(text: str) -> Reply:
-    message = {"role": "assistant", "content": text}
+    return reply({"role": "assistant", "content": text}, "stop")
+
+
+def reply(message: dict[str, Any], finish: str) -> Reply:
+    choice = {"index": 0, "message": message, "finish_reason": finish}
     return Reply.json(
-        {
-            "id": "c",
-            "object": "chat.completion",
-            "created": 1,
-            "model": "m",
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-        }
+        {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": [choice]}
     )
 
 

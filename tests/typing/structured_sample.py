@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
+from pydantic import BaseModel
 from typing_extensions import assert_type
 
 from babyapi import AsyncBabyAPI, BabyAPI
@@ -22,6 +23,11 @@ class Movie(TypedDict):
 class Point:
     x: float
     y: float
+
+
+class Person(BaseModel):
+    name: str
+    age: int
 
 
 SCHEMA: dict[str, Any] = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
@@ -46,6 +52,10 @@ def sync_client(client: BabyAPI) -> None:
     point = client.chat.completions.parse(model="m", messages=[], response_format=Point)
     assert_type(point.parsed, Point)
     assert_type(point.parsed.x, float)
+
+    person = client.chat.completions.parse(model="m", messages=[], response_format=Person)
+    assert_type(person.parsed, Person)
+    assert_type(person.parsed.age, int)
 
     plain = client.chat.completions.parse(model="m", messages=[], response_format=SCHEMA)
     assert_type(plain, ParsedChatCompletion[Any])

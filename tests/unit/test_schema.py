@@ -334,3 +334,28 @@ def test_pydantic_models_give_their_own_schema_and_are_validated() -> None:
     person = build({"name": "Ada", "age": 36}, Person)
     assert isinstance(person, Person) and person.age == 36
     assert to_jsonable(person) == {"name": "Ada", "age": 36}
+
+
+def test_pydantic_definitions_move_to_the_root_where_their_refs_point() -> None:
+    pydantic = pytest.importorskip("pydantic")
+
+    class Stop(pydantic.BaseModel):  # type: ignore[name-defined,misc]
+        city: str
+
+    class Route(pydantic.BaseModel):  # type: ignore[name-defined,misc]
+        stops: List[Stop]
+
+    # Built with real classes, not the strings `from __future__ import annotations` leaves.
+    trip = dataclasses.make_dataclass("Trip", [("route", Route), ("days", int)])
+
+    def plan(route: Any, days: Any) -> str:
+        return f"{days}"
+
+    plan.__annotations__ = {"route": Route, "days": int, "return": str}
+
+    for schema in (schema_of(trip), function_schema(plan)[1]):
+        assert set(schema["$defs"]) == {"Stop"}
+        good = {"route": {"stops": [{"city": "Rome"}]}, "days": 2}
+        assert first_mismatch(good, schema) is None
+        bad = first_mismatch({"route": {"stops": [{"town": "Rome"}]}, "days": 2}, schema)
+        assert bad is not None and bad.path == "$.route.stops[0].city"
