@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babyapi._api_response import APIResponse
 from babyapi._budget import RetryBudget
 from babyapi._client import AsyncBabyAPI, BabyAPI
 from babyapi._errors import (
@@ -45,6 +46,7 @@ del _error
 
 __all__ = [
     "APIConnectionError",
+    "APIResponse",
     "APIStatusError",
     "APITimeoutError",
     "AsyncBabyAPI",

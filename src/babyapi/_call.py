@@ -12,6 +12,7 @@ from typing import Any, Callable, Generator, NamedTuple, Optional, Union
 
 import httpx
 
+from babyapi._api_response import record_response
 from babyapi._budget import RetryLedger
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._redact import redact
@@ -104,7 +105,9 @@ def json_plan(
 ) -> Plan:
     """Attempts until a 2xx whose body is a JSON object is returned, or an error is raised."""
     response = yield from response_plan(call, build, clocks, base_delay_s, ledger)
-    return parse_json_body(response)
+    data = parse_json_body(response)
+    record_response(response)
+    return data
 
 
 def response_plan(

@@ -25,11 +25,13 @@ from typing import (
     Sequence,
     TypeVar,
     Union,
+    final,
     overload,
 )
 
 import httpx
 
+from babyapi._api_response import async_with_response, with_response
 from babyapi._bodies import check_body, default_model_for
 from babyapi._budget import RetryBudget, RetryLedger
 from babyapi._call import (
@@ -493,6 +495,8 @@ class _ClientBase(Generic[HttpT, GivenT]):
         *,
         stream: bool = False,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
     ) -> Call:
         if extra_body is not None:
             if not isinstance(extra_body, Mapping):
@@ -502,27 +506,68 @@ class _ClientBase(Generic[HttpT, GivenT]):
                 )
             body = {**body, **extra_body}
         checked = check_body(path, body, default_model_for(self._config, path), stream=stream)
-        return prepare_call(self._config, "POST", path, checked, options, stream=stream)
+        return prepare_call(
+            self._config,
+            "POST",
+            path,
+            checked,
+            options,
+            stream=stream,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     def _prepare_infer(
-        self, value: Any, options: Mapping[str, Any], request_options: Optional[RequestOptionsLike]
+        self,
+        value: Any,
+        options: Mapping[str, Any],
+        request_options: Optional[RequestOptionsLike],
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
     ) -> Call:
         body = baby_infer_body(value, options, self._config.default_model)
-        return prepare_call(self._config, "POST", INFER_PATH, body, request_options)
+        return prepare_call(
+            self._config,
+            "POST",
+            INFER_PATH,
+            body,
+            request_options,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    def _prepare_get(self, path: str, options: Optional[RequestOptionsLike]) -> Call:
-        return prepare_call(self._config, "GET", path, None, options)
+    def _prepare_get(
+        self,
+        path: str,
+        options: Optional[RequestOptionsLike],
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+    ) -> Call:
+        return prepare_call(
+            self._config,
+            "GET",
+            path,
+            None,
+            options,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     def _routed(
         self,
         body: Optional[Mapping[str, Any]],
         kwargs: Mapping[str, Any],
         options: Optional[RequestOptionsLike],
+        extra_headers: Optional[Mapping[str, str]],
+        extra_query: Optional[Mapping[str, Any]],
     ) -> tuple[Call, Optional[Finisher]]:
         """The call ``client.infer`` makes, and how to read a typed ``response_format`` back."""
         path, merged = route_infer(body, kwargs)
         finish = typed_response_format(merged) if path == CHAT_PATH else None
-        return self._prepare(path, merged, options), finish
+        call = self._prepare(
+            path, merged, options, extra_headers=extra_headers, extra_query=extra_query
+        )
+        return call, finish
 
     def _json_plan(self, call: Call) -> Plan:
         return json_plan(
@@ -584,6 +629,11 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         self.models = Models(self)
         self.baby = Baby(self)
 
+    @property
+    def with_response(self) -> BabyAPIWithResponse:
+        """Every non-streaming method, returning an ``APIResponse`` (data, status, headers, ...)."""
+        return BabyAPIWithResponse(self)
+
     @overload
     def infer(  # pyright: ignore[reportOverlappingOverload] - the narrower one comes first
         self,
@@ -592,6 +642,8 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         messages: Sequence[ChatCompletionMessageParam],
         response_format: type[T],
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> ParsedChatCompletion[T]: ...
 
@@ -602,6 +654,8 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         *,
         messages: Sequence[ChatCompletionMessageParam],
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> ChatCompletion: ...
 
@@ -612,6 +666,8 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         *,
         prompt: _Prompt,
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> Completion: ...
 
@@ -621,6 +677,8 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         body: Optional[Mapping[str, Any]] = None,
         *,
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> Any: ...
 
@@ -629,6 +687,8 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         body: Optional[Mapping[str, Any]] = None,
         *,
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> Any:
         """Chat completions when given ``messages``, completions when given ``prompt``.
@@ -636,7 +696,7 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         With keyword arguments the return type follows them; with a dict body it is the JSON.
         A type or JSON Schema as ``response_format`` makes it ``parse()``.
         """
-        call, finish = self._routed(body, kwargs, request_options)
+        call, finish = self._routed(body, kwargs, request_options, extra_headers, extra_query)
         answer = self._request(call)
         return answer if finish is None else finish(answer)
 
@@ -732,6 +792,11 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         self.models = AsyncModels(self)
         self.baby = AsyncBaby(self)
 
+    @property
+    def with_response(self) -> AsyncBabyAPIWithResponse:
+        """Every non-streaming method, returning an ``APIResponse`` (data, status, headers, ...)."""
+        return AsyncBabyAPIWithResponse(self)
+
     @overload
     async def infer(
         self,
@@ -740,6 +805,8 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         messages: Sequence[ChatCompletionMessageParam],
         response_format: type[T],
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> ParsedChatCompletion[T]: ...
 
@@ -750,6 +817,8 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         *,
         messages: Sequence[ChatCompletionMessageParam],
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> ChatCompletion: ...
 
@@ -760,6 +829,8 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         *,
         prompt: _Prompt,
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> Completion: ...
 
@@ -769,6 +840,8 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         body: Optional[Mapping[str, Any]] = None,
         *,
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> Any: ...
 
@@ -777,6 +850,8 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         body: Optional[Mapping[str, Any]] = None,
         *,
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> Any:
         """Chat completions when given ``messages``, completions when given ``prompt``.
@@ -784,7 +859,7 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         With keyword arguments the return type follows them; with a dict body it is the JSON.
         A type or JSON Schema as ``response_format`` makes it ``parse()``.
         """
-        call, finish = self._routed(body, kwargs, request_options)
+        call, finish = self._routed(body, kwargs, request_options, extra_headers, extra_query)
         answer = await self._request(call)
         return answer if finish is None else finish(answer)
 
@@ -835,3 +910,31 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
                     outcome = None
             except TRANSPORT_ERRORS as exc:
                 outcome = exc
+
+
+@final
+class BabyAPIWithResponse:
+    """``client.with_response``: the client's non-streaming methods returning ``APIResponse``."""
+
+    def __init__(self, client: BabyAPI) -> None:
+        self.infer = with_response(client.infer)
+        self.chat = client.chat.with_response
+        self.completions = client.completions.with_response
+        self.embeddings = client.embeddings.with_response
+        self.rerank = client.rerank.with_response
+        self.models = client.models.with_response
+        self.baby = client.baby.with_response
+
+
+@final
+class AsyncBabyAPIWithResponse:
+    """``client.with_response``: the client's non-streaming methods returning ``APIResponse``."""
+
+    def __init__(self, client: AsyncBabyAPI) -> None:
+        self.infer = async_with_response(client.infer)
+        self.chat = client.chat.with_response
+        self.completions = client.completions.with_response
+        self.embeddings = client.embeddings.with_response
+        self.rerank = client.rerank.with_response
+        self.models = client.models.with_response
+        self.baby = client.baby.with_response

@@ -13,6 +13,7 @@ import httpx
 from babyapi._config import ClientConfig
 from babyapi._errors import BabyAPIError
 from babyapi._options import CallSettings, RequestOptionsLike, resolve_settings
+from babyapi._validation import check_headers, check_query
 from babyapi._version import __version__
 
 __all__ = ["BuildRequest", "Call", "encode_json", "prepare_call"]
@@ -120,16 +121,25 @@ def prepare_call(
     options: Optional[RequestOptionsLike],
     *,
     stream: bool = False,
+    extra_headers: Optional[Mapping[str, str]] = None,
+    extra_query: Optional[Mapping[str, Any]] = None,
 ) -> Call:
     """Validate everything the user passed and freeze it into a Call; raises before any I/O."""
     settings = resolve_settings(config, options, stream=stream)
+    if extra_headers is not None:
+        settings.headers.update(check_headers(extra_headers, "extra_headers"))
     # The key comes from api_key only, so a stray header can never override or leak it.
     settings.headers.pop("authorization", None)
     user_key = settings.headers.pop("idempotency-key", None)
     key = (user_key or str(uuid.uuid4())) if method == "POST" else None
+    url = _endpoint_url(config.base_url, path)
+    if extra_query is not None:
+        query = check_query(extra_query)
+        if query:
+            url = url.copy_merge_params(query)
     return Call(
         method=method,
-        url=_endpoint_url(config.base_url, path),
+        url=url,
         path=path,
         content=None if body is None else encode_json(body),
         settings=settings,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Mapping, Optional, cast
+from typing import Any, Mapping, Optional, Sequence, cast
 
 from babyapi._errors import BabyAPIError
 
@@ -13,6 +13,7 @@ __all__ = [
     "check_flag",
     "check_headers",
     "check_max_retries",
+    "check_query",
     "check_seconds",
     "check_text",
 ]
@@ -102,6 +103,38 @@ def check_headers(value: Any, name: str = "headers") -> dict[str, str]:
             )
         headers[key.lower()] = text
     return headers
+
+
+def check_query(value: Any, name: str = "extra_query") -> dict[str, Any]:
+    """Query parameters: names to strings, numbers or lists of them; ``None`` values are dropped."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise BabyAPIError(
+            f"{name} must be a dict of query parameter names to values, such as "
+            f"{{'api-version': '2024-06-01'}}, got {type(value).__name__}.",
+            code="INVALID_QUERY",
+        )
+    params: dict[str, Any] = {}
+    for key, raw in cast("Mapping[object, object]", value).items():
+        if raw is None:
+            continue
+        if not isinstance(key, str) or not key:
+            raise BabyAPIError(
+                f"{name} has an invalid parameter name {key!r}: use a non-empty string.",
+                code="INVALID_QUERY",
+            )
+        many = isinstance(raw, (list, tuple))
+        items: list[object] = list(cast("Sequence[object]", raw)) if many else [raw]
+        for item in items:
+            if not isinstance(item, (str, int, float)):
+                raise BabyAPIError(
+                    f"{name}[{key!r}] must be a string or a number (or a list of them), "
+                    f"got {type(item).__name__}.",
+                    code="INVALID_QUERY",
+                )
+        params[key] = items if many else raw
+    return params
 
 
 def check_api_key(value: Any, name: str, code: str) -> Optional[str]:

@@ -211,7 +211,7 @@ class _Loop:
         allow_async: bool,
         on_text: Optional[Callable[[str], object]] = None,
         request_options: Optional[RequestOptionsLike] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
+        **extras: Any,
     ) -> None:
         if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
             raise BabyAPIError(
@@ -231,7 +231,8 @@ class _Loop:
         self.raise_tool_errors = raise_tool_errors
         self.on_text = on_text
         self.request_options = request_options
-        self.extra_body = extra_body
+        # extra_body, extra_headers, extra_query: sent with every model call of the loop.
+        self.extras = extras
 
     def call(self, client: Any, step: _Ask) -> Any:
         """The prepared request for one model call: streamed when text is wanted as it comes."""
@@ -240,7 +241,7 @@ class _Loop:
             step.body,
             self.request_options,
             stream=self.on_text is not None,
-            extra_body=self.extra_body,
+            **self.extras,
         )
 
     def steps(self) -> Generator[_Step, Any, ToolRun]:

@@ -9,6 +9,7 @@ from typing_extensions import assert_type
 
 from babyapi import (
     APIConnectionError,
+    APIResponse,
     AsyncBabyAPI,
     AsyncStream,
     BabyAPI,
@@ -25,6 +26,7 @@ from babyapi.types import (
     CompletionChunk,
     CreateEmbeddingResponse,
     InferResponse,
+    Model,
     ModelList,
     RerankResponse,
 )
@@ -118,6 +120,60 @@ async def async_client(client: AsyncBabyAPI) -> None:
 
     comp = client.completions.stream(model="m", prompt="x")
     assert_type(await comp.final(), Completion)
+
+
+def everyday(client: BabyAPI) -> None:
+    """Response metadata, models.retrieve, extra headers and query: all typed."""
+    res = client.chat.completions.with_response.create(
+        model="m", messages=[{"role": "user", "content": "x"}]
+    )
+    assert_type(res, APIResponse[ChatCompletion])
+    assert_type(res.data, ChatCompletion)
+    assert_type(res.status, int)
+    assert_type(res.headers, httpx.Headers)
+    assert_type(res.request_id, Optional[str])
+    assert_type(res.response, httpx.Response)
+    assert_type(
+        client.with_response.chat.completions.create(model="m", messages=[]),
+        APIResponse[ChatCompletion],
+    )
+    assert_type(
+        client.completions.with_response.create(model="m", prompt="x"), APIResponse[Completion]
+    )
+    assert_type(
+        client.embeddings.with_response.create(model="m", input="x"),
+        APIResponse[CreateEmbeddingResponse],
+    )
+    assert_type(
+        client.rerank.with_response.create(model="m", query="q", documents=["a"]),
+        APIResponse[RerankResponse],
+    )
+    assert_type(client.models.with_response.list(), APIResponse[ModelList])
+    assert_type(client.with_response.models.retrieve("m"), APIResponse[Model])
+    assert_type(client.baby.with_response.infer("x"), APIResponse[InferResponse])
+    assert_type(client.with_response.infer(model="m", prompt="x"), APIResponse[Completion])
+    assert_type(client.with_response.infer(model="m", messages=[]), APIResponse[ChatCompletion])
+    assert_type(client.models.retrieve("mistral"), Model)
+    emb = client.embeddings.create(model="m", input="x", encoding_format="base64")
+    assert_type(emb["data"][0]["embedding"], list[float])
+    client.chat.completions.create(
+        model="m",
+        messages=[],
+        extra_headers={"x-trace": "1"},
+        extra_query={"api-version": "2024-06-01"},
+    )
+    client.chat.completions.with_response.create(model="m", messages=[], temprature=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    client.models.retrieve()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+
+
+async def async_everyday(client: AsyncBabyAPI) -> None:
+    """The async twins, awaited."""
+    res = await client.chat.completions.with_response.create(model="m", messages=[])
+    assert_type(res, APIResponse[ChatCompletion])
+    assert_type(await client.with_response.models.list(), APIResponse[ModelList])
+    assert_type(await client.models.retrieve("m", extra_query={"a": 1}), Model)
+    assert_type(await client.with_response.infer(model="m", prompt="x"), APIResponse[Completion])
+    assert_type(await client.baby.with_response.infer("x"), APIResponse[InferResponse])
 
 
 def errors(client: BabyAPI) -> None:

@@ -147,7 +147,7 @@ def read_others(
 ) -> None:
     """Read the other responses the way the seed does."""
     assert_type(comp["choices"][0]["text"], str)
-    assert_type(emb["data"][0]["embedding"], Union[list[float], str])
+    assert_type(emb["data"][0]["embedding"], list[float])
     assert_type(emb["usage"]["prompt_tokens"], int)
     assert_type(emb["usage"].get("completion_tokens"), Optional[int])
     for result in rr["results"]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, final
+
+from babyapi._api_response import async_with_response, with_response
 
 if TYPE_CHECKING:
     from babyapi._client import AsyncBabyAPI, BabyAPI
@@ -14,16 +16,23 @@ class Baby:
     def __init__(self, client: BabyAPI) -> None:
         self._client = client
 
+    @property
+    def with_response(self) -> BabyWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return BabyWithResponse(self)
+
     def infer(
         self,
         input: InferInput,
         *,
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **options: Any,
     ) -> InferResponse:
         """Text in, text out: a prompt string, or a dict with prompt, model and options."""
         result: InferResponse = self._client._request(
-            self._client._prepare_infer(input, options, request_options)
+            self._client._prepare_infer(input, options, request_options, extra_headers, extra_query)
         )
         return result
 
@@ -32,15 +41,38 @@ class AsyncBaby:
     def __init__(self, client: AsyncBabyAPI) -> None:
         self._client = client
 
+    @property
+    def with_response(self) -> AsyncBabyWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncBabyWithResponse(self)
+
     async def infer(
         self,
         input: InferInput,
         *,
         request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **options: Any,
     ) -> InferResponse:
         """Text in, text out: a prompt string, or a dict with prompt, model and options."""
         result: InferResponse = await self._client._request(
-            self._client._prepare_infer(input, options, request_options)
+            self._client._prepare_infer(input, options, request_options, extra_headers, extra_query)
         )
         return result
+
+
+@final
+class BabyWithResponse:
+    """``infer`` returning an ``APIResponse`` (see ``Baby``)."""
+
+    def __init__(self, resource: Baby) -> None:
+        self.infer = with_response(resource.infer)
+
+
+@final
+class AsyncBabyWithResponse:
+    """``infer`` returning an ``APIResponse`` (see ``AsyncBaby``)."""
+
+    def __init__(self, resource: AsyncBaby) -> None:
+        self.infer = async_with_response(resource.infer)

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Mapping,
+    Optional,
+    Sequence,
+    TypeVar,
+    final,
+    overload,
+)
+
+from babyapi._api_response import async_with_response, with_response
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -37,20 +49,37 @@ def typed_response_format(body: dict[str, Any]) -> Optional[Finisher]:
     return output.read
 
 
+def _extras(
+    body: Optional[Mapping[str, Any]],
+    headers: Optional[Mapping[str, str]],
+    query: Optional[Mapping[str, Any]],
+) -> dict[str, Any]:
+    return {"extra_body": body, "extra_headers": headers, "extra_query": query}
+
+
 class ChatCompletions:
     def __init__(self, client: BabyAPI) -> None:
         self._client = client
+
+    @property
+    def with_response(self) -> ChatCompletionsWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return ChatCompletionsWithResponse(self)
 
     def create(
         self,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionCreateParams],
     ) -> ChatCompletion:
         """Send a conversation; returns the ``chat.completion`` object."""
         result: ChatCompletion = self._client._request(
-            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+            self._client._prepare(
+                PATH, body, request_options, **_extras(extra_body, extra_headers, extra_query)
+            )
         )
         return result
 
@@ -61,6 +90,8 @@ class ChatCompletions:
         response_format: type[T],
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionParseParams],
     ) -> ParsedChatCompletion[T]: ...
 
@@ -71,6 +102,8 @@ class ChatCompletions:
         response_format: Mapping[str, Any],
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionParseParams],
     ) -> ParsedChatCompletion[Any]: ...
 
@@ -80,6 +113,8 @@ class ChatCompletions:
         response_format: Any,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Any,
     ) -> ParsedChatCompletion[Any]:
         """Ask for JSON fitting ``response_format`` (a TypedDict, dataclass, pydantic model or
@@ -88,7 +123,9 @@ class ChatCompletions:
 
         output: OutputFormat[Any] = OutputFormat(response_format)
         body["response_format"] = output.response_format
-        call = self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+        call = self._client._prepare(
+            PATH, body, request_options, **_extras(extra_body, extra_headers, extra_query)
+        )
         return output.read(self._client._request(call))
 
     @overload
@@ -98,6 +135,8 @@ class ChatCompletions:
         response_format: type[T],
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionParseParams],
     ) -> Stream[ChatCompletionChunk, ParsedChatCompletion[T]]: ...
 
@@ -107,6 +146,8 @@ class ChatCompletions:
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionCreateParams],
     ) -> Stream[ChatCompletionChunk, ChatCompletion]: ...
 
@@ -117,6 +158,8 @@ class ChatCompletions:
         response_format: Mapping[str, Any],
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionParseParams],
     ) -> Stream[ChatCompletionChunk, ParsedChatCompletion[Any]]: ...
 
@@ -125,6 +168,8 @@ class ChatCompletions:
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Any,
     ) -> Stream[ChatCompletionChunk, Any]:
         """Send a conversation and stream the reply as ``chat.completion.chunk`` events.
@@ -132,9 +177,8 @@ class ChatCompletions:
         With a type or JSON Schema as ``response_format``, ``final()`` returns it parsed.
         """
         finish = typed_response_format(body)
-        call = self._client._prepare(
-            PATH, body, request_options, stream=True, extra_body=extra_body
-        )
+        extras = _extras(extra_body, extra_headers, extra_query)
+        call = self._client._prepare(PATH, body, request_options, stream=True, **extras)
         return self._client._stream(call, finish)
 
     def run_tools(
@@ -146,6 +190,8 @@ class ChatCompletions:
         on_text: Optional[Callable[[str], object]] = None,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionToolRunParams],
     ) -> ToolRun:
         """Call the model, run the tools it asks for, send their answers; repeat until it answers.
@@ -162,7 +208,7 @@ class ChatCompletions:
             raise_tool_errors=raise_tool_errors,
             on_text=on_text,
             request_options=request_options,
-            extra_body=extra_body,
+            **_extras(extra_body, extra_headers, extra_query),
         )
 
 
@@ -170,21 +216,35 @@ class Chat:
     def __init__(self, client: BabyAPI) -> None:
         self.completions = ChatCompletions(client)
 
+    @property
+    def with_response(self) -> ChatWithResponse:
+        """``completions.create`` returning an ``APIResponse``."""
+        return ChatWithResponse(self)
+
 
 class AsyncChatCompletions:
     def __init__(self, client: AsyncBabyAPI) -> None:
         self._client = client
+
+    @property
+    def with_response(self) -> AsyncChatCompletionsWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncChatCompletionsWithResponse(self)
 
     async def create(
         self,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionCreateParams],
     ) -> ChatCompletion:
         """Send a conversation; returns the ``chat.completion`` object."""
         result: ChatCompletion = await self._client._request(
-            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+            self._client._prepare(
+                PATH, body, request_options, **_extras(extra_body, extra_headers, extra_query)
+            )
         )
         return result
 
@@ -195,6 +255,8 @@ class AsyncChatCompletions:
         response_format: type[T],
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionParseParams],
     ) -> ParsedChatCompletion[T]: ...
 
@@ -205,6 +267,8 @@ class AsyncChatCompletions:
         response_format: Mapping[str, Any],
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionParseParams],
     ) -> ParsedChatCompletion[Any]: ...
 
@@ -214,6 +278,8 @@ class AsyncChatCompletions:
         response_format: Any,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Any,
     ) -> ParsedChatCompletion[Any]:
         """Ask for JSON fitting ``response_format``; the answer's ``.parsed`` has that type."""
@@ -221,7 +287,9 @@ class AsyncChatCompletions:
 
         output: OutputFormat[Any] = OutputFormat(response_format)
         body["response_format"] = output.response_format
-        call = self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+        call = self._client._prepare(
+            PATH, body, request_options, **_extras(extra_body, extra_headers, extra_query)
+        )
         return output.read(await self._client._request(call))
 
     @overload
@@ -231,6 +299,8 @@ class AsyncChatCompletions:
         response_format: type[T],
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionParseParams],
     ) -> AsyncStream[ChatCompletionChunk, ParsedChatCompletion[T]]: ...
 
@@ -240,6 +310,8 @@ class AsyncChatCompletions:
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionCreateParams],
     ) -> AsyncStream[ChatCompletionChunk, ChatCompletion]: ...
 
@@ -250,6 +322,8 @@ class AsyncChatCompletions:
         response_format: Mapping[str, Any],
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionParseParams],
     ) -> AsyncStream[ChatCompletionChunk, ParsedChatCompletion[Any]]: ...
 
@@ -258,6 +332,8 @@ class AsyncChatCompletions:
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Any,
     ) -> AsyncStream[ChatCompletionChunk, Any]:
         """Stream the reply; use ``async for`` or ``async with`` on the result.
@@ -265,9 +341,8 @@ class AsyncChatCompletions:
         With a type or JSON Schema as ``response_format``, ``final()`` returns it parsed.
         """
         finish = typed_response_format(body)
-        call = self._client._prepare(
-            PATH, body, request_options, stream=True, extra_body=extra_body
-        )
+        extras = _extras(extra_body, extra_headers, extra_query)
+        call = self._client._prepare(PATH, body, request_options, stream=True, **extras)
         return self._client._stream(call, finish)
 
     async def run_tools(
@@ -279,6 +354,8 @@ class AsyncChatCompletions:
         on_text: Optional[Callable[[str], object]] = None,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[ChatCompletionToolRunParams],
     ) -> ToolRun:
         """The tool loop; the calls of one round run concurrently (sync tools in threads)."""
@@ -292,10 +369,47 @@ class AsyncChatCompletions:
             raise_tool_errors=raise_tool_errors,
             on_text=on_text,
             request_options=request_options,
-            extra_body=extra_body,
+            **_extras(extra_body, extra_headers, extra_query),
         )
 
 
 class AsyncChat:
     def __init__(self, client: AsyncBabyAPI) -> None:
         self.completions = AsyncChatCompletions(client)
+
+    @property
+    def with_response(self) -> AsyncChatWithResponse:
+        """``completions.create`` returning an ``APIResponse``."""
+        return AsyncChatWithResponse(self)
+
+
+@final
+class ChatCompletionsWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``ChatCompletions``)."""
+
+    def __init__(self, resource: ChatCompletions) -> None:
+        self.create = with_response(resource.create)
+
+
+@final
+class AsyncChatCompletionsWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``AsyncChatCompletions``)."""
+
+    def __init__(self, resource: AsyncChatCompletions) -> None:
+        self.create = async_with_response(resource.create)
+
+
+@final
+class ChatWithResponse:
+    """``client.with_response.chat``: ``completions.create`` returning an ``APIResponse``."""
+
+    def __init__(self, chat: Chat) -> None:
+        self.completions = chat.completions.with_response
+
+
+@final
+class AsyncChatWithResponse:
+    """``client.with_response.chat``: ``completions.create`` returning an ``APIResponse``."""
+
+    def __init__(self, chat: AsyncChat) -> None:
+        self.completions = chat.completions.with_response

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, final
+
+from babyapi._api_response import async_with_response, with_response
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -19,16 +21,30 @@ class Completions:
     def __init__(self, client: BabyAPI) -> None:
         self._client = client
 
+    @property
+    def with_response(self) -> CompletionsWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return CompletionsWithResponse(self)
+
     def create(
         self,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[CompletionCreateParams],
     ) -> Completion:
         """Complete a prompt; returns the ``text_completion`` object."""
         result: Completion = self._client._request(
-            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+            self._client._prepare(
+                PATH,
+                body,
+                request_options,
+                extra_body=extra_body,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
         )
         return result
 
@@ -37,11 +53,21 @@ class Completions:
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[CompletionCreateParams],
     ) -> Stream[CompletionChunk, Completion]:
         """Complete a prompt and stream the text as it is generated."""
         return self._client._stream(
-            self._client._prepare(PATH, body, request_options, stream=True, extra_body=extra_body)
+            self._client._prepare(
+                PATH,
+                body,
+                request_options,
+                stream=True,
+                extra_body=extra_body,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
         )
 
 
@@ -49,16 +75,30 @@ class AsyncCompletions:
     def __init__(self, client: AsyncBabyAPI) -> None:
         self._client = client
 
+    @property
+    def with_response(self) -> AsyncCompletionsWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncCompletionsWithResponse(self)
+
     async def create(
         self,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[CompletionCreateParams],
     ) -> Completion:
         """Complete a prompt; returns the ``text_completion`` object."""
         result: Completion = await self._client._request(
-            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+            self._client._prepare(
+                PATH,
+                body,
+                request_options,
+                extra_body=extra_body,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
         )
         return result
 
@@ -67,9 +107,35 @@ class AsyncCompletions:
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[CompletionCreateParams],
     ) -> AsyncStream[CompletionChunk, Completion]:
         """Stream the reply; use ``async for`` or ``async with`` on the result."""
         return self._client._stream(
-            self._client._prepare(PATH, body, request_options, stream=True, extra_body=extra_body)
+            self._client._prepare(
+                PATH,
+                body,
+                request_options,
+                stream=True,
+                extra_body=extra_body,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
         )
+
+
+@final
+class CompletionsWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``Completions``)."""
+
+    def __init__(self, resource: Completions) -> None:
+        self.create = with_response(resource.create)
+
+
+@final
+class AsyncCompletionsWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``AsyncCompletions``)."""
+
+    def __init__(self, resource: AsyncCompletions) -> None:
+        self.create = async_with_response(resource.create)

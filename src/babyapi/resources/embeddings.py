@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, final
+
+from babyapi._api_response import async_with_response, with_response
+from babyapi._embeddings import decode_embeddings
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -18,16 +21,35 @@ class Embeddings:
     def __init__(self, client: BabyAPI) -> None:
         self._client = client
 
+    @property
+    def with_response(self) -> EmbeddingsWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return EmbeddingsWithResponse(self)
+
     def create(
         self,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[EmbeddingCreateParams],
     ) -> CreateEmbeddingResponse:
-        """Embed one text or a list of texts; ``data[i]["index"]`` matches the input order."""
-        result: CreateEmbeddingResponse = self._client._request(
-            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+        """Embed one text or a list of texts; ``data[i]["index"]`` matches the input order.
+
+        Vectors are lists of floats, also with ``encoding_format="base64"`` (decoded here).
+        """
+        result: CreateEmbeddingResponse = decode_embeddings(
+            self._client._request(
+                self._client._prepare(
+                    PATH,
+                    body,
+                    request_options,
+                    extra_body=extra_body,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                )
+            )
         )
         return result
 
@@ -36,15 +58,50 @@ class AsyncEmbeddings:
     def __init__(self, client: AsyncBabyAPI) -> None:
         self._client = client
 
+    @property
+    def with_response(self) -> AsyncEmbeddingsWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncEmbeddingsWithResponse(self)
+
     async def create(
         self,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[EmbeddingCreateParams],
     ) -> CreateEmbeddingResponse:
-        """Embed one text or a list of texts; ``data[i]["index"]`` matches the input order."""
-        result: CreateEmbeddingResponse = await self._client._request(
-            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+        """Embed one text or a list of texts; ``data[i]["index"]`` matches the input order.
+
+        Vectors are lists of floats, also with ``encoding_format="base64"`` (decoded here).
+        """
+        result: CreateEmbeddingResponse = decode_embeddings(
+            await self._client._request(
+                self._client._prepare(
+                    PATH,
+                    body,
+                    request_options,
+                    extra_body=extra_body,
+                    extra_headers=extra_headers,
+                    extra_query=extra_query,
+                )
+            )
         )
         return result
+
+
+@final
+class EmbeddingsWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``Embeddings``)."""
+
+    def __init__(self, resource: Embeddings) -> None:
+        self.create = with_response(resource.create)
+
+
+@final
+class AsyncEmbeddingsWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``AsyncEmbeddings``)."""
+
+    def __init__(self, resource: AsyncEmbeddings) -> None:
+        self.create = async_with_response(resource.create)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, final
+
+from babyapi._api_response import async_with_response, with_response
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -18,16 +20,30 @@ class Rerank:
     def __init__(self, client: BabyAPI) -> None:
         self._client = client
 
+    @property
+    def with_response(self) -> RerankWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return RerankWithResponse(self)
+
     def create(
         self,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[RerankCreateParams],
     ) -> RerankResponse:
         """Score documents against a query; results come sorted by relevance_score."""
         result: RerankResponse = self._client._request(
-            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+            self._client._prepare(
+                PATH,
+                body,
+                request_options,
+                extra_body=extra_body,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
         )
         return result
 
@@ -36,15 +52,45 @@ class AsyncRerank:
     def __init__(self, client: AsyncBabyAPI) -> None:
         self._client = client
 
+    @property
+    def with_response(self) -> AsyncRerankWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncRerankWithResponse(self)
+
     async def create(
         self,
         *,
         request_options: Optional[RequestOptionsLike] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         **body: Unpack[RerankCreateParams],
     ) -> RerankResponse:
         """Score documents against a query; results come sorted by relevance_score."""
         result: RerankResponse = await self._client._request(
-            self._client._prepare(PATH, body, request_options, extra_body=extra_body)
+            self._client._prepare(
+                PATH,
+                body,
+                request_options,
+                extra_body=extra_body,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
         )
         return result
+
+
+@final
+class RerankWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``Rerank``)."""
+
+    def __init__(self, resource: Rerank) -> None:
+        self.create = with_response(resource.create)
+
+
+@final
+class AsyncRerankWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``AsyncRerank``)."""
+
+    def __init__(self, resource: AsyncRerank) -> None:
+        self.create = async_with_response(resource.create)

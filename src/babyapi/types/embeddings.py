@@ -10,11 +10,11 @@ __all__ = ["CreateEmbeddingResponse", "Embedding", "EmbeddingCreateParams"]
 
 
 class Embedding(TypedDict):
-    """One vector: floats, or a base64 string when asked for and honoured."""
+    """One vector, as floats: a base64 answer (``encoding_format="base64"``) is decoded."""
 
     object: Literal["embedding"]
     index: int
-    embedding: Union[list[float], str]
+    embedding: list[float]
 
 
 class _ResponseRequired(TypedDict):

@@ -1,0 +1,210 @@
+"""What users of openai-python reach for every day: extra headers and query parameters per
+call, models.retrieve, base64 embeddings as floats, and response metadata with_response."""
+
+from __future__ import annotations
+
+import base64
+import struct
+from typing import Any, Callable
+
+import pytest
+
+from babyapi import APIResponse, BabyAPIError, NotFoundError
+from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
+from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
+
+MESSAGES = [{"role": "user", "content": "Hi"}]
+EXTRAS: dict[str, Any] = {
+    "extra_headers": {"x-trace": "t-1", "api-key": "azure-style"},
+    "extra_query": {"api-version": "2024-06-01", "n": 2, "skip": None},
+}
+
+CALLS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("chat", lambda c: c.chat.completions.create(model="m", messages=MESSAGES, **EXTRAS)),
+    ("completions", lambda c: c.completions.create(model="m", prompt="Hi", **EXTRAS)),
+    ("embeddings", lambda c: c.embeddings.create(model="m", input="Hi", **EXTRAS)),
+    ("rerank", lambda c: c.rerank.create(model="m", query="q", documents=["a"], **EXTRAS)),
+    ("models.list", lambda c: c.models.list(**EXTRAS)),
+    ("models.retrieve", lambda c: c.models.retrieve("m", **EXTRAS)),
+    ("baby.infer", lambda c: c.baby.infer("Hi", model="m", **EXTRAS)),
+    ("client.infer", lambda c: c.infer(model="m", prompt="Hi", **EXTRAS)),
+]
+STREAMS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("chat.stream", lambda c: c.chat.completions.stream(model="m", messages=MESSAGES, **EXTRAS)),
+    ("completions.stream", lambda c: c.completions.stream(model="m", prompt="Hi", **EXTRAS)),
+]
+
+
+def check_extras_arrived(driver: Driver) -> None:
+    (req,) = driver.server.requests
+    assert req.headers["x-trace"] == "t-1"
+    assert req.headers["api-key"] == "azure-style"
+    assert req.headers["authorization"] == f"Bearer {API_KEY}"
+    assert req.query == {"api-version": ["2024-06-01"], "n": ["2"]}
+
+
+@pytest.mark.parametrize(("name", "call"), CALLS, ids=[c[0] for c in CALLS])
+def test_every_method_sends_extra_headers_and_query(
+    driver: Driver, name: str, call: Callable[[Any], Any]
+) -> None:
+    driver.server.script(Reply.json({"object": "list", "data": [], "output": "x", "id": "m"}))
+    driver.call(call)
+    check_extras_arrived(driver)
+
+
+@pytest.mark.parametrize(("name", "call"), STREAMS, ids=[c[0] for c in STREAMS])
+def test_streams_send_extra_headers_and_query(
+    driver: Driver, name: str, call: Callable[[Any], Any]
+) -> None:
+    driver.server.script(Reply.sse([{"choices": [{"delta": {"content": "x"}}]}]))
+    driver.events(call)
+    check_extras_arrived(driver)
+
+
+def test_extra_headers_win_over_other_headers_but_never_over_the_key(driver: Driver) -> None:
+    client = driver.make(default_headers={"x-app": "default", "x-trace": "default"})
+    driver.server.script(Reply.json({"object": "list", "data": []}))
+    driver.call(
+        lambda c: c.models.list(
+            request_options={"headers": {"x-trace": "options"}},
+            extra_headers={"X-Trace": "extra", "Authorization": "Bearer stolen"},
+        ),
+        client,
+    )
+    (req,) = driver.server.requests
+    assert (req.headers["x-app"], req.headers["x-trace"]) == ("default", "extra")
+    assert req.headers["authorization"] == f"Bearer {API_KEY}"
+
+
+def test_query_merges_with_nothing_lost_and_lists_repeat(driver: Driver) -> None:
+    driver.server.script(Reply.json({"object": "list", "data": []}))
+    driver.call(lambda c: c.models.list(extra_query={"tag": ["a", "b"], "q": "x y&z"}))
+    assert driver.server.requests[0].query == {"tag": ["a", "b"], "q": ["x y&z"]}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"extra_headers": {"x a": "1"}}, "INVALID_HEADERS"),
+        ({"extra_headers": {"x-a": "line\nbreak"}}, "INVALID_HEADERS"),
+        ({"extra_headers": {"x-a": "café"}}, "INVALID_HEADERS"),
+        ({"extra_headers": ["x-a: 1"]}, "INVALID_HEADERS"),
+        ({"extra_query": "api-version=1"}, "INVALID_QUERY"),
+        ({"extra_query": {"a": {"nested": 1}}}, "INVALID_QUERY"),
+        ({"extra_query": {"": "x"}}, "INVALID_QUERY"),
+        ({"extra_query": {"a": [1, object()]}}, "INVALID_QUERY"),
+    ],
+)
+def test_bad_extras_are_refused_before_sending(
+    driver: Driver, kwargs: dict[str, Any], code: str
+) -> None:
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(lambda c: c.chat.completions.create(model="m", messages=MESSAGES, **kwargs))
+    assert info.value.code == code
+    assert driver.server.requests == []
+
+
+def test_models_retrieve_escapes_the_id(driver: Driver) -> None:
+    driver.server.script(Reply.json({"id": "meta-llama/Llama 3?x#y", "object": "model"}))
+    model = driver.call(lambda c: c.models.retrieve("meta-llama/Llama 3?x#y"))
+    assert model["id"] == "meta-llama/Llama 3?x#y"
+    (req,) = driver.server.requests
+    assert (req.method, req.path) == ("GET", "/v1/models/meta-llama%2FLlama%203%3Fx%23y")
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 3, "..", "."])
+def test_models_retrieve_refuses_a_missing_id(driver: Driver, bad: Any) -> None:
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(lambda c: c.models.retrieve(bad))
+    assert info.value.code == "MODEL_REQUIRED"
+    assert "models.list()" in info.value.message
+    assert driver.server.requests == []
+
+
+def packed(values: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+def test_base64_embeddings_come_back_as_floats(driver: Driver) -> None:
+    vectors = [[0.5, -1.25, 3.0], [0.0, 1e-3, -7.5]]
+    data = [
+        {"object": "embedding", "index": 0, "embedding": packed(vectors[0])},
+        {"object": "embedding", "index": 1, "embedding": vectors[1]},  # a server may ignore it
+    ]
+    driver.server.script(Reply.json({"object": "list", "data": data}))
+    res = driver.call(
+        lambda c: c.embeddings.create(model="m", input=["a", "b"], encoding_format="base64")
+    )
+    assert res["data"][0]["embedding"] == vectors[0]
+    assert res["data"][1]["embedding"] == vectors[1]
+    assert driver.server.requests[0].json()["encoding_format"] == "base64"
+
+
+@pytest.mark.parametrize("bad", ["not base64!", base64.b64encode(b"12345").decode()])
+def test_a_broken_base64_embedding_is_an_invalid_response(driver: Driver, bad: str) -> None:
+    driver.server.script(Reply.json({"object": "list", "data": [{"index": 0, "embedding": bad}]}))
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(lambda c: c.embeddings.create(model="m", input="a", encoding_format="base64"))
+    assert info.value.code == "INVALID_RESPONSE"
+    assert "encoding_format='float'" in info.value.message
+
+
+WITH_RESPONSE: list[tuple[str, Callable[[Any], Any]]] = [
+    ("chat", lambda c: c.chat.completions.with_response.create(model="m", messages=MESSAGES)),
+    (
+        "client chat",
+        lambda c: c.with_response.chat.completions.create(model="m", messages=MESSAGES),
+    ),
+    ("completions", lambda c: c.completions.with_response.create(model="m", prompt="Hi")),
+    ("client completions", lambda c: c.with_response.completions.create(model="m", prompt="Hi")),
+    ("embeddings", lambda c: c.embeddings.with_response.create(model="m", input="Hi")),
+    ("client embeddings", lambda c: c.with_response.embeddings.create(model="m", input="Hi")),
+    ("rerank", lambda c: c.rerank.with_response.create(model="m", query="q", documents=["a"])),
+    ("models.list", lambda c: c.models.with_response.list()),
+    ("client models.list", lambda c: c.with_response.models.list()),
+    ("models.retrieve", lambda c: c.models.with_response.retrieve("m")),
+    ("baby.infer", lambda c: c.baby.with_response.infer("Hi", model="m")),
+    ("client baby.infer", lambda c: c.with_response.baby.infer("Hi", model="m")),
+    ("client.infer", lambda c: c.with_response.infer(model="m", prompt="Hi")),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), WITH_RESPONSE, ids=[c[0] for c in WITH_RESPONSE])
+def test_with_response_gives_the_data_with_status_headers_and_request_id(
+    driver: Driver, name: str, call: Callable[[Any], Any]
+) -> None:
+    body = {"object": "list", "data": [], "id": "x-1"}
+    headers = {"x-request-id": "req-42", "x-ratelimit-remaining-requests": "99"}
+    driver.server.script(Reply.json(body, status=201, headers=headers))
+    res = driver.call(call)
+    assert isinstance(res, APIResponse)
+    assert (res.status, res.request_id) == (201, "req-42")
+    assert res.headers["X-RateLimit-Remaining-Requests"] == "99"
+    assert res.data == body
+    assert res.response.json() == body
+
+
+def test_with_response_after_a_retry_shows_the_answer_that_succeeded(driver: Driver) -> None:
+    driver.server.script(
+        Reply.json({"error": "busy"}, status=503, headers={"x-request-id": "first"}),
+        Reply.json({"object": "list", "data": []}, headers={"x-request-id": "second"}),
+    )
+    res = driver.call(lambda c: c.models.with_response.list())
+    assert res.request_id == "second"
+    assert len(driver.server.requests) == 2
+
+
+def test_with_response_raises_errors_as_usual(driver: Driver) -> None:
+    driver.server.script(Reply.json({"error": {"message": "no such model"}}, status=404))
+    with pytest.raises(NotFoundError):
+        driver.call(lambda c: c.models.with_response.retrieve("nope"))
+
+
+def test_with_response_decodes_base64_embeddings_too(driver: Driver) -> None:
+    data = [{"object": "embedding", "index": 0, "embedding": packed([1.5, 2.0])}]
+    driver.server.script(Reply.json({"object": "list", "data": data}))
+    res = driver.call(
+        lambda c: c.embeddings.with_response.create(model="m", input="a", encoding_format="base64")
+    )
+    assert res.data["data"][0]["embedding"] == [1.5, 2.0]
+    assert isinstance(res.response.json()["data"][0]["embedding"], str)  # the wire, as sent
