@@ -255,3 +255,19 @@ def test_pydantic_models_round_trip_through_the_local_server(local: Driver) -> N
     assert isinstance(result.parsed, Plan)
     assert isinstance(result.parsed.stops[0], Stop)
     assert 1 <= result.parsed.stops[0].nights <= 9
+
+
+def test_parse_sends_extra_headers_and_query(driver: Driver) -> None:
+    driver.server.script(Reply.json(answer('{"name": "Porto", "country": "PT", "population": 1}')))
+    driver.call(
+        lambda c: c.chat.completions.parse(
+            model="m",
+            messages=ASK,
+            response_format=City,
+            extra_headers={"X-Trace": "t-2"},
+            extra_query={"debug": "1"},
+        )
+    )
+    request = driver.server.requests[0]
+    assert request.headers["x-trace"] == "t-2"
+    assert request.query == {"debug": ["1"]}

@@ -343,3 +343,21 @@ def test_async_calls_of_one_round_run_concurrently(driver: Driver) -> None:
     run = driver.run(go())
     contents = [m["content"] for m in run.messages if m["role"] == "tool"]
     assert contents == ["a met b", "b met a", "thread c"]
+
+
+def test_extra_fields_and_headers_reach_every_model_call(driver: Driver) -> None:
+    driver.server.script(reply_with_calls(("add", {"a": 1, "b": 2})), reply_text("3"))
+    driver.call(
+        lambda c: c.chat.completions.run_tools(
+            model="m",
+            messages=ASK,
+            tools=[add],
+            temperature=0,
+            extra_body={"top_k": 5},
+            extra_headers={"X-Trace": "t-1"},
+        )
+    )
+    for request in driver.server.requests:
+        body = request.json()
+        assert body["temperature"] == 0 and body["top_k"] == 5
+        assert request.headers["x-trace"] == "t-1"
