@@ -7,7 +7,8 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Generator, List, Optional
 
-from babyapi.cli.context import Context, stream_text
+from babyapi._infer import CHAT_PATH
+from babyapi.cli.context import Context
 from babyapi.cli.errors import EXIT_OK, describe_error
 
 if TYPE_CHECKING:
@@ -146,14 +147,18 @@ class ChatSession:
 
         self.history.append({"role": "user", "content": text})
         parts: List[str] = []
+        messages = self.messages()
         try:
-            stream = self.ctx.client.chat.completions.stream(
-                model=self.model,
-                messages=self.messages(),
-                request_options=self.ctx.stream_options(),
-                **self.ctx.body_options(),
+            answer = self.ctx.stream_text(
+                CHAT_PATH,
+                lambda options: self.ctx.client.chat.completions.stream(
+                    model=self.model,
+                    messages=messages,
+                    request_options=options,
+                    **self.ctx.body_options(),
+                ),
+                parts,
             )
-            stream_text(stream, self.out, parts)
         except KeyboardInterrupt:
             self.out.end_line()
             self.note("[reply stopped]")
@@ -167,10 +172,11 @@ class ChatSession:
             self.out.end_line()
             self.history.pop()
             print(
-                describe_error(exc, action="chat", base_url=self.ctx.base_url()),
+                describe_error(exc, action="chat", base_url=self.ctx.base_url(), in_session=True),
                 file=sys.stderr,
                 flush=True,
             )
             return
         self.out.end_line()
+        self.ctx.note_if_cut(answer)
         self.history.append({"role": "assistant", "content": "".join(parts)})

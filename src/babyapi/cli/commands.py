@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Callable, Dict, List, Tuple, Union, cast
 
+from babyapi._infer import CHAT_PATH, COMPLETIONS_PATH
 from babyapi.cli.chat import ChatSession
 from babyapi.cli.context import (
     Context,
@@ -13,7 +14,6 @@ from babyapi.cli.context import (
     optional_prompt,
     required_prompt,
     stdin_is_piped,
-    stream_text,
 )
 from babyapi.cli.errors import EXIT_OK, CommandError, UsageError
 from babyapi.cli.output import is_terminal
@@ -37,16 +37,18 @@ def chat(ctx: Context) -> int:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": prompt})
     model = ctx.model()
+    body = ctx.body_options()
     if ctx.json:
-        ctx.out.json(
-            ctx.client.chat.completions.create(model=model, messages=messages, **ctx.body_options())
-        )
+        ctx.out.json(ctx.client.chat.completions.create(model=model, messages=messages, **body))
         return EXIT_OK
-    stream = ctx.client.chat.completions.stream(
-        model=model, messages=messages, request_options=ctx.stream_options(), **ctx.body_options()
+    answer = ctx.stream_text(
+        CHAT_PATH,
+        lambda options: ctx.client.chat.completions.stream(
+            model=model, messages=messages, request_options=options, **body
+        ),
     )
-    stream_text(stream, ctx.out)
     ctx.out.end_line()
+    ctx.note_if_cut(answer)
     return EXIT_OK
 
 
@@ -59,6 +61,7 @@ def infer(ctx: Context) -> int:
     else:
         ctx.out.write(str(result.get("output", "")))
         ctx.out.end_line()
+        ctx.note_if_cut(result)
     return EXIT_OK
 
 
@@ -76,18 +79,24 @@ def complete(ctx: Context) -> int:
             choices = result.get("choices") or []
             ctx.out.write(str(choices[0].get("text") or "") if choices else "")
             ctx.out.end_line()
+            ctx.note_if_cut(result)
         return EXIT_OK
-    stream = completions.stream(
-        model=model, prompt=prompt, request_options=ctx.stream_options(), **options
-    )
     if ctx.json:
-        with stream:
+        with completions.stream(
+            model=model, prompt=prompt, request_options=ctx.stream_options(), **options
+        ) as stream:
             for event in stream:
                 if not event.done and event.data is not None:
                     ctx.out.json(event.data)
         return EXIT_OK
-    stream_text(stream, ctx.out)
+    answer = ctx.stream_text(
+        COMPLETIONS_PATH,
+        lambda request_options: completions.stream(
+            model=model, prompt=prompt, request_options=request_options, **options
+        ),
+    )
     ctx.out.end_line()
+    ctx.note_if_cut(answer)
     return EXIT_OK
 
 
