@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,8 @@ from babyapi import (
 )
 from babyapi.cli.errors import EXIT_API_ERROR, EXIT_USAGE, describe_error, exit_code_for
 from babyapi.cli.output import Output, clip, wants_color
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_status_error_names_status_code_request_id_and_a_fix() -> None:
@@ -120,3 +123,7 @@ def test_help_lists_every_exit_status() -> None:
     statuses = {value for name, value in vars(errors).items() if name.startswith("EXIT_")}
     listed = {int(m) for m in re.findall(r"^  (\d+) ", EPILOG.split("exit status:")[1], re.M)}
     assert listed == statuses
+    for page in ("README.md", "docs/cli.md"):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        table = text[text.index("| status | meaning |") :].split("\n\n")[0]
+        assert {int(m) for m in re.findall(r"^\| (\d+) \|", table, re.M)} == statuses, page
