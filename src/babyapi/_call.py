@@ -238,17 +238,19 @@ def decide_after_error(
     max_retries: int,
     base_delay_s: float,
     clocks: Clocks,
+    ledger: Optional[RetryLedger] = None,
 ) -> Decision:
     """The retry rule of a call, for an error its caller got: for applications that retry streams.
 
     Streams are never retried by the SDK; an application that retries one (before any of its
-    data arrived) asks here, so it waits and gives up exactly as a JSON call would.
+    data arrived) asks here, so it waits and gives up exactly as a JSON call would, spending
+    from the client's retry budget (``ledger``) like one.
     """
     cause = error.cause if error.cause is not None else error.__cause__
     outcome: Outcome = error.response if error.status is not None else cause
     if outcome is None:
         return Decision(False, reason=NOT_RETRYABLE)
-    return _decide(
+    decision = _decide(
         outcome,
         method,
         path,
@@ -259,6 +261,9 @@ def decide_after_error(
         time_left_s=None,
         retry_read_timeouts=None,
     )
+    if decision.retry and ledger is not None:
+        decision = _spend(ledger, decision, clocks.monotonic())
+    return decision
 
 
 def give_up(error: BabyAPIError, retries: int, decision: Decision) -> BabyAPIError:

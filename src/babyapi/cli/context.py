@@ -141,6 +141,7 @@ class Context:
                     max_retries=client.max_retries,
                     base_delay_s=client._config.retry_base_delay_s,
                     clocks=client._clocks,
+                    ledger=client._retry_ledger,
                 )
                 if not decision.retry:
                     raise give_up(error, retries, decision)  # noqa: B904 - the error itself, not a new one
