@@ -34,7 +34,9 @@ __all__ = [
     "ReadBody",
     "Send",
     "Sleep",
+    "decide_after_error",
     "error_from_exception",
+    "give_up",
     "json_plan",
     "response_plan",
 ]
@@ -145,7 +147,7 @@ def response_plan(
             decision = _spend(ledger, decision, clocks.monotonic())
         _log(call, retries, getattr(outcome, "status_code", None), decision)
         if not decision.retry:
-            raise _final(error, retries, decision)
+            raise give_up(error, retries, decision)
         yield Sleep(decision.wait_s)
         retries += 1
 
@@ -159,28 +161,16 @@ def _judge(
     time_left: Optional[float],
     deadline_at: Optional[float],
 ) -> tuple[BabyAPIError, Decision]:
-    refusal = NOT_RETRYABLE
-    if isinstance(outcome, httpx.Response):
-        retryable = status_is_retryable(outcome.status_code, outcome.headers)
-        headers: Optional[httpx.Headers] = outcome.headers
-    elif isinstance(outcome, httpx.ReadTimeout):
-        opt_in = call.settings.retry_read_timeouts
-        retryable = read_timeout_is_retryable(call.method, call.path, opt_in)
-        refusal = READ_TIMEOUT_NOT_RETRIED
-        headers = None
-    else:
-        retryable = isinstance(outcome, _RETRYABLE_EXCEPTIONS)
-        headers = None
-    decision = decide(
+    decision = _decide(
+        outcome,
+        call.method,
+        call.path,
         retries_done=retries,
         max_retries=call.settings.max_retries,
-        retryable=retryable,
-        headers=headers,
         base_delay_s=base_delay_s,
-        unit_random=clocks.random(),
-        now_epoch_s=clocks.wall(),
+        clocks=clocks,
         time_left_s=None if deadline_at is None else deadline_at - clocks.monotonic(),
-        refusal=refusal,
+        retry_read_timeouts=call.settings.retry_read_timeouts,
     )
     if isinstance(outcome, httpx.Response):
         error = error_from_response(outcome, decision.retry_after_s)
@@ -204,7 +194,80 @@ def _spend(ledger: RetryLedger, decision: Decision, now: float) -> Decision:
     )
 
 
-def _final(error: BabyAPIError, retries: int, decision: Decision) -> BabyAPIError:
+def _decide(
+    outcome: Outcome,
+    method: str,
+    path: str,
+    *,
+    retries_done: int,
+    max_retries: int,
+    base_delay_s: float,
+    clocks: Clocks,
+    time_left_s: Optional[float],
+    retry_read_timeouts: Optional[bool],
+) -> Decision:
+    refusal = NOT_RETRYABLE
+    headers: Optional[httpx.Headers] = None
+    if isinstance(outcome, httpx.Response):
+        retryable = status_is_retryable(outcome.status_code, outcome.headers)
+        headers = outcome.headers
+    elif isinstance(outcome, httpx.ReadTimeout):
+        retryable = read_timeout_is_retryable(method, path, retry_read_timeouts)
+        refusal = READ_TIMEOUT_NOT_RETRIED
+    else:
+        retryable = isinstance(outcome, _RETRYABLE_EXCEPTIONS)
+    return decide(
+        retries_done=retries_done,
+        max_retries=max_retries,
+        retryable=retryable,
+        headers=headers,
+        base_delay_s=base_delay_s,
+        unit_random=clocks.random(),
+        now_epoch_s=clocks.wall(),
+        time_left_s=time_left_s,
+        refusal=refusal,
+    )
+
+
+def decide_after_error(
+    error: BabyAPIError,
+    method: str,
+    path: str,
+    *,
+    retries_done: int,
+    max_retries: int,
+    base_delay_s: float,
+    clocks: Clocks,
+    ledger: Optional[RetryLedger] = None,
+) -> Decision:
+    """The retry rule of a call, for an error its caller got: for applications that retry streams.
+
+    Streams are never retried by the SDK; an application that retries one (before any of its
+    data arrived) asks here, so it waits and gives up exactly as a JSON call would, spending
+    from the client's retry budget (``ledger``) like one.
+    """
+    cause = error.cause if error.cause is not None else error.__cause__
+    outcome: Outcome = error.response if error.status is not None else cause
+    if outcome is None:
+        return Decision(False, reason=NOT_RETRYABLE)
+    decision = _decide(
+        outcome,
+        method,
+        path,
+        retries_done=retries_done,
+        max_retries=max_retries,
+        base_delay_s=base_delay_s,
+        clocks=clocks,
+        time_left_s=None,
+        retry_read_timeouts=None,
+    )
+    if decision.retry and ledger is not None:
+        decision = _spend(ledger, decision, clocks.monotonic())
+    return decision
+
+
+def give_up(error: BabyAPIError, retries: int, decision: Decision) -> BabyAPIError:
+    """The final error of a call: how many attempts were made and why retrying stopped."""
     error.attempts = retries + 1
     if decision.code is not None:
         error.code = decision.code

@@ -187,7 +187,9 @@ def resolve_settings(
     if not api_key:
         raise BabyAPIError(
             "No API key: pass api_key=... to BabyAPI(...), set the BABYAPI_API_KEY environment "
-            "variable, or pass request_options={'api_key': ...}.",
+            "variable, or pass request_options={'api_key': ...}. A BabyAPI key comes with your "
+            "BabyAPI account; a local server started without --api-key (babyapi serve, vLLM, "
+            "llama-server) takes any non-empty key, such as 'local'.",
             code="API_KEY_REQUIRED",
         )
     headers = dict(config.default_headers)

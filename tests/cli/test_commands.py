@@ -167,3 +167,12 @@ def test_rerank_top_n_and_json(cli: CLI) -> None:
     assert len(body["results"]) == 1
     plain = cli.run("rerank", "--top-n", "1", "query", "a doc", "another doc")
     assert len(plain.stdout.splitlines()) == 1
+
+
+def test_an_answer_cut_at_the_default_length_says_so(cli: CLI) -> None:
+    cut = cli.run("complete", "-m", "mistral", "--temperature", "0", "Once upon a time")
+    assert cut.returncode == 0, cut.stderr
+    assert cut.stdout.strip()
+    assert "--max-tokens" in cut.stderr  # the local server, like vLLM, stops at 16 tokens
+    chosen = cli.run("complete", "-m", "mistral", "--max-tokens", "4", "Once upon a time")
+    assert chosen.returncode == 0 and chosen.stderr == ""

@@ -101,3 +101,23 @@ def test_sigint_while_reading_stdin_exits_130(offline_cli: CLI) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.communicate(timeout=5)
+
+
+def test_a_timeout_names_the_option_and_its_value(cli: CLI) -> None:
+    result = cli.run(
+        "--timeout", "0.3", "--max-retries", "0", "models", "-H", "x-babyapi-fault: hang=1"
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "(--timeout 0.3)" in line and "0.3s" in line
+    assert "raise --timeout" in line
+
+
+def test_a_stalled_stream_names_the_option_and_its_value(cli: CLI) -> None:
+    result = cli.run(
+        "chat", "--timeout", "0.3", "-m", "mistral", "-H", "x-babyapi-fault: chunk-delay=1", "Hi"
+    )
+    assert result.returncode == 1
+    line = result.stderr.strip().splitlines()[-1]
+    assert "(--timeout 0.3)" in line, line
+    assert "reachable" not in line

@@ -67,6 +67,7 @@ def test_api_error_in_a_turn_keeps_the_session(cli: CLI) -> None:
     try:
         session.read_until(PROMPT)
         say(session, "Hello", "404")
+        assert "/model NAME" in session.output and "-m MODEL" not in session.output
         say(session, "/model babyapi-tiny", "model: babyapi-tiny")
         say(session, "Hello")
         session.send("/exit\n")

@@ -53,3 +53,39 @@ def test_serve_answers_the_cli_and_stops_on_sigint(offline_cli: CLI) -> None:
         if server.poll() is None:
             server.kill()
             server.communicate(timeout=5)
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_3(offline_cli: CLI) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = offline_cli.run("serve", "--port", str(port))
+    assert result.returncode == 3
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("babyapi serve: cannot listen on 127.0.0.1:")
+    assert "in use" in line
+    assert "BabyAPI local server on" not in result.stderr  # no banner for a server that never ran
+
+
+def test_serve_with_a_port_out_of_range_is_one_line_and_exit_2(offline_cli: CLI) -> None:
+    result = offline_cli.run("serve", "--port", "99999")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "--port must be 0 to 65535" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_banner_comes_once_listening_and_says_which_key(offline_cli: CLI) -> None:
+    port = _free_port()
+    server = offline_cli.popen("serve", "--port", str(port))
+    try:
+        assert server.stderr is not None
+        banner = server.stderr.readline()
+        assert _accepts(port), "the banner came before the server was listening"
+        assert f"http://127.0.0.1:{port}" in banner
+        assert "any non-empty key" in banner
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate(timeout=5)

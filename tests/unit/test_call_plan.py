@@ -16,7 +16,9 @@ from babyapi._call import (
     ReadBody,
     Send,
     Sleep,
+    decide_after_error,
     error_from_exception,
+    give_up,
     json_plan,
     response_plan,
 )
@@ -639,3 +641,59 @@ def test_the_budget_is_spent_only_on_retries(build: Any) -> None:
     assert ledger.totals(1000.0) == (3, 0)
     run = drive(plan, make_call(), build, [connect_error(), reply(200, OK_BODY)])
     assert run.result is not None and ledger.totals(1000.0) == (4, 1)
+
+
+FIXED = Clocks(monotonic=lambda: 0.0, wall=lambda: 0.0, random=lambda: 0.5)
+
+
+def _status_error(status: int, headers: Optional[Dict[str, str]] = None) -> BabyAPIError:
+    response = httpx.Response(status, headers=headers, request=httpx.Request("POST", "http://x"))
+    return BabyAPIError("failed", status=status, response=response)
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (_status_error(503), True),
+        (_status_error(429, {"retry-after": "0"}), True),
+        (_status_error(400), False),
+        (_status_error(503, {"x-should-retry": "false"}), False),
+        (APIConnectionError("refused", cause=httpx.ConnectError("refused")), True),
+        # The server may still be generating: the same rule as a JSON call.
+        (APITimeoutError("slow", cause=httpx.ReadTimeout("slow")), False),
+        (BabyAPIError("no key", code="API_KEY_REQUIRED"), False),
+    ],
+)
+def test_an_application_retrying_a_stream_gets_the_sdk_rule(
+    error: BabyAPIError, retried: bool
+) -> None:
+    decision = decide_after_error(
+        error,
+        "POST",
+        "/v1/chat/completions",
+        retries_done=0,
+        max_retries=2,
+        base_delay_s=0.25,
+        clocks=FIXED,
+    )
+    assert decision.retry is retried
+    if retried:
+        asked = error.response.headers.get("retry-after") if error.response else None
+        assert decision.wait_s == (0.0 if asked == "0" else 0.25)  # backoff, jitter at its middle
+
+
+def test_an_application_retrying_a_stream_gives_up_like_a_call() -> None:
+    error = _status_error(503)
+    decision = decide_after_error(
+        error,
+        "POST",
+        "/v1/chat/completions",
+        retries_done=2,
+        max_retries=2,
+        base_delay_s=0.25,
+        clocks=FIXED,
+    )
+    assert not decision.retry
+    final = give_up(error, 2, decision)
+    assert final.attempts == 3
+    assert final.message == "failed (gave up after 3 attempts: max_retries=2 reached)"

@@ -7,11 +7,11 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any, Generator, List, Optional, cast
 
-from babyapi.cli.context import Context, stream_text
+from babyapi._infer import CHAT_PATH
+from babyapi.cli.context import Context
 from babyapi.cli.errors import EXIT_OK, describe_error
 
 if TYPE_CHECKING:
-    from babyapi import Stream
     from babyapi.cli.output import Output
     from babyapi.types import ChatCompletionMessageParam
 
@@ -147,18 +147,22 @@ class ChatSession:
 
         self.history.append({"role": "user", "content": text})
         parts: List[str] = []
+        messages = self.messages()
         try:
-            # Options unpacked from a dict match every overload; the plain one is meant.
-            stream: Stream[Any] = cast(
-                Any,
-                self.ctx.client.chat.completions.stream(
-                    model=self.model,
-                    messages=self.messages(),
-                    request_options=self.ctx.stream_options(),
-                    **self.ctx.body_options(),
+            answer = self.ctx.stream_text(
+                CHAT_PATH,
+                # Options unpacked from a dict match every overload; the plain one is meant.
+                lambda options: cast(
+                    Any,
+                    self.ctx.client.chat.completions.stream(
+                        model=self.model,
+                        messages=messages,
+                        request_options=options,
+                        **self.ctx.body_options(),
+                    ),
                 ),
+                parts,
             )
-            stream_text(stream, self.out, parts)
         except KeyboardInterrupt:
             self.out.end_line()
             self.note("[reply stopped]")
@@ -172,10 +176,11 @@ class ChatSession:
             self.out.end_line()
             self.history.pop()
             print(
-                describe_error(exc, action="chat", base_url=self.ctx.base_url()),
+                describe_error(exc, action="chat", base_url=self.ctx.base_url(), in_session=True),
                 file=sys.stderr,
                 flush=True,
             )
             return
         self.out.end_line()
+        self.ctx.note_if_cut(answer)
         self.history.append({"role": "assistant", "content": "".join(parts)})

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple, Union, cast
 
+from babyapi._infer import CHAT_PATH, COMPLETIONS_PATH
 from babyapi.cli.chat import ChatSession
 from babyapi.cli.context import (
     Context,
@@ -13,13 +14,11 @@ from babyapi.cli.context import (
     optional_prompt,
     required_prompt,
     stdin_is_piped,
-    stream_text,
 )
 from babyapi.cli.errors import EXIT_OK, CommandError, UsageError
 from babyapi.cli.output import is_terminal
 
 if TYPE_CHECKING:
-    from babyapi import Stream
     from babyapi.types import ChatCompletionMessageParam, RerankResult
 
 
@@ -40,31 +39,30 @@ def chat(ctx: Context) -> int:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": prompt})
     model = ctx.model()
+    body = ctx.body_options()
     if args.json_schema:
         schema = _schema_file(args.json_schema)
         parsed = ctx.client.chat.completions.parse(
-            model=model, messages=messages, response_format=schema, **ctx.body_options()
+            model=model, messages=messages, response_format=schema, **body
         )
         # The checked value; --json shows the whole answer it came in.
         ctx.out.json(parsed.completion if ctx.json else parsed.parsed)
         return EXIT_OK
     if ctx.json:
-        ctx.out.json(
-            ctx.client.chat.completions.create(model=model, messages=messages, **ctx.body_options())
-        )
+        ctx.out.json(ctx.client.chat.completions.create(model=model, messages=messages, **body))
         return EXIT_OK
-    # Options unpacked from a dict match every overload; the plain one is meant.
-    stream: Stream[Any] = cast(
-        Any,
-        ctx.client.chat.completions.stream(
-            model=model,
-            messages=messages,
-            request_options=ctx.stream_options(),
-            **ctx.body_options(),
+    answer = ctx.stream_text(
+        CHAT_PATH,
+        # Options unpacked from a dict match every overload; the plain one is meant.
+        lambda options: cast(
+            Any,
+            ctx.client.chat.completions.stream(
+                model=model, messages=messages, request_options=options, **body
+            ),
         ),
     )
-    stream_text(stream, ctx.out)
     ctx.out.end_line()
+    ctx.note_if_cut(answer)
     return EXIT_OK
 
 
@@ -95,6 +93,7 @@ def infer(ctx: Context) -> int:
     else:
         ctx.out.write(str(result.get("output", "")))
         ctx.out.end_line()
+        ctx.note_if_cut(result)
     return EXIT_OK
 
 
@@ -112,18 +111,24 @@ def complete(ctx: Context) -> int:
             choices = result.get("choices") or []
             ctx.out.write(str(choices[0].get("text") or "") if choices else "")
             ctx.out.end_line()
+            ctx.note_if_cut(result)
         return EXIT_OK
-    stream = completions.stream(
-        model=model, prompt=prompt, request_options=ctx.stream_options(), **options
-    )
     if ctx.json:
-        with stream:
+        with completions.stream(
+            model=model, prompt=prompt, request_options=ctx.stream_options(), **options
+        ) as stream:
             for event in stream:
                 if not event.done and event.data is not None:
                     ctx.out.json(event.data)
         return EXIT_OK
-    stream_text(stream, ctx.out)
+    answer = ctx.stream_text(
+        COMPLETIONS_PATH,
+        lambda request_options: completions.stream(
+            model=model, prompt=prompt, request_options=request_options, **options
+        ),
+    )
     ctx.out.end_line()
+    ctx.note_if_cut(answer)
     return EXIT_OK
 
 

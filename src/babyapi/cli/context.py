@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
 
 from babyapi.cli.errors import UsageError
 from babyapi.cli.output import Output
 
 if TYPE_CHECKING:
-    from babyapi import BabyAPI, Stream
+    from babyapi import BabyAPI, SSEEvent, Stream
+
+# Opens one attempt of a stream, given its request options.
+StartStream = Callable[[Dict[str, Any]], "Stream[Any]"]
 
 SAMPLING_FIELDS = (
     "max_tokens",
@@ -55,18 +61,112 @@ class Context:
                 kwargs["timeout_s"] = self.option("timeout")
             if self.option("max_retries") is not None:
                 kwargs["max_retries"] = self.option("max_retries")
+            if self.headers():
+                kwargs["default_headers"] = self.headers()
             self._client = BabyAPI(**kwargs)
         return self._client
+
+    def headers(self) -> Dict[str, str]:
+        """The -H 'Name: value' headers, later ones winning."""
+        pairs: List[Tuple[str, str]] = self.option("headers", []) or []
+        return dict(pairs)
 
     def base_url(self) -> str:
         """The server URL the command talks to, for error messages."""
         url = self.option("base_url") or os.environ.get("BABYAPI_BASE_URL")
         return str(url or "https://api.babyapi.org").rstrip("/")
 
-    def stream_options(self) -> Optional[Dict[str, Any]]:
-        """Streams have no timeout unless --timeout bounds each wait for data."""
+    def stream_options(self) -> Dict[str, Any]:
+        """Streams have no timeout unless --timeout bounds each wait for data.
+
+        Every attempt of one streamed answer carries the same Idempotency-Key (unless -H set
+        one), as the SDK's own retries of a JSON call do.
+        """
+        options: Dict[str, Any] = {}
         timeout = self.option("timeout")
-        return None if timeout is None else {"timeout_s": timeout}
+        if timeout is not None:
+            options["timeout_s"] = timeout
+        if not any(name.lower() == "idempotency-key" for name in self.headers()):
+            options["headers"] = {"Idempotency-Key": str(uuid.uuid4())}
+        return options
+
+    def stream_text(
+        self, path: str, start: StartStream, parts: Optional[List[str]] = None
+    ) -> Dict[str, Any]:
+        """Stream an answer's text to the output as it arrives; return the whole answer.
+
+        ``parts`` collects the pieces as they come, so a caller keeps what arrived before a
+        Ctrl-C.
+        """
+        from babyapi._accumulate import text_of_chunk
+
+        pieces: List[str] = [] if parts is None else parts
+        stream, first = self._open_stream(path, start)
+        with stream:
+            for event in itertools.chain([] if first is None else [first], stream):
+                text = text_of_chunk(event.data)
+                if text:
+                    self.out.write(text)
+                    pieces.append(text)
+            answer: Dict[str, Any] = stream.final()
+        return answer
+
+    def _open_stream(self, path: str, start: StartStream) -> Tuple[Stream[Any], Optional[SSEEvent]]:
+        """Open a stream and read its first event; retry what fails before any data arrives.
+
+        The SDK never retries a stream; this command line does, as --max-retries promises,
+        with the SDK's own rule for what to retry, how long to wait and when to give up.
+        """
+        from babyapi import APIConnectionError, BabyAPIError
+        from babyapi._call import decide_after_error, give_up
+
+        client = self.client
+        options = self.stream_options()
+        retries = 0
+        while True:
+            stream: Optional[Stream[Any]] = None
+            try:
+                stream = start(options)
+                return stream, next(stream, None)
+            except BabyAPIError as error:
+                if stream is not None:
+                    stream.close()
+                    if not isinstance(error, APIConnectionError):
+                        raise  # the server's own error event: data did arrive
+                decision = decide_after_error(
+                    error,
+                    "POST",
+                    path,
+                    retries_done=retries,
+                    max_retries=client.max_retries,
+                    base_delay_s=client._config.retry_base_delay_s,
+                    clocks=client._clocks,
+                    ledger=client._retry_ledger,
+                )
+                if not decision.retry:
+                    raise give_up(error, retries, decision)  # noqa: B904 - the error itself, not a new one
+            time.sleep(decision.wait_s)
+            retries += 1
+
+    def note_if_cut(self, answer: Mapping[str, Any]) -> None:
+        """Say so on stderr when the answer stopped at the length limit the user did not set."""
+        choices: object = answer.get("choices")
+        first: object = answer
+        if isinstance(choices, list) and choices:
+            first = cast("List[object]", choices)[0]
+        reason = (
+            cast("Dict[str, object]", first).get("finish_reason")
+            if isinstance(first, dict)
+            else None
+        )
+        if reason == "length" and self.option("max_tokens") is None:
+            self.out.end_line()
+            print(
+                "babyapi: the answer stopped at the server's default length limit; "
+                "--max-tokens N allows more",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def model(self, kind: Optional[str] = None) -> str:
         """The model to use; ``kind`` ("embed", "rerank") prefers a listed model of that kind.
@@ -161,17 +261,3 @@ def lines_from(paths: List[str]) -> List[str]:
                 raise UsageError(f"cannot read --file {path}: {exc.strerror}") from exc
         found.extend(line.strip() for line in text.splitlines() if line.strip())
     return found
-
-
-def stream_text(stream: Stream[Any], out: Output, parts: Optional[List[str]] = None) -> str:
-    """Write a stream's text to ``out`` as it arrives; return all of it.
-
-    ``parts`` collects the pieces as they come, so a caller keeps what arrived
-    before a Ctrl-C.
-    """
-    pieces: List[str] = [] if parts is None else parts
-    with stream:
-        for text in stream.text_deltas():
-            out.write(text)
-            pieces.append(text)
-    return "".join(pieces)

@@ -23,9 +23,13 @@ environment:
 
 exit status:
   0    success
-  1    the request failed (API, network or timeout error)
-  2    bad usage (wrong arguments, no API key, no model, no prompt)
+  1    the request failed (API, network or timeout error); serve: the
+       server extra is not installed
+  2    bad usage (wrong arguments, no API key, no model, no prompt, an
+       unreadable --file, a bad header or port)
+  3    serve could not listen (the port is in use or not permitted)
   130  interrupted (Ctrl-C)
+  141  standard output was closed early (babyapi models | head -1)
 
 Run 'babyapi COMMAND --help' for a command's options."""
 
@@ -68,6 +72,13 @@ def _key_value(text: str) -> Tuple[str, str]:
     return key, value
 
 
+def _header(text: str) -> Tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected 'Name: value', got {text!r}")
+    return name.strip(), value.strip()
+
+
 def _common_options() -> argparse.ArgumentParser:
     """Options every API command accepts, before or after the command name."""
     # SUPPRESS keeps a subcommand from overwriting a value given before its name.
@@ -78,10 +89,25 @@ def _common_options() -> argparse.ArgumentParser:
         "--api-key", metavar="KEY", help="API key (env BABYAPI_API_KEY; prefer the environment)"
     )
     group.add_argument(
-        "--timeout", metavar="SECONDS", type=_positive_float, help="request timeout (default 60)"
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive_float,
+        help="request timeout (default 60); also bounds each wait for streamed data",
     )
     group.add_argument(
-        "--max-retries", metavar="N", type=_non_negative_int, help="retries on 429/5xx (default 2)"
+        "--max-retries",
+        metavar="N",
+        type=_non_negative_int,
+        help="retries of failed requests (default 2); streams are retried only before any data",
+    )
+    group.add_argument(
+        "-H",
+        "--header",
+        dest="headers",
+        metavar="'NAME: VALUE'",
+        type=_header,
+        action="append",
+        help="send an extra HTTP header (repeatable), e.g. -H 'x-babyapi-fault: 503'",
     )
     group.add_argument("--json", action="store_true", help="print machine-readable JSON")
     group.add_argument("--debug", action="store_true", help="show tracebacks on errors")

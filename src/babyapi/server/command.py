@@ -56,25 +56,51 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Serve with parsed arguments until interrupted; return the exit status."""
+    """Serve with parsed arguments until interrupted; return the exit status.
+
+    Exit status: 1 without the server extra, 2 for a bad option, 3 when the address cannot
+    be bound (in use, not permitted, unknown host); the banner is printed only once bound.
+    """
     try:
-        serve = load_server_module("babyapi.server.runner").serve
+        runner = load_server_module("babyapi.server.runner")
     except ImportError as exc:
         print(f"babyapi serve: {exc}", file=sys.stderr)
         return 1
+    if not 0 <= args.port <= 65535:
+        print(f"babyapi serve: error: --port must be 0 to 65535, got {args.port}", file=sys.stderr)
+        return 2
     if args.max_body_bytes < 1:
-        print("babyapi serve: --max-body-bytes must be at least 1", file=sys.stderr)
+        print("babyapi serve: error: --max-body-bytes must be at least 1", file=sys.stderr)
         return 2
     api_key = args.api_key or os.environ.get("BABYAPI_SERVER_API_KEY") or None
+    try:
+        sock = runner.bind(args.host, args.port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        print(f"babyapi serve: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        return 3
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    access = (
+        "clients must send that API key"
+        if api_key
+        else "no API key needed: clients may send any non-empty key"
+    )
     print(
-        f"BabyAPI local server on http://{args.host}:{args.port}"
-        + (" (API key required)" if api_key else "")
-        + " - Ctrl+C to stop",
+        f"BabyAPI local server on http://{host}:{port} ({access}) - Ctrl+C to stop",
         file=sys.stderr,
+        flush=True,
     )
     # uvicorn handles Ctrl+C itself; this only covers one arriving during start-up.
     with contextlib.suppress(KeyboardInterrupt):
-        serve(args.host, args.port, api_key, args.log_level, max_body_bytes=args.max_body_bytes)
+        runner.serve(
+            args.host,
+            port,
+            api_key,
+            args.log_level,
+            max_body_bytes=args.max_body_bytes,
+            sock=sock,
+        )
     return 0
 
 

@@ -11,7 +11,7 @@ from typing import Optional, Type
 import uvicorn
 
 from babyapi.server.app import DEFAULT_MAX_BODY_BYTES, create_app
-from babyapi.server.runner import make_config
+from babyapi.server.runner import bind, make_config
 
 
 class LocalServer:
@@ -73,14 +73,7 @@ class LocalServer:
         """Bind, start serving in a daemon thread and wait until ready."""
         if self._thread is not None:
             raise RuntimeError("LocalServer is already started")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-        except OSError:
-            sock.close()
-            raise
+        sock = bind(self.host, self.port)
         self._socket = sock
         self.port = sock.getsockname()[1]
         app = create_app(api_key=self.api_key, max_body_bytes=self.max_body_bytes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any, Iterable, List, Optional, Tuple, Type
 
 import uvicorn
@@ -131,6 +132,20 @@ def make_config(
     )
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (0: a free port); OSError when the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -138,7 +153,9 @@ def serve(
     log_level: str = "warning",
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    sock: Optional[socket.socket] = None,
 ) -> None:
-    """Run the local BabyAPI server until interrupted (blocking)."""
+    """Run the local BabyAPI server until interrupted (blocking); on ``sock`` when given."""
     app = create_app(api_key=api_key, max_body_bytes=max_body_bytes)
-    uvicorn.Server(make_config(app, host, port, log_level=log_level)).run()
+    server = uvicorn.Server(make_config(app, host, port, log_level=log_level))
+    server.run(sockets=None if sock is None else [sock])
