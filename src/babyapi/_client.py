@@ -86,6 +86,7 @@ if TYPE_CHECKING:
     import aiohttp
     from typing_extensions import Never
 
+    from babyapi.batch import AsyncBatch, Batch
     from babyapi.types.chat import ChatCompletion, ChatCompletionMessageParam
     from babyapi.types.completions import Completion
 
@@ -628,6 +629,13 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         """Every non-streaming method, returning an ``APIResponse`` (data, status, headers, ...)."""
         return BabyAPIWithResponse(self)
 
+    @property
+    def batch(self) -> Batch:
+        """Jobs over many items (embed, rerank, chat, completions); see docs/scale.md."""
+        from babyapi.batch import Batch  # loaded on first use, to keep `import babyapi` light
+
+        return Batch(self)
+
     @overload
     def infer(
         self,
@@ -776,6 +784,13 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
     def with_response(self) -> AsyncBabyAPIWithResponse:
         """Every non-streaming method, returning an ``APIResponse`` (data, status, headers, ...)."""
         return AsyncBabyAPIWithResponse(self)
+
+    @property
+    def batch(self) -> AsyncBatch:
+        """Jobs over many items (embed, rerank, chat, completions); see docs/scale.md."""
+        from babyapi.batch import AsyncBatch  # loaded on first use, to keep `import babyapi` light
+
+        return AsyncBatch(self)
 
     @overload
     async def infer(

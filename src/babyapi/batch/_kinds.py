@@ -1,0 +1,161 @@
+"""The four job shapes: how an input item becomes a request and an answer becomes item results."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from babyapi._errors import BabyAPIError
+
+if TYPE_CHECKING:
+    from babyapi._client import AsyncBabyAPI
+
+__all__ = ["KINDS", "Kind", "invalid_item"]
+
+# The engine retries itself, so it can slow the whole job down when the server pushes back.
+NO_CLIENT_RETRIES: Mapping[str, Any] = {"max_retries": 0}
+
+
+def invalid_item(message: str) -> BabyAPIError:
+    return BabyAPIError(message, code="INVALID_ITEM")
+
+
+class Kind:
+    """One job shape; subclasses name the endpoint and the field results are stored under."""
+
+    name = ""
+    #: The key of an item's result in checkpoint lines and CLI output.
+    result_key = ""
+    #: Whether a read timeout may be retried: only where a retry cannot pay for a generation twice.
+    retries_read_timeouts = True
+    #: Several items per request (embeddings), or one.
+    batched = False
+
+    def prepare(self, item: Any) -> Any:
+        """The item as it will be sent; raises INVALID_ITEM for what cannot be sent."""
+        raise NotImplementedError
+
+    async def call(
+        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        """One request for ``items``; one result per item, in order."""
+        raise NotImplementedError
+
+
+class Embed(Kind):
+    name = "embeddings"
+    result_key = "embedding"
+    batched = True
+
+    def prepare(self, item: Any) -> Any:
+        if not isinstance(item, str):
+            raise invalid_item(
+                f"embedding inputs must be strings, got {type(item).__name__}; "
+                "convert items to text before handing them to the job."
+            )
+        return item
+
+    async def call(
+        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        answer = await client.embeddings.create(
+            input=list(items), request_options=NO_CLIENT_RETRIES, extra_body=params
+        )
+        vectors: list[Any] = [None] * len(items)
+        for position, entry in enumerate(answer.get("data") or []):
+            index = entry.get("index", position)
+            if isinstance(index, int) and 0 <= index < len(items):
+                vectors[index] = entry.get("embedding")
+        if any(vector is None for vector in vectors):
+            raise BabyAPIError(
+                f"the server answered {len(answer.get('data') or [])} embeddings for "
+                f"{len(items)} inputs.",
+                code="INVALID_RESPONSE",
+            )
+        return vectors
+
+
+class Rerank(Kind):
+    name = "rerank"
+    result_key = "results"
+
+    def prepare(self, item: Any) -> Any:
+        if isinstance(item, Mapping):
+            group: dict[str, Any] = dict(item)
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            group = {"query": item[0], "documents": item[1]}
+        else:
+            raise invalid_item(
+                "rerank items are (query, documents) pairs or dicts with 'query' and "
+                f"'documents', got {type(item).__name__}."
+            )
+        query, documents = group.get("query"), group.get("documents")
+        if not isinstance(query, str):
+            raise invalid_item(f"a rerank item's query must be a string, got {type(query).__name__}.")
+        if not isinstance(documents, (list, tuple)) or not all(
+            isinstance(d, str) for d in documents
+        ):
+            raise invalid_item("a rerank item's documents must be a list of strings.")
+        group["documents"] = list(documents)
+        return group
+
+    async def call(
+        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        answer = await client.rerank.create(
+            request_options=NO_CLIENT_RETRIES, extra_body={**params, **items[0]}
+        )
+        return [answer.get("results")]
+
+
+class Chat(Kind):
+    name = "chat"
+    result_key = "response"
+    retries_read_timeouts = False
+
+    def prepare(self, item: Any) -> Any:
+        if isinstance(item, str):
+            return {"messages": [{"role": "user", "content": item}]}
+        if isinstance(item, Mapping) and "messages" in item:
+            return dict(item)
+        if isinstance(item, (list, tuple)) and all(isinstance(m, Mapping) for m in item):
+            return {"messages": list(item)}
+        raise invalid_item(
+            "chat items are a prompt string, a list of messages, or a dict of request fields "
+            f"with 'messages', got {type(item).__name__}."
+        )
+
+    async def call(
+        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        answer = await client.chat.completions.create(
+            request_options=NO_CLIENT_RETRIES, extra_body={**params, **items[0]}
+        )
+        return [answer]
+
+
+class Complete(Kind):
+    name = "completions"
+    result_key = "response"
+    retries_read_timeouts = False
+
+    def prepare(self, item: Any) -> Any:
+        if isinstance(item, str):
+            return {"prompt": item}
+        if isinstance(item, Mapping) and "prompt" in item:
+            return dict(item)
+        raise invalid_item(
+            "completion items are a prompt string or a dict of request fields with 'prompt', "
+            f"got {type(item).__name__}."
+        )
+
+    async def call(
+        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        answer = await client.completions.create(
+            request_options=NO_CLIENT_RETRIES, extra_body={**params, **items[0]}
+        )
+        return [answer]
+
+
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (Embed(), Rerank(), Chat(), Complete())}
+
