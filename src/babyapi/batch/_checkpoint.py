@@ -76,6 +76,8 @@ class Checkpoint:
         """Load what an earlier run finished, then open both files for appending."""
         try:
             if os.path.exists(self.path):
+                if not os.path.isfile(self.path):
+                    raise _mismatch(self.path, "it is not a regular file")
                 self._check_header()
                 self._load_index()
                 self._scan_data()

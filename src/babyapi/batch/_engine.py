@@ -197,9 +197,12 @@ class Engine:
         try:
             async with anyio.create_task_group() as tasks:
                 self._tasks = tasks
-                async for batch in self._batches():
-                    sequence = await self._limit.acquire()
-                    tasks.start_soon(self._request, batch, sequence)
+                try:
+                    async for batch in self._batches():
+                        sequence = await self._limit.acquire()
+                        tasks.start_soon(self._request, batch, sequence)
+                except Exception as error:  # the inputs' own errors too: the job stops cleanly
+                    self._stop(error)
             if self._failure is not None:
                 raise self._failure
         finally:
@@ -237,11 +240,7 @@ class Engine:
             try:
                 prepared = self._kind.prepare(item)
             except BabyAPIError as error:
-                try:
-                    await self._finish([(index, digest, item)], None, error, judged=True)
-                except BabyAPIError as stop:
-                    self._stop(stop)
-                    return
+                await self._finish([(index, digest, item)], None, error, judged=True)
                 continue
             pending.append((index, digest, prepared))
             if len(pending) >= self._group:
@@ -267,7 +266,7 @@ class Engine:
     async def _request(self, batch: list[tuple[int, int, Any]], sequence: int) -> None:
         try:
             await self._attempt(batch, sequence)
-        except BabyAPIError as error:
+        except Exception as error:  # a callback's error too; never a bare task-group error
             self._stop(error)
         finally:
             self._limit.release(sequence)
