@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_a_rerun_skips_what_is_done_and_gives_the_same_results(
         items = rerun.results()
     assert rerun.summary is not None and rerun.summary.resumed >= 100
     assert [item.index for item in items] == list(range(len(TEXTS)))
-    assert items[:100] == [item._replace(resumed=True) for item in first]
+    assert items[:100] == [replace(item, resumed=True) for item in first]
     lines = _lines(path)
     assert sorted(int(line["index"]) for line in lines) == list(range(len(TEXTS)))  # type: ignore[call-overload]
 
@@ -90,7 +91,10 @@ def test_killed_with_sigkill_the_rerun_has_every_item_exactly_once(
     assert sorted(indexes) == list(range(len(TEXTS)))
     with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
         expected = client.embeddings.create(model=EMBED_MODEL, input=TEXTS[7])
-    assert next(line for line in lines if line["index"] == 7)["embedding"] == expected["data"][0]["embedding"]
+    assert (
+        next(line for line in lines if line["index"] == 7)["embedding"]
+        == expected["data"][0]["embedding"]
+    )
 
 
 def _lines_tolerant(path: Path) -> list[str]:
@@ -98,7 +102,9 @@ def _lines_tolerant(path: Path) -> list[str]:
     return [line for line in path.read_text().split("\n")[:-1] if line]
 
 
-def test_a_checkpoint_of_another_model_is_refused(local_server: LocalServer, tmp_path: Path) -> None:
+def test_a_checkpoint_of_another_model_is_refused(
+    local_server: LocalServer, tmp_path: Path
+) -> None:
     path = tmp_path / "v.jsonl"
     _embed(local_server, path, TEXTS[:10])
     with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
@@ -132,9 +138,11 @@ def test_a_file_that_is_not_a_checkpoint_is_left_alone(
 def test_an_unwritable_checkpoint_fails_before_any_request(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with BabyAPI(api_key="k", base_url="http://127.0.0.1:9") as client:
-        with pytest.raises(BabyAPIError) as caught:
-            client.batch.embed(["a"], model="m", checkpoint=blocker / "v.jsonl").run()
+    with (
+        BabyAPI(api_key="k", base_url="http://127.0.0.1:9") as client,
+        pytest.raises(BabyAPIError) as caught,
+    ):
+        client.batch.embed(["a"], model="m", checkpoint=blocker / "v.jsonl").run()
     assert caught.value.code == "CHECKPOINT_WRITE_FAILED"
     assert "Not a directory" in caught.value.message
 
@@ -185,7 +193,12 @@ def test_the_server_dying_mid_job_stops_it_and_a_rerun_finishes(tmp_path: Path) 
     try:
         with BabyAPI(api_key="k", base_url=server.base_url, retry_base_delay_s=0.001) as client:
             job = client.batch.embed(
-                TEXTS, model=EMBED_MODEL, batch_size=4, concurrency=2, max_retries=1, checkpoint=path
+                TEXTS,
+                model=EMBED_MODEL,
+                batch_size=4,
+                concurrency=2,
+                max_retries=1,
+                checkpoint=path,
             )
             with pytest.raises(BabyAPIError) as caught:
                 for item in job:

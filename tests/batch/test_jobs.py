@@ -40,14 +40,21 @@ def test_as_completed_gives_every_index_exactly_once(run_job: RunJob) -> None:
 def test_chat_rerank_and_completions_jobs(run_job: RunJob) -> None:
     chats, _ = run_job(
         "chat",
-        ["hello", [{"role": "user", "content": "hi"}], {"messages": [{"role": "user", "content": "x"}]}],
+        [
+            "hello",
+            [{"role": "user", "content": "hi"}],
+            {"messages": [{"role": "user", "content": "x"}]},
+        ],
         model=CHAT_MODEL,
         max_tokens=4,
     )
     assert all(item.ok and item.result["object"] == "chat.completion" for item in chats)
     ranked, _ = run_job(
         "rerank",
-        [("cats", ["a cat sat", "stocks fell"]), {"query": "stocks", "documents": ["a cat", "stocks"]}],
+        [
+            ("cats", ["a cat sat", "stocks fell"]),
+            {"query": "stocks", "documents": ["a cat", "stocks"]},
+        ],
         model=RERANK_MODEL,
     )
     assert [len(item.result) for item in ranked] == [2, 2]
@@ -97,7 +104,7 @@ def test_a_generator_is_read_only_as_far_as_the_window_allows(local_server: Loca
     with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
         job = client.batch.embed(texts(), model=EMBED_MODEL, batch_size=8, concurrency=2)
         ahead = 0
-        for consumed, item in enumerate(job, start=1):
+        for consumed, _item in enumerate(job, start=1):
             ahead = max(ahead, pulled - consumed)
             if consumed == 2_000:
                 break

@@ -117,7 +117,9 @@ def test_server_errors_are_retried_by_the_engine(scripted_server: ScriptedServer
         Reply.api_error(500, "oops"),
         Reply.json({"object": "list", "data": [{"index": 0, "embedding": [1.0]}]}),
     )
-    with BabyAPI(api_key="k", base_url=scripted_server.base_url, retry_base_delay_s=0.001) as client:
+    with BabyAPI(
+        api_key="k", base_url=scripted_server.base_url, retry_base_delay_s=0.001
+    ) as client:
         job = client.batch.embed(["a"], model="m")
         items = job.results()
     assert items[0].result == [1.0]

@@ -11,12 +11,13 @@ torn last line, and counts an item as done if and only if its complete line is i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 from array import array
-from typing import IO, Any, Mapping, Optional
+from typing import IO, Any, Mapping, Optional, cast
 
 from babyapi._errors import BabyAPIError
 
@@ -104,11 +105,14 @@ class Checkpoint:
             raise _mismatch(self.path, f"it has no {os.path.basename(self.index_path)}") from None
         except ValueError:
             header = None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
+        if not isinstance(header, dict):
+            raise _mismatch(self.path, "its index is not a babyapi batch index")
+        written = cast("dict[str, Any]", header)
+        if written.get("format") != FORMAT:
             raise _mismatch(self.path, "its index is not a babyapi batch index")
         for key, value in self._header.items():
-            if header.get(key) != value:
-                raise _mismatch(self.path, f"{key} {header.get(key)!r}, not {value!r}")
+            if written.get(key) != value:
+                raise _mismatch(self.path, f"{key} {written.get(key)!r}, not {value!r}")
 
     def _load_index(self) -> None:
         with open(self.index_path, encoding="utf-8") as index:
@@ -173,10 +177,9 @@ class Checkpoint:
     def close(self) -> None:
         for handle in (self._data, self._index, self._reader):
             if handle is not None:
-                try:
+                # A full disk can fail the last flush; what was flushed before is kept.
+                with contextlib.suppress(OSError):
                     handle.close()
-                except OSError:
-                    pass  # a full disk can fail the last flush; what was flushed before is kept
         self._data = self._index = self._reader = None
 
 

@@ -9,9 +9,11 @@ admitted-but-undelivered items holds memory flat however long the input is.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, replace
 from typing import (
     TYPE_CHECKING,
     Any,
+    AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -20,6 +22,7 @@ from typing import (
     NamedTuple,
     Optional,
     Union,
+    cast,
 )
 
 import anyio
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BatchItem", "BatchSummary", "Engine", "JobSettings"]
 
-Inputs = Union[Iterable[Any], "AsyncIterator[Any]"]
+Inputs = Union[Iterable[Any], AsyncIterable[Any]]
 
 # Errors that say nothing about an item: every other item would meet them too.
 _FATAL_STATUSES = frozenset({401, 403, 404, 405})
@@ -52,7 +55,8 @@ _OVERLOAD_STATUSES = frozenset({429, 503})
 _SPLIT_STATUSES = frozenset({400, 413, 422})
 
 
-class BatchItem(NamedTuple):
+@dataclass(frozen=True)
+class BatchItem:
     """The outcome of one input item: its ``result``, or the ``error`` that ended it."""
 
     index: int
@@ -106,7 +110,7 @@ class _Verdict:
 def _verdict(error: BabyAPIError, kind: Kind, batch_len: int) -> str:
     if isinstance(error, APIStatusError) and error.status is not None:
         status = error.status
-        headers = error.response.headers if error.response is not None else {}
+        headers: Mapping[str, str] = error.response.headers if error.response is not None else {}
         if status in _FATAL_STATUSES:
             return _Verdict.FATAL
         if status in _OVERLOAD_STATUSES:
@@ -125,9 +129,10 @@ def _verdict(error: BabyAPIError, kind: Kind, batch_len: int) -> str:
 
 def _stored_error(line: Mapping[str, Any]) -> BabyAPIError:
     """An item failure as an earlier run recorded it."""
-    failure = line.get("error")
-    if not isinstance(failure, Mapping):
-        failure = {}
+    recorded = line.get("error")
+    failure: Mapping[str, Any] = (
+        cast("Mapping[str, Any]", recorded) if isinstance(recorded, Mapping) else {}
+    )
     return BabyAPIError(
         str(failure.get("message") or "failed in an earlier run"),
         code=failure.get("code"),
@@ -252,12 +257,12 @@ class Engine:
     async def _enumerate(self) -> AsyncIterator[tuple[int, Any]]:
         inputs = self._inputs
         index = 0
-        if hasattr(inputs, "__aiter__"):
-            async for item in inputs:  # type: ignore[union-attr]
+        if isinstance(inputs, AsyncIterable):
+            async for item in inputs:
                 yield index, item
                 index += 1
             return
-        for item in inputs:  # type: ignore[union-attr]
+        for item in inputs:
             yield index, item
             index += 1
 
@@ -289,7 +294,10 @@ class Engine:
                     await self._attempt(batch[:middle], sequence)
                     await self._attempt(batch[middle:], sequence)
                     return
-                if verdict in (_Verdict.RETRY, _Verdict.OVERLOAD) and retries < self._settings.max_retries:
+                if (
+                    verdict in (_Verdict.RETRY, _Verdict.OVERLOAD)
+                    and retries < self._settings.max_retries
+                ):
                     wait = self._backoff(error, retries)
                     if verdict == _Verdict.OVERLOAD:
                         self._limit.overloaded(sequence, self._monotonic() + wait)
@@ -342,7 +350,10 @@ class Engine:
             self._transient_in_a_row = 0 if judged else self._transient_in_a_row + 1
         if self._checkpoint is not None and (results is not None or judged):
             self._checkpoint.write(
-                [(item.index, digest, self._line(item)) for item, (_, digest, _) in zip(items, batch)]
+                [
+                    (item.index, digest, self._line(item))
+                    for item, (_, digest, _) in zip(items, batch)
+                ]
             )
         self._report(len(items))
         if error is not None:
@@ -353,7 +364,11 @@ class Engine:
         if self._settings.fail_fast:
             raise _at(error, index)
         if self._transient_in_a_row >= self._abort_after:
-            where = f"; finished results are kept in {self._settings.checkpoint}" if self._checkpoint else ""
+            where = (
+                f"; finished results are kept in {self._settings.checkpoint}"
+                if self._checkpoint
+                else ""
+            )
             raise BabyAPIError(
                 f"the job stopped: {self._transient_in_a_row} requests in a row failed after "
                 f"their retries (last: {error.message}){where}. Check the server, then run the "
@@ -377,11 +392,12 @@ class Engine:
         item = BatchItem(index, None, None, resumed=True)
         if self._checkpoint.failed_before(index):
             self.failed += 1
-            item = item._replace(error=_stored_error(self._checkpoint.stored(index)))
+            item = replace(item, error=_stored_error(self._checkpoint.stored(index)))
         else:
             self.succeeded += 1
             if self._deliver_items:
-                item = item._replace(result=self._checkpoint.stored(index).get(self._kind.result_key))
+                stored = self._checkpoint.stored(index)
+                item = replace(item, result=stored.get(self._kind.result_key))
         self._report(1)
         await self._deliver([item])
 

@@ -14,10 +14,8 @@ import os
 from typing import (
     TYPE_CHECKING,
     Any,
-    AsyncIterable,
     AsyncIterator,
     Generic,
-    Iterable,
     Iterator,
     Optional,
     TypeVar,
@@ -27,7 +25,7 @@ from typing import (
 import anyio
 
 from babyapi._errors import BabyAPIError
-from babyapi.batch._engine import BatchItem, BatchSummary, Engine, JobSettings
+from babyapi.batch._engine import BatchItem, BatchSummary, Engine, Inputs, JobSettings
 from babyapi.batch._kinds import KINDS, Kind
 from babyapi.batch._progress import ProgressCallback
 
@@ -39,7 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["AsyncBatch", "AsyncBatchJob", "Batch", "BatchJob"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-Inputs = Union[Iterable[Any], AsyncIterable[Any]]
 ClientT = TypeVar("ClientT", "BabyAPI", "AsyncBabyAPI")
 JobT = TypeVar("JobT", "BatchJob", "AsyncBatchJob")
 
@@ -204,7 +201,9 @@ class AsyncBatchJob(_JobBase):
 
     def _start(self, *, ordered: bool, deliver: bool) -> _Runner:
         self._claim()
-        engine = Engine(self._client, self._inputs, self._settings, ordered=ordered, deliver=deliver)
+        engine = Engine(
+            self._client, self._inputs, self._settings, ordered=ordered, deliver=deliver
+        )
         return _Runner(engine)
 
     async def _items(self, *, ordered: bool, deliver: bool = True) -> AsyncIterator[BatchItem]:
@@ -273,8 +272,9 @@ class BatchJob(_JobBase):
     async def _twin(self) -> AsyncBabyAPI:
         from babyapi._client import AsyncBabyAPI
 
-        twin = AsyncBabyAPI(base_url=self._client.base_url)
-        twin._config = self._client._config
+        # The same settings, as pickling would carry them, with a pool of its own on this loop.
+        twin = AsyncBabyAPI.__new__(AsyncBabyAPI)
+        twin._start(self._client._config, None)
         twin._clocks = self._client._clocks
         return twin
 
@@ -287,7 +287,7 @@ class _BatchBase(Generic[ClientT, JobT]):
     """The job shapes; each returns a lazy job of the client's kind."""
 
     def __init__(self, client: ClientT) -> None:
-        self._client = client
+        self._client: ClientT = client
 
     def _job(self, inputs: Inputs, settings: JobSettings) -> JobT:
         raise NotImplementedError

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, cast
 
 from babyapi._errors import BabyAPIError
+from babyapi.resources.chat import PATH as CHAT
+from babyapi.resources.completions import PATH as COMPLETIONS
+from babyapi.resources.embeddings import PATH as EMBEDDINGS
+from babyapi.resources.rerank import PATH as RERANK
 
 if TYPE_CHECKING:
     from babyapi._client import AsyncBabyAPI
@@ -13,6 +17,12 @@ __all__ = ["KINDS", "Kind", "invalid_item"]
 
 # The engine retries itself, so it can slow the whole job down when the server pushes back.
 NO_CLIENT_RETRIES: Mapping[str, Any] = {"max_retries": 0}
+
+
+async def _post(client: AsyncBabyAPI, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One request through the client's own checks, without its retries."""
+    answer: dict[str, Any] = await client._request(client._prepare(path, body, NO_CLIENT_RETRIES))
+    return answer
 
 
 def invalid_item(message: str) -> BabyAPIError:
@@ -30,7 +40,7 @@ class Kind:
     #: Several items per request (embeddings), or one.
     batched = False
 
-    def prepare(self, item: Any) -> Any:
+    def prepare(self, item: object) -> Any:
         """The item as it will be sent; raises INVALID_ITEM for what cannot be sent."""
         raise NotImplementedError
 
@@ -46,7 +56,7 @@ class Embed(Kind):
     result_key = "embedding"
     batched = True
 
-    def prepare(self, item: Any) -> Any:
+    def prepare(self, item: object) -> Any:
         if not isinstance(item, str):
             raise invalid_item(
                 f"embedding inputs must be strings, got {type(item).__name__}; "
@@ -57,9 +67,7 @@ class Embed(Kind):
     async def call(
         self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
-        answer = await client.embeddings.create(
-            input=list(items), request_options=NO_CLIENT_RETRIES, extra_body=params
-        )
+        answer = await _post(client, EMBEDDINGS, {**params, "input": list(items)})
         vectors: list[Any] = [None] * len(items)
         for position, entry in enumerate(answer.get("data") or []):
             index = entry.get("index", position)
@@ -78,32 +86,32 @@ class Rerank(Kind):
     name = "rerank"
     result_key = "results"
 
-    def prepare(self, item: Any) -> Any:
+    def prepare(self, item: object) -> Any:
+        got = _name(item)
         if isinstance(item, Mapping):
-            group: dict[str, Any] = dict(item)
-        elif isinstance(item, (tuple, list)) and len(item) == 2:
-            group = {"query": item[0], "documents": item[1]}
+            group = dict(cast("Mapping[str, Any]", item))
+        elif isinstance(item, (tuple, list)) and len(cast("Sequence[Any]", item)) == 2:
+            pair = cast("Sequence[Any]", item)
+            group = {"query": pair[0], "documents": pair[1]}
         else:
             raise invalid_item(
                 "rerank items are (query, documents) pairs or dicts with 'query' and "
-                f"'documents', got {type(item).__name__}."
+                f"'documents', got {got}."
             )
         query, documents = group.get("query"), group.get("documents")
         if not isinstance(query, str):
-            raise invalid_item(f"a rerank item's query must be a string, got {type(query).__name__}.")
-        if not isinstance(documents, (list, tuple)) or not all(
-            isinstance(d, str) for d in documents
-        ):
+            raise invalid_item(
+                f"a rerank item's query must be a string, got {type(query).__name__}."
+            )
+        if not _strings(documents):
             raise invalid_item("a rerank item's documents must be a list of strings.")
-        group["documents"] = list(documents)
+        group["documents"] = list(cast("Sequence[str]", documents))
         return group
 
     async def call(
         self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
-        answer = await client.rerank.create(
-            request_options=NO_CLIENT_RETRIES, extra_body={**params, **items[0]}
-        )
+        answer = await _post(client, RERANK, {**params, **items[0]})
         return [answer.get("results")]
 
 
@@ -112,25 +120,25 @@ class Chat(Kind):
     result_key = "response"
     retries_read_timeouts = False
 
-    def prepare(self, item: Any) -> Any:
+    def prepare(self, item: object) -> Any:
+        got = _name(item)
         if isinstance(item, str):
             return {"messages": [{"role": "user", "content": item}]}
         if isinstance(item, Mapping) and "messages" in item:
-            return dict(item)
-        if isinstance(item, (list, tuple)) and all(isinstance(m, Mapping) for m in item):
-            return {"messages": list(item)}
+            return dict(cast("Mapping[str, Any]", item))
+        if isinstance(item, (list, tuple)) and all(
+            isinstance(message, Mapping) for message in cast("Sequence[Any]", item)
+        ):
+            return {"messages": list(cast("Sequence[Any]", item))}
         raise invalid_item(
             "chat items are a prompt string, a list of messages, or a dict of request fields "
-            f"with 'messages', got {type(item).__name__}."
+            f"with 'messages', got {got}."
         )
 
     async def call(
         self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
-        answer = await client.chat.completions.create(
-            request_options=NO_CLIENT_RETRIES, extra_body={**params, **items[0]}
-        )
-        return [answer]
+        return [await _post(client, CHAT, {**params, **items[0]})]
 
 
 class Complete(Kind):
@@ -138,24 +146,31 @@ class Complete(Kind):
     result_key = "response"
     retries_read_timeouts = False
 
-    def prepare(self, item: Any) -> Any:
+    def prepare(self, item: object) -> Any:
+        got = _name(item)
         if isinstance(item, str):
             return {"prompt": item}
         if isinstance(item, Mapping) and "prompt" in item:
-            return dict(item)
+            return dict(cast("Mapping[str, Any]", item))
         raise invalid_item(
             "completion items are a prompt string or a dict of request fields with 'prompt', "
-            f"got {type(item).__name__}."
+            f"got {got}."
         )
 
     async def call(
         self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
-        answer = await client.completions.create(
-            request_options=NO_CLIENT_RETRIES, extra_body={**params, **items[0]}
-        )
-        return [answer]
+        return [await _post(client, COMPLETIONS, {**params, **items[0]})]
+
+
+def _name(value: object) -> str:
+    return type(value).__name__
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(text, str) for text in cast("Sequence[object]", value)
+    )
 
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (Embed(), Rerank(), Chat(), Complete())}
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -33,7 +34,7 @@ def _make_bar(total: Optional[int], show: Optional[bool]) -> Any:
     if show is False or (show is None and not _stderr_is_terminal()):
         return None
     try:
-        from tqdm.auto import tqdm
+        tqdm = importlib.import_module("tqdm.auto").tqdm
     except ImportError:
         if show is None:
             return None
