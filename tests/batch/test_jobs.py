@@ -180,3 +180,17 @@ def test_async_job_leaves_nothing_running_when_the_loop_breaks_early(
             return first.index + len(others)
 
     assert asyncio.run(main()) == 0
+
+
+def test_the_clients_default_models_fill_each_job_shape(local_server: LocalServer) -> None:
+    with BabyAPI(
+        api_key="k",
+        base_url=local_server.base_url,
+        default_model=CHAT_MODEL,
+        default_embedding_model=EMBED_MODEL,
+        default_rerank_model=RERANK_MODEL,
+    ) as client:
+        assert client.batch.embed(["a"]).results()[0].ok
+        assert client.batch.rerank([("q", ["d"])]).results()[0].ok
+        answer = client.batch.chat(["hi"], max_tokens=2).results()[0]
+    assert answer.result["model"] == CHAT_MODEL

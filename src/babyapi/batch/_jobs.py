@@ -308,7 +308,7 @@ class _BatchBase(Generic[ClientT, JobT]):
         on_progress: Optional[ProgressCallback] = None,
     ) -> JobT:
         chosen = KINDS[kind]
-        default = self._client.default_model if kind in ("chat", "completions") else None
+        default: Optional[str] = getattr(self._client._config, chosen.default_model_setting, None)
         settings = job_settings(
             chosen,
             inputs,

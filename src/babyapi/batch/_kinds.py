@@ -39,6 +39,8 @@ class Kind:
     retries_read_timeouts = True
     #: Several items per request (embeddings), or one.
     batched = False
+    #: The client setting that supplies the model when the job names none.
+    default_model_setting = "default_model"
 
     def prepare(self, item: object) -> Any:
         """The item as it will be sent; raises INVALID_ITEM for what cannot be sent."""
@@ -55,6 +57,7 @@ class Embed(Kind):
     name = "embeddings"
     result_key = "embedding"
     batched = True
+    default_model_setting = "default_embedding_model"
 
     def prepare(self, item: object) -> Any:
         if not isinstance(item, str):
@@ -85,6 +88,7 @@ class Embed(Kind):
 class Rerank(Kind):
     name = "rerank"
     result_key = "results"
+    default_model_setting = "default_rerank_model"
 
     def prepare(self, item: object) -> Any:
         got = _name(item)
