@@ -13,7 +13,7 @@ place: its result is empty and the error column says why, so one bad row never k
     ds = ray.data.from_items([{"text": "first"}, {"text": "second"}])
     ds = ds.map_batches(
         Embed, fn_constructor_kwargs={"client": client, "model": "qwen3-embedding"},
-        concurrency=2, batch_size=256,
+        compute=ray.data.ActorPoolStrategy(size=2), batch_size=256,
     )
 
 Needs ``pip install 'babyapi[ray]'``.
@@ -21,7 +21,8 @@ Needs ``pip install 'babyapi[ray]'``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, MutableMapping, Optional, Sequence
+import random
+from typing import TYPE_CHECKING, Any, Mapping, MutableMapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class _Mapper:
 
     def __init__(
         self,
-        client: BabyAPI,
+        client: Union[BabyAPI, Sequence[BabyAPI]],
         *,
         model: Optional[str] = None,
         output_column: Optional[str] = None,
@@ -56,7 +57,8 @@ class _Mapper:
         concurrency: int = 8,
         **params: Any,
     ) -> None:
-        self._client = client
+        # Several clients (one per server replica): each actor settles on one, spreading the load.
+        self._client = random.choice(client) if isinstance(client, Sequence) else client
         self._model = model
         self._output = output_column or self.output_column
         self._error = error_column
@@ -97,7 +99,13 @@ class Embed(_Mapper):
 
     output_column = "embedding"
 
-    def __init__(self, client: BabyAPI, *, input_column: str = "text", **options: Any) -> None:
+    def __init__(
+        self,
+        client: Union[BabyAPI, Sequence[BabyAPI]],
+        *,
+        input_column: str = "text",
+        **options: Any,
+    ) -> None:
         super().__init__(client, **options)
         self._input = input_column
 
@@ -117,7 +125,7 @@ class Rerank(_Mapper):
 
     def __init__(
         self,
-        client: BabyAPI,
+        client: Union[BabyAPI, Sequence[BabyAPI]],
         *,
         query_column: str = "query",
         documents_column: str = "documents",
@@ -137,7 +145,13 @@ class Chat(_Mapper):
 
     output_column = "answer"
 
-    def __init__(self, client: BabyAPI, *, input_column: str = "prompt", **options: Any) -> None:
+    def __init__(
+        self,
+        client: Union[BabyAPI, Sequence[BabyAPI]],
+        *,
+        input_column: str = "prompt",
+        **options: Any,
+    ) -> None:
         super().__init__(client, **options)
         self._input = input_column
 
