@@ -108,3 +108,11 @@ def test_make_demo_installs_only_what_the_demo_needs() -> None:
     (run,) = [line for line in commands if "examples/demo.py" in line]
     python = run.split()[0]
     assert any(line.startswith(python) and "pip install" in line for line in installs)
+
+
+def test_batch_jobs_example_resumes_where_it_stopped(server_env: dict[str, str]) -> None:
+    out = run("batch_jobs.py", server_env)
+    stopped = int(out.split("first run stopped after ")[1].split()[0])
+    assert stopped >= 500
+    assert f"rerun: {stopped} resumed, {2000 - stopped} new, 0 failed" in out
+    assert "checkpoint holds 2000 lines, one per item" in out
