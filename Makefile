@@ -46,6 +46,7 @@ demo: $(DEMO_STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/bench_batch.py
 
 docs: $(STAMP)
 	$(PY) -m pip install -q -e '.[docs]'

@@ -154,8 +154,8 @@ _FULL_DISK_JOB = textwrap.dedent(
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails like a full disk
     resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
     with BabyAPI(api_key="k", base_url=sys.argv[1]) as client:
-        job = client.batch.embed([f"t{i}" for i in range(100)], model="qwen3-embedding",
-                                 batch_size=2, concurrency=1, checkpoint=sys.argv[2])
+        job = client.batch.embed([f"t{i}" for i in range(1000)], model="qwen3-embedding",
+                                 batch_size=2, concurrency=1, checkpoint=sys.argv[2], dimensions=8)
         try:
             job.run()
         except BabyAPIError as error:
