@@ -116,3 +116,10 @@ def test_batch_jobs_example_resumes_where_it_stopped(server_env: dict[str, str])
     assert stopped >= 500
     assert f"rerun: {stopped} resumed, {2000 - stopped} new, 0 failed" in out
     assert "checkpoint holds 2000 lines, one per item" in out
+
+
+def test_readme_says_what_make_demo_runs() -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("`make demo` installs") :].split("\n\n")[1]
+    listed = re.findall(r"^\| `([\w.]+\.py)` \|", section, re.M)
+    assert listed == sorted(p.name for p in EXAMPLES.glob("*.py") if p.name != "demo.py")
