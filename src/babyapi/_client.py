@@ -53,7 +53,7 @@ from babyapi._config import (
     build_config,
     refuse_unknown_settings,
 )
-from babyapi._errors import BabyAPIError
+from babyapi._errors import BabyAPIError, InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._infer import baby_infer_body, route_infer
 from babyapi._options import RequestOptionsLike
 from babyapi._request import Call, prepare_call
@@ -364,7 +364,7 @@ class _ClientBase(Generic[HttpT, GivenT]):
         ``retry_budget`` caps retries client-wide (``None``: no cap); ``http_client`` is your
         own httpx client (proxies, mTLS, transports), never closed by us.
         """
-        # Names from other SDKs (timeout=, organization=) get a pointer instead of a TypeError.
+        # Names from other SDKs (timeout=, organization=) get a TypeError pointing at ours.
         refuse_unknown_settings(f"{type(self).__name__}()", unsupported, _SETTINGS)
         config = build_config(
             api_key=api_key,
@@ -498,7 +498,7 @@ class _ClientBase(Generic[HttpT, GivenT]):
     ) -> Call:
         if extra_body is not None:
             if not isinstance(extra_body, Mapping):
-                raise BabyAPIError(
+                raise InvalidArgumentTypeError(
                     f"extra_body must be a dict of extra JSON fields, got {type(extra_body).__name__}.",
                     code="INVALID_REQUEST_BODY",
                 )
@@ -600,13 +600,13 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
 
     def _given(self, http_client: Any, transport: Any) -> Optional[httpx.Client]:
         if transport not in ("auto", "httpx"):
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"BabyAPI sends with httpx only, got transport={transport!r}; the aiohttp "
                 "transport is AsyncBabyAPI's.",
                 code="INVALID_OPTIONS",
             )
         if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise BabyAPIError(
+            raise InvalidArgumentTypeError(
                 f"BabyAPI needs an httpx.Client as http_client, got {type(http_client).__name__} "
                 "(AsyncBabyAPI takes httpx.AsyncClient or aiohttp.ClientSession).",
                 code="INVALID_OPTIONS",
