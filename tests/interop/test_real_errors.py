@@ -1,0 +1,95 @@
+"""Errors from real servers: typed, with the server's request id, and timeouts on slow work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from real_servers import Record, ServerDriver, Target, require_servers  # pyright: ignore[reportImplicitRelativeImport]
+
+from babyapi import APITimeoutError, BabyAPIError, BadRequestError, NotFoundError
+
+require_servers()
+
+HELLO = [{"role": "user", "content": "Say hello to the world."}]
+# Far more tokens than the tiny model writes in the time limits below.
+SLOW = {"messages": HELLO, "max_tokens": 1900, "temperature": 0}
+
+
+@pytest.mark.feature("unknown-model")
+def test_unknown_model(target: Target, driver: ServerDriver, record: Record) -> None:
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(
+            lambda c: c.chat.completions.create(model="no-such-model", messages=HELLO, max_tokens=2)
+        )
+    error = info.value
+    assert "no-such-model" in error.message
+    if target.name == "llama.cpp":
+        # The router answers 400, not OpenAI's 404, and sends no request id header.
+        assert type(error) is BadRequestError and error.status == 400
+        record.note("an unknown model is 400 (`BadRequestError`), not 404")
+    else:
+        assert type(error) is NotFoundError and error.status == 404
+    check_request_id(target, error, record)
+
+
+@pytest.mark.feature("bad-parameter")
+def test_bad_parameter(target: Target, driver: ServerDriver, record: Record) -> None:
+    with pytest.raises(BadRequestError) as info:
+        driver.call(
+            lambda c: c.chat.completions.create(
+                model=target.chat.model, messages=HELLO, max_tokens=-5
+            )
+        )
+    error = info.value
+    assert error.status == 400
+    assert error.message and error.details
+    check_request_id(target, error, record)
+
+
+def check_request_id(target: Target, error: BabyAPIError, record: Record) -> None:
+    """vLLM (with --enable-request-id-headers) names the request; llama-server sends no id."""
+    if target.name == "llama.cpp":
+        assert error.request_id is None
+        record.note("responses carry no `x-request-id`, so `err.request_id` is None")
+    else:
+        assert error.request_id and error.request_id == error.response.headers["x-request-id"]
+
+
+@pytest.mark.feature("timeout")
+def test_timeout_cuts_a_slow_generation(target: Target, driver: ServerDriver) -> None:
+    def ask(c: Any) -> Any:
+        return c.chat.completions.create(
+            model=target.chat.model, request_options={"timeout_s": 0.05}, **SLOW
+        )
+
+    with pytest.raises(APITimeoutError) as info:
+        driver.call(ask)
+    assert info.value.code == "TIMEOUT"
+    # A generation that timed out is not sent again: the server may still be working.
+    assert info.value.attempts == 1
+    driver_recovers(target, driver)
+
+
+@pytest.mark.feature("deadline")
+def test_deadline_bounds_the_whole_call(target: Target, driver: ServerDriver) -> None:
+    def ask(c: Any) -> Any:
+        return c.chat.completions.create(
+            model=target.chat.model,
+            request_options={"deadline_s": 0.1, "timeout_s": 30.0, "max_retries": 3},
+            **SLOW,
+        )
+
+    with pytest.raises(APITimeoutError) as info:
+        driver.call(ask)
+    assert info.value.code == "TIMEOUT"
+    assert "0.1" in info.value.message
+    driver_recovers(target, driver)
+
+
+def driver_recovers(target: Target, driver: ServerDriver) -> None:
+    """After a cut request the same client gets a normal answer."""
+    after = driver.call(
+        lambda c: c.chat.completions.create(model=target.chat.model, messages=HELLO, max_tokens=2)
+    )
+    assert after["usage"]["completion_tokens"] == 2
