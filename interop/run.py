@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any, Callable
@@ -56,7 +57,7 @@ def cache_lock(cache: Path) -> Iterator[None]:
         yield
 
 
-def in_parallel(jobs: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+def in_parallel(jobs: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
     """Run setup jobs side by side (a compile and a pip install share 2 cores well)."""
     results: dict[str, Any] = {}
     errors: list[BaseException] = []
@@ -262,78 +263,93 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+SETUPS: dict[str, Callable[[Path, Path], dict[str, Path]]] = {
+    "llama.cpp": set_up_llama,
+    "vllm": set_up_vllm,
+}
+LAUNCHERS: dict[str, Callable[[dict[str, Path], Path, int], list[Server]]] = {
+    "llama.cpp": llama_servers,
+    "vllm": vllm_servers,
+}
+
+
+def set_up(wanted: list[str], cache: Path, logs: Path) -> dict[str, dict[str, Path]]:
+    """Install or build what each wanted server needs, side by side, under the cache lock."""
+    with cache_lock(cache):
+        logs.mkdir(parents=True, exist_ok=True)
+        jobs = {name: functools.partial(SETUPS[name], cache, logs) for name in wanted}
+        return in_parallel(jobs)
+
+
+def start(
+    setups: dict[str, dict[str, Path]], logs: Path, started: list[Server]
+) -> dict[str, list[Server]]:
+    """Start every server (recorded in `started` at once, for cleanup) and wait until all answer."""
+    port = ports(len(setups) * 3)
+    groups = {name: LAUNCHERS[name](setup, logs, next(port)) for name, setup in setups.items()}
+    deadline = time.monotonic() + float(os.environ.get("BABYAPI_INTEROP_READY_TIMEOUT", "900"))
+    for server in (s for group in groups.values() for s in group):
+        started.append(server)
+        server.start()
+    for server in started:
+        server.wait_ready(deadline)
+        say(f"{server.name} ready at {server.base_url} (log {server.log})")
+    return groups
+
+
+def session(args: argparse.Namespace, wanted: list[str], started: list[Server]) -> None:
+    """Set up, start, test and report; raise on the first failure."""
+    begun = time.monotonic()
+    logs = versions.cache_root() / "logs"
+    setups = set_up(wanted, versions.cache_root(), logs)
+    say(f"setup done in {time.monotonic() - begun:.0f} s; starting servers")
+    groups = start(setups, logs, started)
+    described = [targets(name, group, setups[name]) for name, group in groups.items()]
+    targets_file = logs / "targets.json"
+    targets_file.write_text(json.dumps({"servers": described}, indent=2))
+    results = logs / "results.jsonl"
+    results.write_text("")
+    say(f"servers ready after {time.monotonic() - begun:.0f} s; running tests/interop")
+    status = run_tests(targets_file, results, args.pytest_args)
+    matrix = report.Matrix.load(described, results)
+    print(matrix.text(), flush=True)
+    if status != 0:
+        raise Failure(
+            f"tests/interop failed against the real servers (pytest exit {status}); "
+            f"server logs in {logs}"
+        )
+    if not args.no_docs and set(wanted) == set(SERVERS):
+        (ROOT / "docs" / "compatibility.md").write_text(matrix.markdown())
+        say("wrote docs/compatibility.md")
+    say(f"make interop passed in {time.monotonic() - begun:.0f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run everything; return the exit status for make."""
+    """Run everything and stop every process it started; return the exit status for make."""
     args = parse(sys.argv[1:] if argv is None else argv)
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
     unknown = sorted(set(wanted) - set(SERVERS))
     if unknown or not wanted:
-        print(
-            f"make interop: FAILED: unknown server {unknown}; choose from {', '.join(SERVERS)}",
-            file=sys.stderr,
-        )
-        return 2
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-    cache = versions.cache_root()
-    logs = cache / "logs"
+        return fail(f"unknown server {unknown}; choose from {', '.join(SERVERS)}")
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     started: list[Server] = []
-    begun = time.monotonic()
     try:
-        with cache_lock(cache):
-            logs.mkdir(parents=True, exist_ok=True)
-            jobs: dict[str, Callable[[], Any]] = {}
-            if "llama.cpp" in wanted:
-                jobs["llama.cpp"] = lambda: set_up_llama(cache, logs)
-            if "vllm" in wanted:
-                jobs["vllm"] = lambda: set_up_vllm(cache, logs)
-            setups = in_parallel(jobs)
-        say(f"setup done in {time.monotonic() - begun:.0f} s; starting servers")
-        groups: dict[str, list[Server]] = {}
-        port = iter(ports(4))
-        if "llama.cpp" in wanted:
-            groups["llama.cpp"] = llama_servers(setups["llama.cpp"], logs, next(port))
-        if "vllm" in wanted:
-            groups["vllm"] = vllm_servers(setups["vllm"], logs, next(port))
-        timeout = float(os.environ.get("BABYAPI_INTEROP_READY_TIMEOUT", "900"))
-        deadline = time.monotonic() + timeout
-        for server in (s for group in groups.values() for s in group):
-            server.start()
-            started.append(server)
-        for server in started:
-            server.wait_ready(deadline)
-            say(f"{server.name} ready at {server.base_url} (log {server.log})")
-        described = [targets(name, group, setups[name]) for name, group in groups.items()]
-        targets_file = logs / "targets.json"
-        targets_file.write_text(json.dumps({"servers": described}, indent=2))
-        results = logs / "results.jsonl"
-        results.write_text("")
-        say(f"servers ready after {time.monotonic() - begun:.0f} s; running tests/interop")
-        status = run_tests(targets_file, results, args.pytest_args)
-        matrix = report.Matrix.load(described, results)
-        print(matrix.text(), flush=True)
-        if not args.no_docs and status == 0 and set(wanted) == set(SERVERS):
-            (ROOT / "docs" / "compatibility.md").write_text(matrix.markdown())
-            say("wrote docs/compatibility.md")
-        if status != 0:
-            raise Failure(
-                f"tests/interop failed against the real servers (pytest exit {status}); "
-                f"server logs in {logs}"
-            )
-        say(f"make interop passed in {time.monotonic() - begun:.0f} s")
+        session(args, wanted, started)
         return 0
     except SetupError as exc:
         return fail(f"{exc.what} failed; log: {exc.log}")
     except (ServerError, Failure) as exc:
         return fail(str(exc))
     except (KeyboardInterrupt, Interrupted) as exc:
-        return fail(f"interrupted ({exc or 'SIGINT'}); stopping every server it started")
+        return fail(f"interrupted ({exc or 'SIGINT'}); stopped every server it started")
     finally:
         for server in started:
             try:
                 server.stop()
             except Exception as exc:  # keep stopping the others
                 print(f"make interop: could not stop {server.name}: {exc}", file=sys.stderr)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def fail(line: str) -> int:
