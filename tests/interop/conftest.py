@@ -4,6 +4,13 @@
 file and names it in BABYAPI_INTEROP_TARGETS; without that variable every test here is
 skipped, so plain `make test` never needs the servers.  Each test runs once per server and
 per client (sync, async), and records its feature's outcome for the compatibility matrix.
+
+To add a test: take the fixtures `target` (which server: `target.name` is "llama.cpp" or
+"vllm"; `target.chat`, `.embed`, `.rerank` give base URL and model), `driver` (runs a call
+on the sync or async client: `driver.call(lambda c: c.chat.completions.create(...))`), and
+`record` (`record.lacks_it(err)` when the server lacks the feature, `record.note(text)` for a
+deviation the test pins); mark it `@pytest.mark.feature("name")` to give it a matrix row
+(titles of new rows: `interop/report.py` FEATURES, else the name is shown).
 """
 
 from __future__ import annotations
