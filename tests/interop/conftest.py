@@ -3,7 +3,8 @@
 `make interop` starts llama.cpp's llama-server and vLLM, writes where they listen to a JSON
 file and names it in BABYAPI_INTEROP_TARGETS; without that variable every test here is
 skipped, so plain `make test` never needs the servers.  Each test runs once per server and
-per client (sync, async), and records its feature's outcome for the compatibility matrix.
+per client kind (sync, async on httpx, async on aiohttp), and records its feature's outcome
+for the compatibility matrix.
 
 To add a test: take the fixtures `target` (which server: `target.name` is "llama.cpp" or
 "vllm"; `target.chat`, `.embed`, `.rerank` give base URL and model), `driver` (runs a call
@@ -30,6 +31,8 @@ from real_servers import (  # pyright: ignore[reportImplicitRelativeImport]
     load_targets,
 )
 
+from drivers import KINDS  # pyright: ignore[reportImplicitRelativeImport]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "feature(name): the compatibility-matrix row a test checks")
@@ -51,7 +54,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("target", params)
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=KINDS)
 def driver(request: pytest.FixtureRequest, target: Target) -> Iterator[ServerDriver]:
     d = ServerDriver(request.param, target)
     yield d

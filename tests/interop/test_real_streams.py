@@ -67,7 +67,9 @@ def test_usage_chunk_arrives_last_and_reaches_final(target: Target, driver: Serv
     assert last is not None and last["choices"] == []
     assert last["usage"]["completion_tokens"] == 5
     final = driver.stream_method(driver.call(lambda c: c.chat.completions.stream(**args)), "final")
-    assert final["usage"] == last["usage"]
+    # Token counts match; prompt-cache details may differ between the two requests.
+    counts = ("prompt_tokens", "completion_tokens", "total_tokens")
+    assert {k: final["usage"][k] for k in counts} == {k: last["usage"][k] for k in counts}
     # Without the option no chunk carries usage.
     del args["stream_options"]
     plain = driver.events(lambda c: c.chat.completions.stream(**args))
@@ -83,7 +85,7 @@ def test_closing_mid_generation_frees_the_connection(target: Target, driver: Ser
         "temperature": 0,
     }
     stream = driver.call(lambda c: c.chat.completions.stream(**args))
-    if driver.kind == "sync":
+    if not driver.is_async:
         received = []
         for text in stream.text_deltas():
             received.append(text)
