@@ -116,6 +116,9 @@ def write(path: Path, role: str, seed: int) -> None:
     writer.add_unk_token_id(0)
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(False)
+    # With SentencePiece's leading space, llama-server cannot fit the generation prompt into
+    # a json_schema grammar ("Failed to initialize samplers").
+    writer.add_add_space_prefix(False)
     writer.add_chat_template(CHATML)
 
     def normal(*shape: int, scale: float = 0.02) -> np.ndarray:

