@@ -70,21 +70,23 @@ def make_venv(path: Path, log: Path) -> Path:
     return python
 
 
+def pip(python: Path, command: str, *args: str | Path) -> list[str | Path]:
+    """A pip command line for `python`'s environment, without pip's upgrade nagging."""
+    return [python, "-m", "pip", command, "--disable-pip-version-check", *args]
+
+
 def pip_install(python: Path, args: Sequence[str], log: Path, what: str) -> None:
     """pip install with pip's own network retries and three whole attempts."""
     run(
-        [
+        pip(
             python,
-            "-m",
-            "pip",
             "install",
-            "--disable-pip-version-check",
             "--retries",
             "8",
             "--timeout",
             "60",
             *args,
-        ],
+        ),
         log,
         what,
         tries=3,
@@ -138,12 +140,9 @@ def llama_server(cache: Path, logs: Path, tools: Path) -> Path:
     download = home / "download"
     # --no-binary for this one package only: ":all:" would compile its build backend too.
     run(
-        [
+        pip(
             tools,
-            "-m",
-            "pip",
             "download",
-            "--disable-pip-version-check",
             "--no-deps",
             "--retries",
             "8",
@@ -154,7 +153,7 @@ def llama_server(cache: Path, logs: Path, tools: Path) -> Path:
             "-d",
             download,
             f"llama-cpp-python=={versions.LLAMA_CPP_PYTHON}",
-        ],
+        ),
         log,
         "downloading the llama-cpp-python sdist",
         tries=3,
@@ -216,17 +215,14 @@ def check_torch_wheel(python: Path, log: Path) -> None:
     """Fail early, by name, when the machine's local CPU torch wheel is not there."""
     try:
         run(
-            [
+            pip(
                 python,
-                "-m",
-                "pip",
                 "install",
-                "--disable-pip-version-check",
                 "--dry-run",
                 "--no-deps",
                 "--no-index",
                 f"torch=={versions.TORCH}",
-            ],
+            ),
             log,
             "checking the local torch wheel",
         )
@@ -260,17 +256,14 @@ def vllm_python(cache: Path, logs: Path) -> Path:
     # PyPI's torchvision/torchaudio/torchcodec cannot load beside the local CPU torch and
     # break `import transformers`; vLLM's text models do not use them.
     run(
-        [
+        pip(
             python,
-            "-m",
-            "pip",
             "uninstall",
-            "--disable-pip-version-check",
             "-y",
             "torchvision",
             "torchaudio",
             "torchcodec",
-        ],
+        ),
         log,
         "removing torchvision/torchaudio",
     )
@@ -287,7 +280,7 @@ def vllm_python(cache: Path, logs: Path) -> Path:
 def models(cache: Path, logs: Path, python: Path, generator: str, key: str) -> Path:
     """Run a model generator once per key into a cache folder; return that folder."""
     script = HERE / generator
-    out = cache / "models" / f"{script.stem}-{fingerprint(script, key)}"
+    out = cache / "models" / f"{script.stem}-{fingerprint(script, HERE / 'words.py', key)}"
     if (out / ".complete").exists():
         return out
     log = logs / f"{script.stem}.log"

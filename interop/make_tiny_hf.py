@@ -28,19 +28,8 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-# One string is easier to read and edit than a list of four hundred literals.
-WORDS = """
-the of and to a in is it you that he was for on are with as I his they be at one have this
-from or had by hot word but what some we can out other were all there when up use your how
-said an each she which do their time if will way about many then them write would like so
-these her long make thing see him two has look more day could go come did number sound no
-most people my over know water than call first who may down side been now find any new work
-part take get place made live where after back little only round man year came show every
-good me give our under name very through just form sentence great think say help low line
-differ turn cause much mean before move right boy old too same tell does set three want air
-well also hello world test assistant user system model token stream chunk data panda bear
-paris weather city name arguments function
-""".split()  # noqa: SIM905
+# The script's own folder is on sys.path: the word list is shared with the other generator.
+from words import WORDS
 
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>"]
 
