@@ -8,7 +8,7 @@ DEMO_VENV := .venv-demo
 DEMO_PY := $(DEMO_VENV)/bin/python
 DEMO_STAMP := $(DEMO_VENV)/.installed-server
 
-.PHONY: test lint typecheck unit demo bench docs clean drills
+.PHONY: test lint typecheck unit demo bench docs clean drills interop
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,8 @@ drills: $(STAMP)
 	$(PY) -m pytest tests/drills -m drill
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples benchmarks
-	$(PY) -m ruff format --check src tests examples benchmarks
+	$(PY) -m ruff check src tests examples benchmarks interop
+	$(PY) -m ruff format --check src tests examples benchmarks interop
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -46,10 +46,17 @@ demo: $(DEMO_STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/bench_batch.py
 
 docs: $(STAMP)
 	$(PY) -m pip install -q -e '.[docs]'
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# Real servers (llama.cpp's llama-server, vLLM CPU) built once into ~/.cache/babyapi/interop,
+# started on loopback, tested by tests/interop, stopped; writes docs/compatibility.md.
+# INTEROP_ARGS="--servers vllm -- -k stream" narrows a run (after --: pytest arguments).
+interop: $(STAMP)
+	$(PY) -m interop $(INTEROP_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) site .mypy_cache .ruff_cache .pytest_cache

@@ -18,7 +18,7 @@ import httpx
 from yarl import URL
 
 from babyapi._config import DEFAULT_TIMEOUT_S
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError
 
 __all__ = ["AiohttpClient", "unsupported_env_proxy"]
 
@@ -137,7 +137,7 @@ class AiohttpClient:
         except KeyError:
             proxy = env_proxy_for(url)
         if proxy is not None and not proxy.lower().startswith("http://"):
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"the environment sends {origin} through the proxy {_without_password(proxy)}, "
                 "which aiohttp cannot use (it speaks to http:// proxies only); use "
                 "transport='httpx', or leave transport out to pick httpx automatically.",

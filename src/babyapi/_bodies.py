@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 from babyapi._config import ClientConfig
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 
 __all__ = ["check_body", "default_model_for"]
 
@@ -30,7 +30,7 @@ def check_body(
 ) -> dict[str, Any]:
     """A copy of ``body`` ready to encode: checked, ``stream`` set or refused, model defaulted."""
     if not isinstance(body, Mapping):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"the request body must be a dict of JSON fields, got {type(body).__name__}.",
             code=_CODE,
         )
@@ -38,7 +38,7 @@ def check_body(
     if stream:
         out["stream"] = True
     elif out.get("stream"):
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             "create() does not stream: call .stream(...) with the same arguments instead.",
             code="STREAM_METHOD_REQUIRED",
         )
@@ -47,9 +47,8 @@ def check_body(
         if default_model:
             out["model"] = default_model
     elif not isinstance(model, str) or not model.strip():
-        raise BabyAPIError(
-            f"model must be a non-empty string, got {model!r}.", code="MODEL_REQUIRED"
-        )
+        error = InvalidArgumentError if isinstance(model, str) else InvalidArgumentTypeError
+        raise error(f"model must be a non-empty string, got {model!r}.", code="MODEL_REQUIRED")
     check = _CHECKS.get(path)
     if check is not None:
         check(out)
@@ -59,7 +58,7 @@ def check_body(
 def _messages(body: Mapping[str, Any]) -> None:
     messages = body.get("messages")
     if not isinstance(messages, (list, tuple)):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             "messages must be a list such as [{'role': 'user', 'content': 'Hello'}], "
             f"got {type(messages).__name__}.",
             code=_CODE,
@@ -67,7 +66,7 @@ def _messages(body: Mapping[str, Any]) -> None:
     # Whether the list may be empty, or a message lacks a role, is the server's call.
     for index, message in enumerate(cast("Sequence[object]", messages)):
         if not isinstance(message, Mapping):
-            raise BabyAPIError(
+            raise InvalidArgumentTypeError(
                 f"messages[{index}] must be a dict such as {{'role': 'user', 'content': 'Hi'}}, "
                 f"got {message!r:.80}.",
                 code=_CODE,
@@ -85,7 +84,7 @@ def _messages(body: Mapping[str, Any]) -> None:
 def _prompt(body: Mapping[str, Any]) -> None:
     prompt = body.get("prompt")
     if not isinstance(prompt, (str, list, tuple)):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             "prompt must be a string (or a list of strings or token ids), "
             f"got {type(prompt).__name__}.",
             code=_CODE,
@@ -95,7 +94,7 @@ def _prompt(body: Mapping[str, Any]) -> None:
 def _input(body: Mapping[str, Any]) -> None:
     value = body.get("input")
     if not isinstance(value, (str, list, tuple)):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"input must be a string or a list of strings to embed, got {value!r:.80}.",
             code=_CODE,
         )
@@ -104,9 +103,9 @@ def _input(body: Mapping[str, Any]) -> None:
 def _rerank(body: Mapping[str, Any]) -> None:
     query, documents = body.get("query"), body.get("documents")
     if not isinstance(query, str):
-        raise BabyAPIError(f"query must be a string, got {query!r:.80}.", code=_CODE)
+        raise InvalidArgumentTypeError(f"query must be a string, got {query!r:.80}.", code=_CODE)
     if not isinstance(documents, (list, tuple)):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"documents must be a list of strings, got {documents!r:.80}.", code=_CODE
         )
 

@@ -11,7 +11,7 @@ import math
 import threading
 from typing import Any
 
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 
 __all__ = ["RetryBudget", "RetryLedger"]
 
@@ -34,8 +34,13 @@ class RetryBudget:
     def __init__(self, ratio: float = 0.2, min_retries: int = 10, window_s: float = 10.0) -> None:
         _check_number(ratio, "ratio", "e.g. ratio=0.2 lets one call in five retry")
         _check_number(window_s, "window_s", "e.g. window_s=10.0", positive=True)
-        if isinstance(min_retries, bool) or not isinstance(min_retries, int) or min_retries < 0:
-            raise BabyAPIError(
+        if isinstance(min_retries, bool) or not isinstance(min_retries, int):
+            raise InvalidArgumentTypeError(
+                f"RetryBudget min_retries must be a whole number >= 0, got {min_retries!r}.",
+                code="INVALID_OPTIONS",
+            )
+        if min_retries < 0:
+            raise InvalidArgumentError(
                 f"RetryBudget min_retries must be a whole number >= 0, got {min_retries!r}.",
                 code="INVALID_OPTIONS",
             )
@@ -70,7 +75,7 @@ class RetryBudget:
 def _check_number(value: Any, name: str, hint: str, *, positive: bool = False) -> None:
     number = not isinstance(value, bool) and isinstance(value, (int, float))
     if not number or not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise BabyAPIError(
+        raise (InvalidArgumentError if number else InvalidArgumentTypeError)(
             f"RetryBudget {name} must be a finite number {'> 0' if positive else '>= 0'}, "
             f"got {value!r}; {hint}.",
             code="INVALID_OPTIONS",

@@ -53,7 +53,7 @@ from babyapi._config import (
     build_config,
     refuse_unknown_settings,
 )
-from babyapi._errors import BabyAPIError
+from babyapi._errors import BabyAPIError, InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._infer import CHAT_PATH, baby_infer_body, route_infer
 from babyapi._options import RequestOptionsLike
 from babyapi._request import Call, prepare_call
@@ -87,6 +87,7 @@ if TYPE_CHECKING:
     import aiohttp
     from typing_extensions import Never
 
+    from babyapi.batch import AsyncBatch, Batch
     from babyapi.structured import ParsedChatCompletion
     from babyapi.types.chat import ChatCompletion, ChatCompletionMessageParam
     from babyapi.types.completions import Completion
@@ -366,7 +367,7 @@ class _ClientBase(Generic[HttpT, GivenT]):
         ``retry_budget`` caps retries client-wide (``None``: no cap); ``http_client`` is your
         own httpx client (proxies, mTLS, transports), never closed by us.
         """
-        # Names from other SDKs (timeout=, organization=) get a pointer instead of a TypeError.
+        # Names from other SDKs (timeout=, organization=) get a TypeError pointing at ours.
         refuse_unknown_settings(f"{type(self).__name__}()", unsupported, _SETTINGS)
         config = build_config(
             api_key=api_key,
@@ -500,7 +501,7 @@ class _ClientBase(Generic[HttpT, GivenT]):
     ) -> Call:
         if extra_body is not None:
             if not isinstance(extra_body, Mapping):
-                raise BabyAPIError(
+                raise InvalidArgumentTypeError(
                     f"extra_body must be a dict of extra JSON fields, got {type(extra_body).__name__}.",
                     code="INVALID_REQUEST_BODY",
                 )
@@ -605,13 +606,13 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
 
     def _given(self, http_client: Any, transport: Any) -> Optional[httpx.Client]:
         if transport not in ("auto", "httpx"):
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"BabyAPI sends with httpx only, got transport={transport!r}; the aiohttp "
                 "transport is AsyncBabyAPI's.",
                 code="INVALID_OPTIONS",
             )
         if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise BabyAPIError(
+            raise InvalidArgumentTypeError(
                 f"BabyAPI needs an httpx.Client as http_client, got {type(http_client).__name__} "
                 "(AsyncBabyAPI takes httpx.AsyncClient or aiohttp.ClientSession).",
                 code="INVALID_OPTIONS",
@@ -633,6 +634,13 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
     def with_response(self) -> BabyAPIWithResponse:
         """Every non-streaming method, returning an ``APIResponse`` (data, status, headers, ...)."""
         return BabyAPIWithResponse(self)
+
+    @property
+    def batch(self) -> Batch:
+        """Jobs over many items (embed, rerank, chat, completions); see docs/scale.md."""
+        from babyapi.batch import Batch  # loaded on first use, to keep `import babyapi` light
+
+        return Batch(self)
 
     @overload
     def infer(  # pyright: ignore[reportOverlappingOverload] - the narrower one comes first
@@ -796,6 +804,13 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
     def with_response(self) -> AsyncBabyAPIWithResponse:
         """Every non-streaming method, returning an ``APIResponse`` (data, status, headers, ...)."""
         return AsyncBabyAPIWithResponse(self)
+
+    @property
+    def batch(self) -> AsyncBatch:
+        """Jobs over many items (embed, rerank, chat, completions); see docs/scale.md."""
+        from babyapi.batch import AsyncBatch  # loaded on first use, to keep `import babyapi` light
+
+        return AsyncBatch(self)
 
     @overload
     async def infer(

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Mapping, NamedTuple, Optional
 
 from babyapi._budget import RetryBudget
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._validation import (
     check_api_key,
     check_flag,
@@ -159,7 +159,7 @@ _SETTING_HINTS = {
 
 
 def refuse_unknown_settings(where: str, given: Mapping[str, Any], valid: Iterable[str]) -> None:
-    """A BabyAPIError for setting names that do not exist, pointing at the right ones."""
+    """An InvalidArgumentTypeError for setting names that do not exist, pointing at the right ones."""
     names = sorted(valid)
     unknown = sorted(set(given) - set(names))
     if not unknown:
@@ -174,14 +174,16 @@ def refuse_unknown_settings(where: str, given: Mapping[str, Any], valid: Iterabl
         parts.append(
             f"{where} has no setting {', '.join(map(repr, others))}; valid ones are {names}"
         )
-    raise BabyAPIError("; ".join(parts) + ".", code="INVALID_OPTIONS")
+    # Python answers an unknown keyword argument with a TypeError; so do we.
+    raise InvalidArgumentTypeError("; ".join(parts) + ".", code="INVALID_OPTIONS")
 
 
 def _validated(**settings: Any) -> dict[str, Any]:
     timeout_s = check_seconds(settings["timeout_s"], "timeout_s", allow_none=False)
     delay = settings["retry_base_delay_s"]
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay < 3600:
-        raise BabyAPIError(
+        number = isinstance(delay, (int, float)) and not isinstance(delay, bool)
+        raise (InvalidArgumentError if number else InvalidArgumentTypeError)(
             f"retry_base_delay_s must be a number of seconds >= 0, got {delay!r}.",
             code="INVALID_OPTIONS",
         )
@@ -208,7 +210,7 @@ def _validated(**settings: Any) -> dict[str, Any]:
 def _check_budget(value: Any) -> Optional[RetryBudget]:
     if value is None or isinstance(value, RetryBudget):
         return value
-    raise BabyAPIError(
+    raise InvalidArgumentTypeError(
         f"retry_budget must be a RetryBudget(ratio=..., min_retries=..., window_s=...) or None "
         f"(no budget), got {type(value).__name__}.",
         code="INVALID_OPTIONS",
@@ -221,7 +223,7 @@ def _non_blank(value: Any, name: str) -> Optional[str]:
 
 def _check_base_url(value: Any) -> str:
     if not isinstance(value, str):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"base_url must be a string such as 'https://api.babyapi.org', got {type(value).__name__}.",
             code="INVALID_OPTIONS",
         )
@@ -233,7 +235,7 @@ def _check_base_url(value: Any) -> str:
         or not rest
         or any(c.isspace() for c in rest)
     ):
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             f"base_url {value!r} is not an http(s) URL; pass something like "
             "'https://api.babyapi.org' or 'http://127.0.0.1:8000'.",
             code="INVALID_OPTIONS",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Final, Optional
 
 if TYPE_CHECKING:
     import httpx
@@ -15,7 +15,10 @@ __all__ = [
     "BabyAPIError",
     "BadRequestError",
     "ConflictError",
+    "ErrorCode",
     "InternalServerError",
+    "InvalidArgumentError",
+    "InvalidArgumentTypeError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -23,6 +26,43 @@ __all__ = [
     "ToolError",
     "UnprocessableEntityError",
 ]
+
+
+class ErrorCode:
+    """The codes babyapi sets on ``BabyAPIError.code``, to compare against.
+
+    They are plain strings: ``err.code == ErrorCode.MODEL_REQUIRED`` and
+    ``err.code == "MODEL_REQUIRED"`` mean the same. HTTP errors carry the server's own code
+    instead, when it sends one.
+    """
+
+    # Refused before any request (InvalidArgumentError).
+    API_KEY_REQUIRED: Final = "API_KEY_REQUIRED"
+    MODEL_REQUIRED: Final = "MODEL_REQUIRED"
+    PROMPT_REQUIRED: Final = "PROMPT_REQUIRED"
+    INVALID_INFER_INPUT: Final = "INVALID_INFER_INPUT"
+    INVALID_OPTIONS: Final = "INVALID_OPTIONS"
+    INVALID_REQUEST_OPTIONS: Final = "INVALID_REQUEST_OPTIONS"
+    INVALID_REQUEST_BODY: Final = "INVALID_REQUEST_BODY"
+    INVALID_HEADERS: Final = "INVALID_HEADERS"
+    INVALID_QUERY: Final = "INVALID_QUERY"
+    INVALID_TIMEOUT: Final = "INVALID_TIMEOUT"
+    INVALID_MAX_RETRIES: Final = "INVALID_MAX_RETRIES"
+    STREAM_METHOD_REQUIRED: Final = "STREAM_METHOD_REQUIRED"
+    # The client used where it cannot work.
+    CLIENT_CLOSED: Final = "CLIENT_CLOSED"
+    EVENT_LOOP_CHANGED: Final = "EVENT_LOOP_CHANGED"
+    PROCESS_FORKED: Final = "PROCESS_FORKED"
+    NOT_PICKLABLE: Final = "NOT_PICKLABLE"
+    STREAM_NOT_OPEN: Final = "STREAM_NOT_OPEN"
+    # Talking to the server.
+    TIMEOUT: Final = "TIMEOUT"
+    CONNECTION_ERROR: Final = "CONNECTION_ERROR"
+    STREAM_INTERRUPTED: Final = "STREAM_INTERRUPTED"
+    EMPTY_STREAM: Final = "EMPTY_STREAM"
+    INVALID_RESPONSE: Final = "INVALID_RESPONSE"
+    REDIRECT: Final = "REDIRECT"
+    RETRY_BUDGET_EXHAUSTED: Final = "RETRY_BUDGET_EXHAUSTED"
 
 
 class BabyAPIError(Exception):
@@ -93,6 +133,18 @@ def _rebuild_error(cls: type[BabyAPIError], message: str, state: dict[str, Any])
     error.response = None
     error.cause = None
     return error
+
+
+class InvalidArgumentError(BabyAPIError, ValueError):
+    """A call, setting or option refused before anything was sent: fix the call, do not retry.
+
+    Also a ``ValueError``, so ``except BabyAPIError`` around a fallback can let these through
+    with ``except InvalidArgumentError: raise``, and plain Python code catches them as it would.
+    """
+
+
+class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
+    """An ``InvalidArgumentError`` for a value of the wrong type; also a ``TypeError``."""
 
 
 class APIConnectionError(BabyAPIError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, cast
 
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 
 __all__ = ["OPTION_ALIASES", "baby_infer_body", "route_infer"]
 
@@ -39,14 +39,14 @@ def baby_infer_body(
     body: dict[str, Any] = {"model": model, "prompt": prompt}
     given = merged.get("options")
     if given is not None and not isinstance(given, Mapping):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"'options' must be a dict such as {{'max_tokens': 80}}, got {type(given).__name__}.",
             code="INVALID_OPTIONS",
         )
     nested = cast("Optional[Mapping[str, Any]]", given)
     misplaced = sorted(_CONSUMED & set(nested or ()))
     if misplaced:
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             f"{misplaced} belong at the top level of the payload, not inside 'options'.",
             code="INVALID_OPTIONS",
         )
@@ -62,7 +62,7 @@ def route_infer(
 ) -> tuple[str, dict[str, Any]]:
     """Pick the endpoint for ``client.infer``: messages go to chat, a prompt to completions."""
     if body is not None and not isinstance(body, Mapping):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"infer() takes a dict body, got {type(body).__name__}; pass messages=[...] for chat "
             "or prompt='...' for completions.",
             code="INVALID_INFER_INPUT",
@@ -72,7 +72,7 @@ def route_infer(
         return CHAT_PATH, merged
     if "prompt" in merged:
         return COMPLETIONS_PATH, merged
-    raise BabyAPIError(
+    raise InvalidArgumentError(
         "infer() needs either messages=[...] (chat completions) or prompt='...' (completions).",
         code="INVALID_INFER_INPUT",
     )
@@ -83,7 +83,7 @@ def _as_mapping(value: Any) -> dict[str, Any]:
         return {"prompt": value}
     if isinstance(value, Mapping):
         return dict(cast("Mapping[str, Any]", value))
-    raise BabyAPIError(
+    raise InvalidArgumentTypeError(
         f"baby.infer() takes a prompt string or a dict with 'prompt', got {type(value).__name__}.",
         code="INVALID_INFER_INPUT",
     )
@@ -95,13 +95,13 @@ def _prompt(merged: Mapping[str, Any]) -> str:
         if candidate is None:
             continue
         if not isinstance(candidate, str):
-            raise BabyAPIError(
+            raise InvalidArgumentTypeError(
                 f"'{key}' must be a string, got {type(candidate).__name__}.",
                 code="INVALID_INFER_INPUT",
             )
         if candidate.strip():
             return candidate
-    raise BabyAPIError(
+    raise InvalidArgumentError(
         "baby.infer() needs a non-empty prompt: pass a string, or a dict with 'prompt'.",
         code="PROMPT_REQUIRED",
     )
@@ -109,14 +109,14 @@ def _prompt(merged: Mapping[str, Any]) -> str:
 
 def _model(value: Any, default_model: Optional[str]) -> str:
     if value is not None and not isinstance(value, str):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"'model' must be a string, got {type(value).__name__}.", code="MODEL_REQUIRED"
         )
     if value and value.strip():
         return value.strip()
     if default_model:
         return default_model
-    raise BabyAPIError(
+    raise InvalidArgumentError(
         "No model: pass 'model' in the payload, or set default_model=... on the client "
         "(or the BABYAPI_DEFAULT_MODEL environment variable).",
         code="MODEL_REQUIRED",
@@ -131,12 +131,12 @@ def _snake_case_options(source: Mapping[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         if not isinstance(key, str):
-            raise BabyAPIError(
+            raise InvalidArgumentTypeError(
                 f"option names must be strings, got {key!r}.", code="INVALID_OPTIONS"
             )
         wire = OPTION_ALIASES.get(key, key)
         if wire in out and out[wire] != value:
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"'{origin[wire]}' and '{key}' both set {wire} to different values; pass only one.",
                 code="INVALID_OPTIONS",
             )
@@ -165,4 +165,7 @@ def _check_option(name: str, value: Any) -> None:
     else:
         return
     if not ok:
-        raise BabyAPIError(f"option {name} must be {want}, got {value!r}.", code="INVALID_OPTIONS")
+        # A whole number out of range (max_tokens=0) is a value error; anything else a type error.
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        error = InvalidArgumentError if whole else InvalidArgumentTypeError
+        raise error(f"option {name} must be {want}, got {value!r}.", code="INVALID_OPTIONS")

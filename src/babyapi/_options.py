@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional, Union
 
 from babyapi._config import ClientConfig
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._validation import (
     check_api_key,
     check_flag,
@@ -160,13 +160,13 @@ def as_request_options(value: Optional[RequestOptionsLike]) -> RequestOptions:
     if isinstance(value, RequestOptions):
         return value
     if not isinstance(value, Mapping):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"request_options must be a RequestOptions or a dict, got {type(value).__name__}.",
             code="INVALID_REQUEST_OPTIONS",
         )
     unknown = [key for key in value if key not in _OPTION_NAMES]
     if unknown:
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             f"request_options has unknown keys {sorted(map(str, unknown))}; "
             f"valid keys are {sorted(_OPTION_NAMES)}.",
             code="INVALID_REQUEST_OPTIONS",
@@ -185,7 +185,7 @@ def resolve_settings(
     api_key = check_api_key(opts.api_key, "request_options.api_key", "INVALID_REQUEST_OPTIONS")
     api_key = api_key or config.api_key
     if not api_key:
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             "No API key: pass api_key=... to BabyAPI(...), set the BABYAPI_API_KEY environment "
             "variable, or pass request_options={'api_key': ...}. A BabyAPI key comes with your "
             "BabyAPI account; a local server started without --api-key (babyapi serve, vLLM, "

@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, cast
 import httpx
 
 from babyapi._config import ClientConfig
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._options import CallSettings, RequestOptionsLike, resolve_settings
 from babyapi._validation import check_headers, check_query
 from babyapi._version import __version__
@@ -160,7 +160,9 @@ def encode_json(body: Mapping[str, Any]) -> bytes:
     try:
         return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError, RecursionError) as exc:
-        raise BabyAPIError(
+        # json's own split: a set or bytes is a TypeError, NaN or a cycle a ValueError.
+        error = InvalidArgumentTypeError if isinstance(exc, TypeError) else InvalidArgumentError
+        raise error(
             _unencodable_message(body, exc), code="INVALID_REQUEST_BODY", cause=exc
         ) from None
 

@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from babyapi._config import DEFAULT_TIMEOUT_S
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._request import BuildRequest
 
 __all__ = [
@@ -58,25 +58,25 @@ def aiohttp_installed() -> bool:
 def check_transport(transport: Any, http_client: Any) -> Transport:
     """Validate ``transport=`` against what is installed and what ``http_client`` is."""
     if transport not in TRANSPORTS:
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             f"transport must be one of {', '.join(map(repr, TRANSPORTS))}, got {transport!r}.",
             code="INVALID_OPTIONS",
         )
     if transport == "aiohttp" and not aiohttp_installed():
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             f"transport='aiohttp' needs aiohttp, which is not installed: {_INSTALL}.",
             code="INVALID_OPTIONS",
         )
     if http_client is not None:
         given = "aiohttp" if _is_aiohttp_session(http_client) else "httpx"
         if transport not in ("auto", given):
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"transport={transport!r} does not match the http_client passed in "
                 f"({type(http_client).__name__}); leave transport out or pass one that matches.",
                 code="INVALID_OPTIONS",
             )
         if given == "httpx" and not isinstance(http_client, httpx.AsyncClient):
-            raise BabyAPIError(
+            raise InvalidArgumentTypeError(
                 "AsyncBabyAPI needs an httpx.AsyncClient or an aiohttp.ClientSession as "
                 f"http_client, got {type(http_client).__name__}.",
                 code="INVALID_OPTIONS",
@@ -108,7 +108,7 @@ def new_sender(transport: Transport) -> AsyncSender:
         client: AsyncSender = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S)
         return client
     if _in_trio():
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             "transport='aiohttp' runs on asyncio only; under trio use transport='httpx' "
             "(or leave transport out to pick it automatically).",
             code="INVALID_OPTIONS",

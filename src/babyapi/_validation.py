@@ -1,4 +1,4 @@
-"""Checks on what users pass in, each failing with a BabyAPIError that says what to do."""
+"""Checks on what users pass in, each failing with an InvalidArgumentError that says what to do."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 import re
 from typing import Any, Mapping, Optional, Sequence, cast
 
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 
 __all__ = [
     "check_api_key",
@@ -31,13 +31,13 @@ def check_seconds(value: Any, name: str, *, allow_none: bool = True) -> Optional
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"{name} must be a number of seconds, got {type(value).__name__}; pass e.g. {name}=30.0.",
             code="INVALID_TIMEOUT",
         )
     seconds = float(value)
     if not math.isfinite(seconds) or seconds <= 0:
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             f"{name} must be a positive number of seconds, got {value!r}; "
             f"pass e.g. {name}=30.0, or leave it out for the default.",
             code="INVALID_TIMEOUT",
@@ -49,7 +49,7 @@ def check_flag(value: Any, name: str, code: str) -> Optional[bool]:
     """``True``, ``False`` or ``None`` (the default applies); nothing else, not even 0 or "yes"."""
     if value is None or isinstance(value, bool):
         return value
-    raise BabyAPIError(
+    raise InvalidArgumentTypeError(
         f"{name} must be True, False or None, got {type(value).__name__}.",
         code=code,
     )
@@ -58,7 +58,9 @@ def check_flag(value: Any, name: str, code: str) -> Optional[bool]:
 def check_max_retries(value: Any, name: str = "max_retries") -> int:
     """A whole number >= 0 (``INVALID_MAX_RETRIES``)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BabyAPIError(
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        error = InvalidArgumentError if whole else InvalidArgumentTypeError
+        raise error(
             f"{name} must be a whole number >= 0, got {value!r}; pass 0 to send exactly one request.",
             code="INVALID_MAX_RETRIES",
         )
@@ -70,7 +72,7 @@ def check_headers(value: Any, name: str = "headers") -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"{name} must be a dict of header names to values, got {type(value).__name__}.",
             code="INVALID_HEADERS",
         )
@@ -79,24 +81,25 @@ def check_headers(value: Any, name: str = "headers") -> dict[str, str]:
         if raw is None:
             continue
         if not isinstance(key, str) or not _HEADER_NAME.fullmatch(key):
-            raise BabyAPIError(
+            error = InvalidArgumentError if isinstance(key, str) else InvalidArgumentTypeError
+            raise error(
                 f"{name} has an invalid header name {key!r}: use letters, digits and '-' only.",
                 code="INVALID_HEADERS",
             )
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-            raise BabyAPIError(
+            raise InvalidArgumentTypeError(
                 f"{name}[{key!r}] must be a string, got {type(raw).__name__}.",
                 code="INVALID_HEADERS",
             )
         text = str(raw)
         if _FORBIDDEN_IN_VALUE.search(text):
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"{name}[{key!r}] contains a line break or NUL, which would corrupt the request; "
                 "remove it.",
                 code="INVALID_HEADERS",
             )
         if not _HEADER_VALUE.fullmatch(text):
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"{name}[{key!r}] must be printable ASCII (HTTP header values cannot carry other "
                 "characters); percent-encode it or leave it out.",
                 code="INVALID_HEADERS",
@@ -110,7 +113,7 @@ def check_query(value: Any, name: str = "extra_query") -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"{name} must be a dict of query parameter names to values, such as "
             f"{{'api-version': '2024-06-01'}}, got {type(value).__name__}.",
             code="INVALID_QUERY",
@@ -120,7 +123,8 @@ def check_query(value: Any, name: str = "extra_query") -> dict[str, Any]:
         if raw is None:
             continue
         if not isinstance(key, str) or not key:
-            raise BabyAPIError(
+            error = InvalidArgumentError if isinstance(key, str) else InvalidArgumentTypeError
+            raise error(
                 f"{name} has an invalid parameter name {key!r}: use a non-empty string.",
                 code="INVALID_QUERY",
             )
@@ -128,7 +132,7 @@ def check_query(value: Any, name: str = "extra_query") -> dict[str, Any]:
         items: list[object] = list(cast("Sequence[object]", raw)) if many else [raw]
         for item in items:
             if not isinstance(item, (str, int, float)):
-                raise BabyAPIError(
+                raise InvalidArgumentTypeError(
                     f"{name}[{key!r}] must be a string or a number (or a list of them), "
                     f"got {type(item).__name__}.",
                     code="INVALID_QUERY",
@@ -142,10 +146,12 @@ def check_api_key(value: Any, name: str, code: str) -> Optional[str]:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BabyAPIError(f"{name} must be a string, got {type(value).__name__}.", code=code)
+        raise InvalidArgumentTypeError(
+            f"{name} must be a string, got {type(value).__name__}.", code=code
+        )
     key = value.strip()
     if key and not _API_KEY.fullmatch(key):
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             f"{name} contains a space, a line break or a non-ASCII character, which no API key "
             "has; check how it was copied (the key is not shown here).",
             code=code,
@@ -158,7 +164,7 @@ def check_text(value: Any, name: str, code: str, hint: str) -> Optional[str]:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"{name} must be a string, got {type(value).__name__}; {hint}", code=code
         )
     return value if value.strip() else None

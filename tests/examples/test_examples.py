@@ -96,6 +96,21 @@ def test_make_demo_installs_only_what_the_demo_needs() -> None:
     assert any(line.startswith(python) and "pip install" in line for line in installs)
 
 
+def test_batch_jobs_example_resumes_where_it_stopped(server_env: dict[str, str]) -> None:
+    out = run("batch_jobs.py", server_env)
+    stopped = int(out.split("first run stopped after ")[1].split()[0])
+    assert stopped >= 500
+    assert f"rerun: {stopped} resumed, {2000 - stopped} new, 0 failed" in out
+    assert "checkpoint holds 2000 lines, one per item" in out
+
+
+def test_readme_says_what_make_demo_runs() -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("`make demo` installs") :].split("\n\n")[1]
+    listed = re.findall(r"^\| `([\w.]+\.py)` \|", section, re.M)
+    assert listed == sorted(p.name for p in EXAMPLES.glob("*.py") if p.name != "demo.py")
+
+
 def test_structured_outputs_example(server_env: dict[str, str]) -> None:
     out = run("structured_outputs.py", server_env)
     assert "trip: 6 days in Lisbon (autumn)" in out

@@ -448,5 +448,5 @@ def test_a_socks_proxy_keeps_auto_on_httpx_and_aiohttp_says_why(
     client = AsyncBabyAPI(api_key=API_KEY, base_url="http://api.example.test")
     assert client.transport == "httpx"
     name, code, _ = outcome("aiohttp", "http://api.example.test")
-    assert (name, code) == ("BabyAPIError", "INVALID_OPTIONS")
+    assert (name, code) == ("InvalidArgumentError", "INVALID_OPTIONS")
     assert scripted_server.requests == []

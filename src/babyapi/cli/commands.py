@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple, Union, cast
 
 from babyapi._infer import CHAT_PATH, COMPLETIONS_PATH
+from babyapi.cli.batch import run_batch
 from babyapi.cli.chat import ChatSession
 from babyapi.cli.context import (
     Context,
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 def chat(ctx: Context) -> int:
     """babyapi chat: one streamed answer, or an interactive session."""
     args = ctx.args
+    if args.input:
+        return run_batch(ctx, "chat")
     prompt = optional_prompt(args)
     if prompt is None and args.json_schema:
         raise UsageError("no prompt: --json-schema needs PROMPT or text piped on standard input")
@@ -144,6 +147,8 @@ def _vector_preview(vector: Union[List[float], str, None], count: int = 3) -> Tu
 def embed(ctx: Context) -> int:
     """babyapi embed: one vector per input, as JSON or a short table."""
     args = ctx.args
+    if args.input:
+        return run_batch(ctx, "embed")
     texts: List[str] = list(args.texts) + lines_from(args.file)
     if not texts and not args.file and stdin_is_piped():
         texts = lines_from(["-"])
@@ -186,6 +191,10 @@ def _document_text(result: RerankResult, documents: List[str]) -> str:
 def rerank(ctx: Context) -> int:
     """babyapi rerank: documents ranked by relevance to a query."""
     args = ctx.args
+    if args.input:
+        return run_batch(ctx, "rerank")
+    if args.query is None:
+        raise UsageError("give QUERY and documents, or --input FILE for a batch job")
     documents: List[str] = list(args.documents) + lines_from(args.file)
     if not documents:
         raise UsageError("nothing to rank: give DOC arguments or --file F")

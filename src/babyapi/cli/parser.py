@@ -147,6 +147,35 @@ def _sampling_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--frequency-penalty", metavar="X", type=float)
 
 
+def _batch_options(
+    parser: argparse.ArgumentParser, item: str, *, batch_size: bool = False, field: bool = True
+) -> None:
+    group = parser.add_argument_group(
+        "batch jobs",
+        f"With --input, every line of a JSONL file is one {item}; results go to --output,\n"
+        "one JSON line per item with its zero-based index. Rerunning the same command\n"
+        "resumes: finished items are skipped.",
+    )
+    group.add_argument("--input", metavar="FILE", help="JSONL input ('-' is stdin)")
+    group.add_argument("--output", metavar="FILE", help="JSONL results, also the checkpoint")
+    group.add_argument(
+        "--concurrency", metavar="N", type=_positive_int, default=16, help="requests at once (16)"
+    )
+    if batch_size:
+        group.add_argument(
+            "--batch-size",
+            metavar="N",
+            type=_positive_int,
+            default=64,
+            help="texts per request (64)",
+        )
+    if field:
+        group.add_argument(
+            "--field", default="text", help="the field of object lines to use (default: text)"
+        )
+    group.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> Tuple[argparse.ArgumentParser, Parsers]:
     """The top-level parser and each command's parser, by name."""
     common = _common_options()
@@ -191,6 +220,7 @@ def build_parser() -> Tuple[argparse.ArgumentParser, Parsers]:
     chat.add_argument("prompt", nargs="*", metavar="PROMPT", help="the message (words are joined)")
     _sampling_options(chat)
     _extra_option(chat)
+    _batch_options(chat, "prompt (a JSON string, or an object with messages or text)")
 
     infer = add(
         "infer",
@@ -228,6 +258,7 @@ def build_parser() -> Tuple[argparse.ArgumentParser, Parsers]:
     embed.add_argument("--file", action="append", default=[], metavar="F", help="(repeatable)")
     embed.add_argument("--dimensions", type=_positive_int, metavar="N", help="truncate vectors")
     _extra_option(embed)
+    _batch_options(embed, "text (a JSON string, or an object with a text field)", batch_size=True)
 
     rerank = add(
         "rerank",
@@ -236,11 +267,12 @@ def build_parser() -> Tuple[argparse.ArgumentParser, Parsers]:
         parents=[common],
     )
     _model_option(rerank, "rerank")
-    rerank.add_argument("query", metavar="QUERY")
+    rerank.add_argument("query", nargs="?", metavar="QUERY")
     rerank.add_argument("documents", nargs="*", metavar="DOC")
     rerank.add_argument("--file", action="append", default=[], metavar="F", help="(repeatable)")
     rerank.add_argument("--top-n", type=_positive_int, metavar="N", help="keep the best N")
     _extra_option(rerank)
+    _batch_options(rerank, 'group {"query": ..., "documents": [...]}', field=False)
 
     add(
         "models", "list the models the server offers", "List the server's models.", parents=[common]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, final
 from urllib.parse import quote
 
 from babyapi._api_response import async_with_response, with_response
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 
 if TYPE_CHECKING:
     from babyapi._client import AsyncBabyAPI, BabyAPI
@@ -19,7 +19,8 @@ PATH = "/v1/models"
 def model_path(model: object) -> str:
     """``/v1/models/{id}`` with the id escaped, so ``/``, ``?`` or ``#`` in it stay part of it."""
     if not isinstance(model, str) or not model.strip() or model in (".", ".."):
-        raise BabyAPIError(
+        error = InvalidArgumentError if isinstance(model, str) else InvalidArgumentTypeError
+        raise error(
             f"models.retrieve() needs a model id such as 'mistral', got {model!r:.80}; "
             "client.models.list() lists them.",
             code="MODEL_REQUIRED",

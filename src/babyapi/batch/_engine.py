@@ -1,0 +1,433 @@
+"""The batch engine: many items through one async client, bounded, adaptive and resumable.
+
+One task reads the inputs and groups them into requests; each request runs in its own task
+once the adaptive limit has a free slot; finished items are written to the checkpoint, counted,
+and handed to the consumer through a bounded stream, in input order when asked. A window of
+admitted-but-undelivered items holds memory flat however long the input is.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Union,
+    cast,
+)
+
+import anyio
+
+from babyapi._errors import APIConnectionError, APIStatusError, APITimeoutError, BabyAPIError
+from babyapi._retry import backoff_s, status_is_retryable
+from babyapi.batch._checkpoint import Checkpoint, input_hash
+from babyapi.batch._kinds import Kind
+from babyapi.batch._limit import AdaptiveLimit
+from babyapi.batch._progress import BatchProgress, ProgressCallback, ProgressReporter
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+    from anyio.streams.memory import MemoryObjectSendStream
+
+    from babyapi._client import AsyncBabyAPI
+
+__all__ = ["BatchItem", "BatchSummary", "Engine", "JobSettings"]
+
+Inputs = Union[Iterable[Any], AsyncIterable[Any]]
+
+# Errors that say nothing about an item: every other item would meet them too.
+_FATAL_STATUSES = frozenset({401, 403, 404, 405})
+_FATAL_CODES = frozenset(
+    {"API_KEY_REQUIRED", "MODEL_REQUIRED", "CLIENT_CLOSED", "INVALID_REQUEST_OPTIONS"}
+)
+# Statuses that mean "too much at once": slow the whole job down.
+_OVERLOAD_STATUSES = frozenset({429, 503})
+# Statuses a too-large batch gets; a batch of several is split and tried again.
+_SPLIT_STATUSES = frozenset({400, 413, 422})
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """The outcome of one input item: its ``result``, or the ``error`` that ended it."""
+
+    index: int
+    result: Any = None
+    error: Optional[BabyAPIError] = None
+    #: True when an earlier run finished it and the result was read back from the checkpoint.
+    resumed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class BatchSummary(NamedTuple):
+    """What a finished job did."""
+
+    total: int
+    succeeded: int
+    failed: int
+    resumed: int
+    requests: int
+    retries: int
+    elapsed_s: float
+    lowest_concurrency: int
+    checkpoint: Optional[str]
+
+
+class JobSettings(NamedTuple):
+    """A job as the user described it, checked when it was created."""
+
+    kind: Kind
+    params: Mapping[str, Any]
+    batch_size: int
+    concurrency: int
+    max_retries: int
+    checkpoint: Optional[str]
+    fail_fast: bool
+    progress: Optional[bool]
+    on_progress: Optional[ProgressCallback]
+    total: Optional[int]
+
+
+class _Verdict:
+    FATAL = "fatal"
+    OVERLOAD = "overload"
+    RETRY = "retry"
+    SPLIT = "split"
+    ITEM = "item"
+
+
+def _verdict(error: BabyAPIError, kind: Kind, batch_len: int) -> str:
+    if isinstance(error, APIStatusError) and error.status is not None:
+        status = error.status
+        headers: Mapping[str, str] = error.response.headers if error.response is not None else {}
+        if status in _FATAL_STATUSES:
+            return _Verdict.FATAL
+        if status in _OVERLOAD_STATUSES:
+            return _Verdict.OVERLOAD
+        if status_is_retryable(status, headers):
+            return _Verdict.RETRY
+        if status in _SPLIT_STATUSES and batch_len > 1:
+            return _Verdict.SPLIT
+        return _Verdict.ITEM
+    if isinstance(error, APITimeoutError):
+        return _Verdict.RETRY if kind.retries_read_timeouts else _Verdict.ITEM
+    if isinstance(error, APIConnectionError):
+        return _Verdict.RETRY
+    return _Verdict.FATAL if error.code in _FATAL_CODES else _Verdict.ITEM
+
+
+def _stored_error(line: Mapping[str, Any]) -> BabyAPIError:
+    """An item failure as an earlier run recorded it."""
+    recorded = line.get("error")
+    failure: Mapping[str, Any] = (
+        cast("Mapping[str, Any]", recorded) if isinstance(recorded, Mapping) else {}
+    )
+    return BabyAPIError(
+        str(failure.get("message") or "failed in an earlier run"),
+        code=failure.get("code"),
+        status=failure.get("status"),
+    )
+
+
+def _at(error: BabyAPIError, index: int) -> BabyAPIError:
+    """The item's error, saying which item it was (for fail_fast)."""
+    error.message = f"item {index}: {error.message}"
+    error.args = (error.message,)
+    return error
+
+
+class Engine:
+    """One run of one job."""
+
+    def __init__(
+        self,
+        client: AsyncBabyAPI,
+        inputs: Inputs,
+        settings: JobSettings,
+        *,
+        ordered: bool,
+        deliver: bool,
+    ) -> None:
+        self._client = client
+        self._inputs = inputs
+        self._settings = settings
+        self._kind = settings.kind
+        self._ordered = ordered
+        self._deliver_items = deliver
+        self._monotonic = client._clocks.monotonic
+        self._sleep: Callable[[float], Awaitable[None]] = client._sleep
+        self._limit = AdaptiveLimit(settings.concurrency)
+        group = settings.batch_size if self._kind.batched else 1
+        self._group = group
+        # Room for every slot's request, a second round being assembled, and one partial group.
+        self._window = anyio.Semaphore(group * (2 * settings.concurrency + 1))
+        self._deliver_lock = anyio.Lock()
+        self._waiting: dict[int, BatchItem] = {}
+        self._next = 0
+        self._checkpoint = (
+            Checkpoint(settings.checkpoint, self._header()) if settings.checkpoint else None
+        )
+        self._failure: Optional[BaseException] = None
+        self._tasks: Optional[TaskGroup] = None
+        self._out: Optional[MemoryObjectSendStream[BatchItem]] = None
+        self._transient_in_a_row = 0
+        self._abort_after = max(8, 2 * settings.concurrency)
+        self.seen = self.succeeded = self.failed = self.resumed = 0
+        self.requests = self.retries = 0
+        self._started = 0.0
+        self._progress: Optional[ProgressReporter] = None
+
+    def _header(self) -> dict[str, Any]:
+        return {"kind": self._kind.name, "params": dict(self._settings.params)}
+
+    async def run(self, out: MemoryObjectSendStream[BatchItem]) -> BatchSummary:
+        """Process every item, sending outcomes to ``out``; raises what stopped the job."""
+        self._out = out
+        self._started = self._monotonic()
+        if self._checkpoint is not None:
+            self._checkpoint.open()
+        settings = self._settings
+        self._progress = ProgressReporter(settings.total, settings.progress, settings.on_progress)
+        try:
+            async with anyio.create_task_group() as tasks:
+                self._tasks = tasks
+                try:
+                    async for batch in self._batches():
+                        sequence = await self._limit.acquire()
+                        tasks.start_soon(self._request, batch, sequence)
+                except Exception as error:  # the inputs' own errors too: the job stops cleanly
+                    self._stop(error)
+            if self._failure is not None:
+                raise self._failure
+        finally:
+            if self._checkpoint is not None:
+                self._checkpoint.close()
+            self._progress.close()
+        return self.summary()
+
+    def summary(self) -> BatchSummary:
+        return BatchSummary(
+            total=self.seen,
+            succeeded=self.succeeded,
+            failed=self.failed,
+            resumed=self.resumed,
+            requests=self.requests,
+            retries=self.retries,
+            elapsed_s=self._monotonic() - self._started,
+            lowest_concurrency=self._limit.lowest,
+            checkpoint=self._settings.checkpoint,
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _batches(self) -> AsyncIterator[list[tuple[int, int, Any]]]:
+        pending: list[tuple[int, int, Any]] = []
+        async for index, item in self._enumerate():
+            await self._window.acquire()
+            if self._failure is not None:
+                return
+            self.seen += 1
+            digest = input_hash(item) if self._checkpoint is not None else 0
+            if self._checkpoint is not None and self._checkpoint.finished(index, digest):
+                await self._resume(index)
+                continue
+            try:
+                prepared = self._kind.prepare(item)
+            except BabyAPIError as error:
+                await self._finish([(index, digest, item)], None, error, judged=True)
+                continue
+            pending.append((index, digest, prepared))
+            if len(pending) >= self._group:
+                yield pending
+                pending = []
+        if pending:
+            yield pending
+
+    async def _enumerate(self) -> AsyncIterator[tuple[int, Any]]:
+        inputs = self._inputs
+        index = 0
+        if isinstance(inputs, AsyncIterable):
+            async for item in inputs:
+                yield index, item
+                index += 1
+            return
+        for item in inputs:
+            yield index, item
+            index += 1
+
+    # -- requests ----------------------------------------------------------------------------
+
+    async def _request(self, batch: list[tuple[int, int, Any]], sequence: int) -> None:
+        try:
+            await self._attempt(batch, sequence)
+        except Exception as error:  # a callback's error too; never a bare task-group error
+            self._stop(error)
+        finally:
+            self._limit.release(sequence)
+
+    async def _attempt(self, batch: list[tuple[int, int, Any]], sequence: int) -> None:
+        retries = 0
+        while True:
+            await self._pause()
+            self.requests += 1
+            try:
+                results = await self._kind.call(
+                    self._client, [item for _, _, item in batch], self._settings.params
+                )
+            except BabyAPIError as error:
+                verdict = _verdict(error, self._kind, len(batch))
+                if verdict == _Verdict.FATAL:
+                    raise
+                if verdict == _Verdict.SPLIT:
+                    middle = len(batch) // 2
+                    await self._attempt(batch[:middle], sequence)
+                    await self._attempt(batch[middle:], sequence)
+                    return
+                if (
+                    verdict in (_Verdict.RETRY, _Verdict.OVERLOAD)
+                    and retries < self._settings.max_retries
+                ):
+                    wait = self._backoff(error, retries)
+                    if verdict == _Verdict.OVERLOAD:
+                        self._limit.overloaded(sequence, self._monotonic() + wait)
+                    retries += 1
+                    self.retries += 1
+                    await self._sleep(wait)
+                    continue
+                await self._finish(batch, None, error, judged=verdict == _Verdict.ITEM)
+                return
+            self._limit.succeeded()
+            await self._finish(batch, results, None, judged=True)
+            return
+
+    def _backoff(self, error: BabyAPIError, retries: int) -> float:
+        asked = getattr(error, "retry_after", None)
+        if isinstance(asked, (int, float)) and 0 <= asked <= 60:
+            return float(asked)
+        return backoff_s(retries, self._client._config.retry_base_delay_s, random.random())
+
+    async def _pause(self) -> None:
+        wait = self._limit.pause_until - self._monotonic()
+        if wait > 0:
+            await self._sleep(wait)
+
+    def _stop(self, error: BaseException) -> None:
+        if self._failure is None:
+            self._failure = error
+        if self._tasks is not None:
+            self._tasks.cancel_scope.cancel()
+
+    # -- finishing ---------------------------------------------------------------------------
+
+    async def _finish(
+        self,
+        batch: list[tuple[int, int, Any]],
+        results: Optional[list[Any]],
+        error: Optional[BabyAPIError],
+        *,
+        judged: bool,
+    ) -> None:
+        """Record, count and deliver finished items; ``judged`` failures are final on rerun."""
+        if results is not None:
+            items = [BatchItem(index, result) for (index, _, _), result in zip(batch, results)]
+            self.succeeded += len(items)
+            self._transient_in_a_row = 0
+        else:
+            assert error is not None
+            items = [BatchItem(index, None, error) for index, _, _ in batch]
+            self.failed += len(items)
+            self._transient_in_a_row = 0 if judged else self._transient_in_a_row + 1
+        if self._checkpoint is not None and (results is not None or judged):
+            self._checkpoint.write(
+                [
+                    (item.index, digest, self._line(item))
+                    for item, (_, digest, _) in zip(items, batch)
+                ]
+            )
+        self._report(len(items))
+        if error is not None:
+            self._check_failure(error, items[0].index)
+        await self._deliver(items)
+
+    def _check_failure(self, error: BabyAPIError, index: int) -> None:
+        if self._settings.fail_fast:
+            raise _at(error, index)
+        if self._transient_in_a_row >= self._abort_after:
+            where = (
+                f"; finished results are kept in {self._settings.checkpoint}"
+                if self._checkpoint
+                else ""
+            )
+            raise BabyAPIError(
+                f"the job stopped: {self._transient_in_a_row} requests in a row failed after "
+                f"their retries (last: {error.message}){where}. Check the server, then run the "
+                "job again" + (" to resume." if self._checkpoint else "."),
+                code="BATCH_ABORTED",
+                cause=error,
+            )
+
+    def _line(self, item: BatchItem) -> dict[str, Any]:
+        if item.error is None:
+            return {"index": item.index, self._kind.result_key: item.result}
+        error = item.error
+        return {
+            "index": item.index,
+            "error": {"message": error.message, "code": error.code, "status": error.status},
+        }
+
+    async def _resume(self, index: int) -> None:
+        assert self._checkpoint is not None
+        self.resumed += 1
+        item = BatchItem(index, None, None, resumed=True)
+        if self._checkpoint.failed_before(index):
+            self.failed += 1
+            item = replace(item, error=_stored_error(self._checkpoint.stored(index)))
+        else:
+            self.succeeded += 1
+            if self._deliver_items:
+                stored = self._checkpoint.stored(index)
+                item = replace(item, result=stored.get(self._kind.result_key))
+        self._report(1)
+        await self._deliver([item])
+
+    def _report(self, newly_done: int) -> None:
+        assert self._progress is not None
+        progress = BatchProgress(
+            done=self.succeeded + self.failed,
+            failed=self.failed,
+            resumed=self.resumed,
+            total=self._settings.total,
+            elapsed_s=self._monotonic() - self._started,
+            concurrency=self._limit.current,
+        )
+        self._progress.update(progress, newly_done)
+
+    async def _deliver(self, items: list[BatchItem]) -> None:
+        if not self._deliver_items:
+            for _ in items:
+                self._window.release()
+            return
+        assert self._out is not None
+        async with self._deliver_lock:
+            if not self._ordered:
+                for item in items:
+                    await self._out.send(item)
+                    self._window.release()
+                return
+            for item in items:
+                self._waiting[item.index] = item
+            while self._next in self._waiting:
+                await self._out.send(self._waiting.pop(self._next))
+                self._next += 1
+                self._window.release()

@@ -1,0 +1,454 @@
+"""Jobs as users hold them: ``client.batch.embed(...)`` and friends, async and sync.
+
+A job is lazy: nothing is sent until it is iterated or run. The async job runs the engine in a
+task of its own and hands items over through a bounded stream; the sync job runs the very same
+async job on an event loop in a helper thread (an anyio blocking portal), taking items across
+in chunks so the thread hop costs nothing per item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Generic,
+    Iterator,
+    Optional,
+    TypeVar,
+    Union,
+)
+
+import anyio
+
+from babyapi._errors import BabyAPIError
+from babyapi.batch._engine import BatchItem, BatchSummary, Engine, Inputs, JobSettings
+from babyapi.batch._kinds import KINDS, Kind
+from babyapi.batch._progress import ProgressCallback
+
+if TYPE_CHECKING:
+    from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+    from babyapi._client import AsyncBabyAPI, BabyAPI
+
+__all__ = ["AsyncBatch", "AsyncBatchJob", "Batch", "BatchJob"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+ClientT = TypeVar("ClientT", "BabyAPI", "AsyncBabyAPI")
+JobT = TypeVar("JobT", "BatchJob", "AsyncBatchJob")
+
+_HANDOVER = 1024  # items taken across per wake-up of the consumer
+DEFAULT_BATCH_SIZE = 64  # inputs per embeddings request: inside vLLM's and llama.cpp's usual limits
+DEFAULT_CONCURRENCY = 16
+DEFAULT_MAX_RETRIES = 5
+
+
+def _invalid(message: str) -> BabyAPIError:
+    return BabyAPIError(message, code="INVALID_OPTIONS")
+
+
+def _positive(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _invalid(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return value
+
+
+def _check_inputs(inputs: Any) -> Optional[int]:
+    """The number of items when it is known up front."""
+    if isinstance(inputs, (str, bytes)):
+        raise _invalid("inputs must be a collection of items, not one string: wrap it in a list.")
+    if not hasattr(inputs, "__iter__") and not hasattr(inputs, "__aiter__"):
+        raise _invalid(f"inputs must be an iterable of items, got {type(inputs).__name__}.")
+    return len(inputs) if hasattr(inputs, "__len__") else None
+
+
+def job_settings(
+    kind: Kind,
+    inputs: Any,
+    *,
+    model: Optional[str],
+    default_model: Optional[str],
+    params: dict[str, Any],
+    batch_size: int,
+    concurrency: int,
+    max_retries: int,
+    checkpoint: Optional[PathLike],
+    fail_fast: bool,
+    progress: Optional[bool],
+    on_progress: Optional[ProgressCallback],
+) -> JobSettings:
+    """Check what the user asked for, before anything is sent."""
+    total = _check_inputs(inputs)
+    model = model if model is not None else default_model
+    if model is not None:
+        params = {"model": model, **params}
+    try:
+        json.dumps(params, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise _invalid(f"request fields must be JSON ({exc}).") from None
+    if progress not in (None, True, False):
+        raise _invalid(f"progress must be True, False or None (on a terminal), got {progress!r}.")
+    if on_progress is not None and not callable(on_progress):
+        raise _invalid("on_progress must be a callable taking a BatchProgress.")
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise _invalid(f"checkpoint must be a file path, got {type(checkpoint).__name__}.")
+    return JobSettings(
+        kind=kind,
+        params=params,
+        batch_size=_positive("batch_size", batch_size),
+        concurrency=_positive("concurrency", concurrency),
+        max_retries=_positive("max_retries", max_retries, minimum=0),
+        checkpoint=os.fspath(checkpoint) if checkpoint is not None else None,
+        fail_fast=bool(fail_fast),
+        progress=progress,
+        on_progress=on_progress,
+        total=total,
+    )
+
+
+class _Runner:
+    """The engine running in its own task, and the consumer's end of its output."""
+
+    def __init__(self, engine: Engine) -> None:
+        send: MemoryObjectSendStream[BatchItem]
+        receive: MemoryObjectReceiveStream[BatchItem]
+        send, receive = anyio.create_memory_object_stream[BatchItem](_HANDOVER)
+        self._receive = receive
+        self._engine = engine
+        self.summary: Optional[BatchSummary] = None
+        self._failure: Optional[BaseException] = None
+        self._task = asyncio.get_running_loop().create_task(self._main(send))
+
+    async def _main(self, send: MemoryObjectSendStream[BatchItem]) -> None:
+        async with send:
+            try:
+                self.summary = await self._engine.run(send)
+            except Exception as exc:  # handed to the consumer, who raises it
+                self._failure = exc
+
+    async def take(self) -> list[BatchItem]:
+        """The next items as soon as there is one; an empty list once the job is over."""
+        try:
+            items = [await self._receive.receive()]
+        except anyio.EndOfStream:
+            await asyncio.wait({self._task})
+            if self._failure is not None:
+                raise self._failure from None
+            return []
+        while len(items) < _HANDOVER:
+            try:
+                items.append(self._receive.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+        return items
+
+    async def stop(self) -> None:
+        """Cancel the engine if it still runs; finished items stay in the checkpoint."""
+        if not self._task.done():
+            self._task.cancel()
+            await asyncio.wait({self._task})
+        self._receive.close()
+        if self.summary is None:
+            self.summary = self._engine.summary()
+
+
+class _JobBase:
+    def __init__(self, inputs: Inputs, settings: JobSettings) -> None:
+        self._inputs = inputs
+        self._settings = settings
+        self._started = False
+        #: What the job did, once it has finished (or was stopped).
+        self.summary: Optional[BatchSummary] = None
+
+    def _claim(self) -> None:
+        if self._started:
+            raise BabyAPIError(
+                "a batch job runs once; create a new job to run the same inputs again "
+                "(with a checkpoint, finished items are skipped).",
+                code="JOB_ALREADY_STARTED",
+            )
+        self._started = True
+
+
+class AsyncBatchJob(_JobBase):
+    """A job on the async client: ``async for item in job``, ``as_completed()``, ``run()``."""
+
+    def __init__(self, client: AsyncBabyAPI, inputs: Inputs, settings: JobSettings) -> None:
+        super().__init__(inputs, settings)
+        self._client = client
+
+    def __aiter__(self) -> AsyncIterator[BatchItem]:
+        """Items in input order."""
+        return self._items(ordered=True)
+
+    def as_completed(self) -> AsyncIterator[BatchItem]:
+        """Items as they finish; ``item.index`` says which input each one is."""
+        return self._items(ordered=False)
+
+    async def results(self) -> list[BatchItem]:
+        """Every item, in input order."""
+        return [item async for item in self]
+
+    async def run(self) -> BatchSummary:
+        """Run to the end without keeping results (they go to the checkpoint, if any)."""
+        async for _ in self._items(ordered=False, deliver=False):
+            pass
+        assert self.summary is not None
+        return self.summary
+
+    def _start(self, *, ordered: bool, deliver: bool) -> _Runner:
+        self._claim()
+        engine = Engine(
+            self._client, self._inputs, self._settings, ordered=ordered, deliver=deliver
+        )
+        return _Runner(engine)
+
+    async def _items(self, *, ordered: bool, deliver: bool = True) -> AsyncIterator[BatchItem]:
+        runner = self._start(ordered=ordered, deliver=deliver)
+        try:
+            while True:
+                items = await runner.take()
+                if not items:
+                    break
+                for item in items:
+                    yield item
+        finally:
+            await runner.stop()
+            self.summary = runner.summary
+
+
+class BatchJob(_JobBase):
+    """A job on the sync client: ``for item in job``, ``as_completed()``, ``run()``.
+
+    It runs the async engine on an event loop in a helper thread with an async twin of the
+    client (same settings, its own connection pool, closed when the job ends).
+    """
+
+    def __init__(self, client: BabyAPI, inputs: Inputs, settings: JobSettings) -> None:
+        super().__init__(inputs, settings)
+        self._client = client
+
+    def __iter__(self) -> Iterator[BatchItem]:
+        """Items in input order."""
+        return self._items(ordered=True)
+
+    def as_completed(self) -> Iterator[BatchItem]:
+        """Items as they finish; ``item.index`` says which input each one is."""
+        return self._items(ordered=False)
+
+    def results(self) -> list[BatchItem]:
+        """Every item, in input order."""
+        return list(self)
+
+    def run(self) -> BatchSummary:
+        """Run to the end without keeping results (they go to the checkpoint, if any)."""
+        for _ in self._items(ordered=False, deliver=False):
+            pass
+        assert self.summary is not None
+        return self.summary
+
+    def _items(self, *, ordered: bool, deliver: bool = True) -> Iterator[BatchItem]:
+        self._claim()
+        from anyio.from_thread import start_blocking_portal
+
+        with start_blocking_portal() as portal:
+            twin = portal.call(self._twin)
+            inner = AsyncBatchJob(twin, self._inputs, self._settings)
+            runner = portal.call(self._runner, inner, ordered, deliver)
+            try:
+                while True:
+                    items = portal.call(runner.take)
+                    if not items:
+                        break
+                    yield from items
+            finally:
+                portal.call(runner.stop)
+                portal.call(twin.aclose)
+                self.summary = runner.summary
+
+    async def _twin(self) -> AsyncBabyAPI:
+        from babyapi._client import AsyncBabyAPI
+
+        # The same settings, as pickling would carry them, with a pool of its own on this loop.
+        twin = AsyncBabyAPI.__new__(AsyncBabyAPI)
+        twin._start(self._client._config, None)
+        twin._clocks = self._client._clocks
+        return twin
+
+    @staticmethod
+    async def _runner(job: AsyncBatchJob, ordered: bool, deliver: bool) -> _Runner:
+        return job._start(ordered=ordered, deliver=deliver)
+
+
+class _BatchBase(Generic[ClientT, JobT]):
+    """The job shapes; each returns a lazy job of the client's kind."""
+
+    def __init__(self, client: ClientT) -> None:
+        self._client: ClientT = client
+
+    def _job(self, inputs: Inputs, settings: JobSettings) -> JobT:
+        raise NotImplementedError
+
+    def _make(
+        self,
+        kind: str,
+        inputs: Inputs,
+        model: Optional[str],
+        params: dict[str, Any],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        checkpoint: Optional[PathLike] = None,
+        fail_fast: bool = False,
+        progress: Optional[bool] = None,
+        on_progress: Optional[ProgressCallback] = None,
+    ) -> JobT:
+        chosen = KINDS[kind]
+        default: Optional[str] = getattr(self._client._config, chosen.default_model_setting, None)
+        settings = job_settings(
+            chosen,
+            inputs,
+            model=model,
+            default_model=default,
+            params=params,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            checkpoint=checkpoint,
+            fail_fast=fail_fast,
+            progress=progress,
+            on_progress=on_progress,
+        )
+        return self._job(inputs, settings)
+
+    def embed(
+        self,
+        inputs: Inputs,
+        *,
+        model: Optional[str] = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        checkpoint: Optional[PathLike] = None,
+        fail_fast: bool = False,
+        progress: Optional[bool] = None,
+        on_progress: Optional[ProgressCallback] = None,
+        **params: Any,
+    ) -> JobT:
+        """Embed every text; ``batch_size`` texts per request, too-large batches split."""
+        return self._make(
+            "embeddings",
+            inputs,
+            model,
+            params,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            checkpoint=checkpoint,
+            fail_fast=fail_fast,
+            progress=progress,
+            on_progress=on_progress,
+        )
+
+    def rerank(
+        self,
+        groups: Inputs,
+        *,
+        model: Optional[str] = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        checkpoint: Optional[PathLike] = None,
+        fail_fast: bool = False,
+        progress: Optional[bool] = None,
+        on_progress: Optional[ProgressCallback] = None,
+        **params: Any,
+    ) -> JobT:
+        """Rerank every ``(query, documents)`` pair (or dict with those keys), one request each."""
+        return self._make(
+            "rerank",
+            groups,
+            model,
+            params,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            checkpoint=checkpoint,
+            fail_fast=fail_fast,
+            progress=progress,
+            on_progress=on_progress,
+        )
+
+    def chat(
+        self,
+        requests: Inputs,
+        *,
+        model: Optional[str] = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        checkpoint: Optional[PathLike] = None,
+        fail_fast: bool = False,
+        progress: Optional[bool] = None,
+        on_progress: Optional[ProgressCallback] = None,
+        **params: Any,
+    ) -> JobT:
+        """One chat completion per item: a prompt, a message list, or a dict of request fields.
+
+        A read timeout is not retried (the server may still be generating, and would be paid
+        twice); other failures are, up to ``max_retries``.
+        """
+        return self._make(
+            "chat",
+            requests,
+            model,
+            params,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            checkpoint=checkpoint,
+            fail_fast=fail_fast,
+            progress=progress,
+            on_progress=on_progress,
+        )
+
+    def completions(
+        self,
+        prompts: Inputs,
+        *,
+        model: Optional[str] = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        checkpoint: Optional[PathLike] = None,
+        fail_fast: bool = False,
+        progress: Optional[bool] = None,
+        on_progress: Optional[ProgressCallback] = None,
+        **params: Any,
+    ) -> JobT:
+        """One text completion per item: a prompt, or a dict of request fields with ``prompt``."""
+        return self._make(
+            "completions",
+            prompts,
+            model,
+            params,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            checkpoint=checkpoint,
+            fail_fast=fail_fast,
+            progress=progress,
+            on_progress=on_progress,
+        )
+
+
+class Batch(_BatchBase["BabyAPI", BatchJob]):
+    """``client.batch`` on the sync client."""
+
+    def _job(self, inputs: Inputs, settings: JobSettings) -> BatchJob:
+        return BatchJob(self._client, inputs, settings)
+
+
+class AsyncBatch(_BatchBase["AsyncBabyAPI", AsyncBatchJob]):
+    """``client.batch`` on the async client."""
+
+    def _job(self, inputs: Inputs, settings: JobSettings) -> AsyncBatchJob:
+        return AsyncBatchJob(self._client, inputs, settings)

@@ -1,0 +1,180 @@
+"""The four job shapes: how an input item becomes a request and an answer becomes item results."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, cast
+
+from babyapi._errors import BabyAPIError
+from babyapi.resources.chat import PATH as CHAT
+from babyapi.resources.completions import PATH as COMPLETIONS
+from babyapi.resources.embeddings import PATH as EMBEDDINGS
+from babyapi.resources.rerank import PATH as RERANK
+
+if TYPE_CHECKING:
+    from babyapi._client import AsyncBabyAPI
+
+__all__ = ["KINDS", "Kind", "invalid_item"]
+
+# The engine retries itself, so it can slow the whole job down when the server pushes back.
+NO_CLIENT_RETRIES: Mapping[str, Any] = {"max_retries": 0}
+
+
+async def _post(client: AsyncBabyAPI, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One request through the client's own checks, without its retries."""
+    answer: dict[str, Any] = await client._request(client._prepare(path, body, NO_CLIENT_RETRIES))
+    return answer
+
+
+def invalid_item(message: str) -> BabyAPIError:
+    return BabyAPIError(message, code="INVALID_ITEM")
+
+
+class Kind:
+    """One job shape; subclasses name the endpoint and the field results are stored under."""
+
+    name = ""
+    #: The key of an item's result in checkpoint lines and CLI output.
+    result_key = ""
+    #: Whether a read timeout may be retried: only where a retry cannot pay for a generation twice.
+    retries_read_timeouts = True
+    #: Several items per request (embeddings), or one.
+    batched = False
+    #: The client setting that supplies the model when the job names none.
+    default_model_setting = "default_model"
+
+    def prepare(self, item: object) -> Any:
+        """The item as it will be sent; raises INVALID_ITEM for what cannot be sent."""
+        raise NotImplementedError
+
+    async def call(
+        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        """One request for ``items``; one result per item, in order."""
+        raise NotImplementedError
+
+
+class Embed(Kind):
+    name = "embeddings"
+    result_key = "embedding"
+    batched = True
+    default_model_setting = "default_embedding_model"
+
+    def prepare(self, item: object) -> Any:
+        if not isinstance(item, str):
+            raise invalid_item(
+                f"embedding inputs must be strings, got {type(item).__name__}; "
+                "convert items to text before handing them to the job."
+            )
+        return item
+
+    async def call(
+        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        answer = await _post(client, EMBEDDINGS, {**params, "input": list(items)})
+        vectors: list[Any] = [None] * len(items)
+        for position, entry in enumerate(answer.get("data") or []):
+            index = entry.get("index", position)
+            if isinstance(index, int) and 0 <= index < len(items):
+                vectors[index] = entry.get("embedding")
+        if any(vector is None for vector in vectors):
+            raise BabyAPIError(
+                f"the server answered {len(answer.get('data') or [])} embeddings for "
+                f"{len(items)} inputs.",
+                code="INVALID_RESPONSE",
+            )
+        return vectors
+
+
+class Rerank(Kind):
+    name = "rerank"
+    result_key = "results"
+    default_model_setting = "default_rerank_model"
+
+    def prepare(self, item: object) -> Any:
+        got = _name(item)
+        if isinstance(item, Mapping):
+            group = dict(cast("Mapping[str, Any]", item))
+        elif isinstance(item, (tuple, list)) and len(cast("Sequence[Any]", item)) == 2:
+            pair = cast("Sequence[Any]", item)
+            group = {"query": pair[0], "documents": pair[1]}
+        else:
+            raise invalid_item(
+                "rerank items are (query, documents) pairs or dicts with 'query' and "
+                f"'documents', got {got}."
+            )
+        query, documents = group.get("query"), group.get("documents")
+        if not isinstance(query, str):
+            raise invalid_item(
+                f"a rerank item's query must be a string, got {type(query).__name__}."
+            )
+        if not _strings(documents):
+            raise invalid_item("a rerank item's documents must be a list of strings.")
+        group["documents"] = list(cast("Sequence[str]", documents))
+        return group
+
+    async def call(
+        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        answer = await _post(client, RERANK, {**params, **items[0]})
+        return [answer.get("results")]
+
+
+class Chat(Kind):
+    name = "chat"
+    result_key = "response"
+    retries_read_timeouts = False
+
+    def prepare(self, item: object) -> Any:
+        got = _name(item)
+        if isinstance(item, str):
+            return {"messages": [{"role": "user", "content": item}]}
+        if isinstance(item, Mapping) and "messages" in item:
+            return dict(cast("Mapping[str, Any]", item))
+        if isinstance(item, (list, tuple)) and all(
+            isinstance(message, Mapping) for message in cast("Sequence[Any]", item)
+        ):
+            return {"messages": list(cast("Sequence[Any]", item))}
+        raise invalid_item(
+            "chat items are a prompt string, a list of messages, or a dict of request fields "
+            f"with 'messages', got {got}."
+        )
+
+    async def call(
+        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        return [await _post(client, CHAT, {**params, **items[0]})]
+
+
+class Complete(Kind):
+    name = "completions"
+    result_key = "response"
+    retries_read_timeouts = False
+
+    def prepare(self, item: object) -> Any:
+        got = _name(item)
+        if isinstance(item, str):
+            return {"prompt": item}
+        if isinstance(item, Mapping) and "prompt" in item:
+            return dict(cast("Mapping[str, Any]", item))
+        raise invalid_item(
+            "completion items are a prompt string or a dict of request fields with 'prompt', "
+            f"got {got}."
+        )
+
+    async def call(
+        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        return [await _post(client, COMPLETIONS, {**params, **items[0]})]
+
+
+def _name(value: object) -> str:
+    return type(value).__name__
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(text, str) for text in cast("Sequence[object]", value)
+    )
+
+
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (Embed(), Rerank(), Chat(), Complete())}

@@ -1,0 +1,196 @@
+"""The batch engine against the local server: results, order, failures, options."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from babyapi import BabyAPI, BabyAPIError
+from babyapi.batch import BatchItem, BatchProgress, BatchSummary
+from babyapi.server import LocalServer
+
+from .conftest import CHAT_MODEL, EMBED_MODEL, RERANK_MODEL
+
+RunJob = Callable[..., "tuple[list[BatchItem], BatchSummary]"]
+TEXTS = [f"document {i} about {'cats' if i % 2 else 'the stock market'}" for i in range(300)]
+
+
+def test_embeddings_come_back_in_input_order_and_match_single_calls(
+    run_job: RunJob, local_server: LocalServer
+) -> None:
+    items, summary = run_job("embed", TEXTS, model=EMBED_MODEL, batch_size=16, concurrency=4)
+    assert [item.index for item in items] == list(range(len(TEXTS)))
+    assert all(item.ok for item in items)
+    with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
+        for index in (0, 17, 299):
+            single = client.embeddings.create(model=EMBED_MODEL, input=TEXTS[index])
+            assert items[index].result == single["data"][0]["embedding"]
+    assert summary.total == summary.succeeded == len(TEXTS)
+    assert summary.failed == summary.resumed == 0
+    assert summary.requests == -(-len(TEXTS) // 16)
+
+
+def test_as_completed_gives_every_index_exactly_once(run_job: RunJob) -> None:
+    items, _ = run_job("embed", iter(TEXTS[:100]), model=EMBED_MODEL, batch_size=7, order="done")
+    assert sorted(item.index for item in items) == list(range(100))
+
+
+def test_chat_rerank_and_completions_jobs(run_job: RunJob) -> None:
+    chats, _ = run_job(
+        "chat",
+        [
+            "hello",
+            [{"role": "user", "content": "hi"}],
+            {"messages": [{"role": "user", "content": "x"}]},
+        ],
+        model=CHAT_MODEL,
+        max_tokens=4,
+    )
+    assert all(item.ok and item.result["object"] == "chat.completion" for item in chats)
+    ranked, _ = run_job(
+        "rerank",
+        [
+            ("cats", ["a cat sat", "stocks fell"]),
+            {"query": "stocks", "documents": ["a cat", "stocks"]},
+        ],
+        model=RERANK_MODEL,
+    )
+    assert [len(item.result) for item in ranked] == [2, 2]
+    done, _ = run_job("completions", ["Once upon", {"prompt": "A"}], model=CHAT_MODEL, max_tokens=3)
+    assert all(item.result["object"] == "text_completion" for item in done)
+
+
+def test_a_bad_item_fails_alone_and_the_job_goes_on(run_job: RunJob) -> None:
+    inputs: list[Any] = ["fine text", 42, "more text"]
+    items, summary = run_job("embed", inputs, model=EMBED_MODEL)
+    assert [item.ok for item in items] == [True, False, True]
+    error = items[1].error
+    assert isinstance(error, BabyAPIError) and error.code == "INVALID_ITEM"
+    assert "strings" in error.message
+    assert (summary.succeeded, summary.failed) == (2, 1)
+
+
+def test_fail_fast_stops_at_the_first_failure_and_names_the_item(run_job: RunJob) -> None:
+    with pytest.raises(BabyAPIError) as caught:
+        run_job("embed", ["ok", None, "ok"], model=EMBED_MODEL, fail_fast=True)
+    assert caught.value.code == "INVALID_ITEM"
+    assert caught.value.message.startswith("item 1:")
+
+
+def test_an_error_about_every_item_ends_the_job_at_once(
+    run_job: RunJob, local_server: LocalServer
+) -> None:
+    with pytest.raises(BabyAPIError) as caught:
+        run_job("embed", TEXTS, model="no-such-model", batch_size=10)
+    assert caught.value.status == 404
+
+
+def test_an_empty_input_is_an_empty_job(run_job: RunJob) -> None:
+    items, summary = run_job("embed", [], model=EMBED_MODEL)
+    assert items == [] and summary.total == 0
+
+
+def test_a_generator_is_read_only_as_far_as_the_window_allows(local_server: LocalServer) -> None:
+    pulled = 0
+
+    def texts() -> Iterator[str]:
+        nonlocal pulled
+        for i in range(20_000):
+            pulled += 1
+            yield f"text {i}"
+
+    with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
+        job = client.batch.embed(texts(), model=EMBED_MODEL, batch_size=8, concurrency=2)
+        ahead = 0
+        for consumed, _item in enumerate(job, start=1):
+            ahead = max(ahead, pulled - consumed)
+            if consumed == 2_000:
+                break
+    # Memory is bounded by the window (a few requests' worth), not by the input's length.
+    assert ahead <= 8 * (2 * 2 + 1) + 1024
+    assert pulled < 4_000
+
+
+def test_progress_callback_sees_the_job_advance(local_server: LocalServer) -> None:
+    seen: list[BatchProgress] = []
+    with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
+        summary = client.batch.embed(
+            TEXTS[:50], model=EMBED_MODEL, batch_size=10, on_progress=seen.append, progress=False
+        ).run()
+    assert summary.succeeded == 50
+    assert [p.done for p in seen] == sorted(p.done for p in seen)
+    assert seen[-1].done == 50 and seen[-1].total == 50 and seen[-1].failed == 0
+
+
+def test_progress_bar_on_request_writes_to_stderr(
+    local_server: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("tqdm")
+    with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
+        client.batch.embed(TEXTS[:20], model=EMBED_MODEL, progress=True).run()
+    assert "20/20" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("inputs", "options", "fragment"),
+    [
+        ("one string", {}, "not one string"),
+        (42, {}, "iterable"),
+        (["a"], {"concurrency": 0}, "concurrency"),
+        (["a"], {"batch_size": True}, "batch_size"),
+        (["a"], {"max_retries": -1}, "max_retries"),
+        (["a"], {"checkpoint": 3}, "checkpoint"),
+        (["a"], {"progress": "yes"}, "progress"),
+        (["a"], {"dimensions": {1, 2}}, "JSON"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_is_sent(
+    inputs: Any, options: dict[str, Any], fragment: str
+) -> None:
+    client = BabyAPI(api_key="k", base_url="http://127.0.0.1:9")
+    with pytest.raises(BabyAPIError) as caught:
+        client.batch.embed(inputs, model=EMBED_MODEL, **options)
+    assert caught.value.code == "INVALID_OPTIONS"
+    assert fragment in caught.value.message
+
+
+def test_a_job_runs_once(local_server: LocalServer) -> None:
+    with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
+        job = client.batch.embed(["a"], model=EMBED_MODEL)
+        job.run()
+        with pytest.raises(BabyAPIError) as caught:
+            job.run()
+    assert caught.value.code == "JOB_ALREADY_STARTED"
+
+
+def test_async_job_leaves_nothing_running_when_the_loop_breaks_early(
+    local_server: LocalServer,
+) -> None:
+    from babyapi import AsyncBabyAPI
+
+    async def main() -> int:
+        async with AsyncBabyAPI(api_key="k", base_url=local_server.base_url) as client:
+            job = client.batch.embed(TEXTS, model=EMBED_MODEL, batch_size=4)
+            iterator = job.__aiter__()
+            first = await iterator.__anext__()
+            await iterator.aclose()  # type: ignore[attr-defined]
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            return first.index + len(others)
+
+    assert asyncio.run(main()) == 0
+
+
+def test_the_clients_default_models_fill_each_job_shape(local_server: LocalServer) -> None:
+    with BabyAPI(
+        api_key="k",
+        base_url=local_server.base_url,
+        default_model=CHAT_MODEL,
+        default_embedding_model=EMBED_MODEL,
+        default_rerank_model=RERANK_MODEL,
+    ) as client:
+        assert client.batch.embed(["a"]).results()[0].ok
+        assert client.batch.rerank([("q", ["d"])]).results()[0].ok
+        answer = client.batch.chat(["hi"], max_tokens=2).results()[0]
+    assert answer.result["model"] == CHAT_MODEL

@@ -1,0 +1,104 @@
+"""Errors from real servers: typed, with the server's request id, and timeouts on slow work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from real_servers import Record, ServerDriver, Target, require_servers  # pyright: ignore[reportImplicitRelativeImport]
+
+from babyapi import APITimeoutError, BabyAPIError, BadRequestError, NotFoundError
+
+require_servers()
+
+HELLO = [{"role": "user", "content": "Say hello to the world."}]
+# Far more tokens than the tiny model writes in the time limits below.
+SLOW = {"messages": HELLO, "max_tokens": 1900, "temperature": 0}
+
+
+@pytest.mark.feature("unknown-model")
+def test_unknown_model(target: Target, driver: ServerDriver, record: Record) -> None:
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(
+            lambda c: c.chat.completions.create(model="no-such-model", messages=HELLO, max_tokens=2)
+        )
+    error = info.value
+    assert "no-such-model" in error.message
+    if target.name == "llama.cpp":
+        # The router answers 400, not OpenAI's 404, and sends no request id header.
+        assert type(error) is BadRequestError and error.status == 400
+        record.note("an unknown model is 400 (`BadRequestError`), not 404")
+    else:
+        assert type(error) is NotFoundError and error.status == 404
+
+
+@pytest.mark.feature("bad-parameter")
+def test_bad_parameter(target: Target, driver: ServerDriver, record: Record) -> None:
+    with pytest.raises(BadRequestError) as info:
+        driver.call(
+            lambda c: c.chat.completions.create(
+                model=target.chat.model, messages=HELLO, max_tokens=-5
+            )
+        )
+    error = info.value
+    assert error.status == 400
+    assert error.message and error.details
+
+
+@pytest.mark.feature("request-id")
+def test_errors_carry_the_servers_request_id(
+    target: Target, driver: ServerDriver, record: Record
+) -> None:
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(
+            lambda c: c.chat.completions.create(model="no-such-model", messages=HELLO, max_tokens=2)
+        )
+    error = info.value
+    headers = error.response.headers
+    if target.name == "llama.cpp":
+        # llama-server names no request: the SDK has nothing to report, and says nothing.
+        assert "x-request-id" not in headers and error.request_id is None
+        record.lacks_it(f"HTTP {error.status} with headers: {', '.join(sorted(headers))}")
+        return
+    # vLLM sends one with --enable-request-id-headers, which `make interop` passes.
+    assert error.request_id and error.request_id == headers["x-request-id"]
+
+
+@pytest.mark.feature("timeout")
+def test_timeout_cuts_a_slow_generation(target: Target, driver: ServerDriver) -> None:
+    def ask(c: Any) -> Any:
+        return c.chat.completions.create(
+            model=target.chat.model, request_options={"timeout_s": 0.05, "max_retries": 0}, **SLOW
+        )
+
+    with pytest.raises(APITimeoutError) as info:
+        driver.call(ask)
+    assert info.value.code == "TIMEOUT"
+    assert "timed out after 0.05s" in info.value.message
+    assert info.value.attempts == 1
+    driver_recovers(target, driver)
+
+
+@pytest.mark.feature("deadline")
+def test_deadline_bounds_the_whole_call(target: Target, driver: ServerDriver) -> None:
+    def ask(c: Any) -> Any:
+        return c.chat.completions.create(
+            model=target.chat.model,
+            request_options={"deadline_s": 0.1, "timeout_s": 30.0, "max_retries": 3},
+            **SLOW,
+        )
+
+    with pytest.raises(APITimeoutError) as info:
+        driver.call(ask)
+    # timeout_s is 30 s: only the deadline can have cut this call short.
+    assert info.value.code == "TIMEOUT"
+    assert info.value.attempts == 1
+    driver_recovers(target, driver)
+
+
+def driver_recovers(target: Target, driver: ServerDriver) -> None:
+    """After a cut request the same client gets a normal answer."""
+    after = driver.call(
+        lambda c: c.chat.completions.create(model=target.chat.model, messages=HELLO, max_tokens=2)
+    )
+    assert after["usage"]["completion_tokens"] == 2
