@@ -73,7 +73,7 @@ def _messages(body: Mapping[str, Any]) -> None:
             )
     response_format = body.get("response_format")
     if isinstance(response_format, type):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"response_format={response_format.__name__} is a type: call "
             "chat.completions.parse(...) or .stream(...) to have the answer parsed into it, "
             "or pass OpenAI's {'type': 'json_schema', 'json_schema': {...}} to create().",

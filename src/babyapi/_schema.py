@@ -15,7 +15,7 @@ import sys
 import typing
 from typing import Any, Callable, Mapping, Optional, Sequence, Union, cast
 
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 
 __all__ = [
     "Mismatch",
@@ -79,7 +79,7 @@ def _hints(tp: object) -> dict[str, Any]:
     try:
         return typing.get_type_hints(tp, include_extras=True)
     except Exception as exc:  # a forward reference that cannot be resolved, a bad annotation
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"the type hints of {_name(tp)} cannot be read ({type(exc).__name__}: {exc}); "
             "define the types they name at module level.",
             code=UNSUPPORTED,
@@ -190,9 +190,9 @@ def _enum_schema(values: list[Any], tp: object, where: str) -> Schema:
     return schema
 
 
-def _unsupported(tp: object, where: str, why: str = "") -> BabyAPIError:
+def _unsupported(tp: object, where: str, why: str = "") -> InvalidArgumentTypeError:
     reason = f" ({why})" if why else ""
-    return BabyAPIError(
+    return InvalidArgumentTypeError(
         f"{where}: the type {tp!r} cannot be expressed as JSON Schema{reason}; use {_SUPPORTED}.",
         code=UNSUPPORTED,
     )
@@ -263,7 +263,7 @@ def function_schema(function: Callable[..., Any]) -> tuple[str, Schema, dict[str
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError) as exc:
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"{name}: its signature cannot be read, so it cannot be a tool; use a plain function.",
             code="INVALID_TOOL",
             cause=exc,
@@ -276,13 +276,13 @@ def function_schema(function: Callable[..., Any]) -> tuple[str, Schema, dict[str
     builder = _Builder()
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"{name}: parameter {param.name!r} is {param.kind.description}; a tool takes its "
                 "arguments by name, so give every parameter a name and a type hint.",
                 code="INVALID_TOOL",
             )
         if param.name not in hints:
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"{name}: parameter {param.name!r} has no type hint; the model needs one to know "
                 f"what to send (e.g. `{param.name}: str`).",
                 code="INVALID_TOOL",

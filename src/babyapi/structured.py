@@ -10,7 +10,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Generic, Mapping, Optional, TypeVar, cast
 
-from babyapi._errors import BabyAPIError, StructuredOutputError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError, StructuredOutputError
 from babyapi._schema import as_object, build, first_mismatch, schema_of
 
 if TYPE_CHECKING:
@@ -158,21 +158,21 @@ def _schema_and_name(target: Any) -> tuple[dict[str, Any], str]:
             inner = as_object(given.get("json_schema"))
             schema = inner.get("schema")
             if not isinstance(schema, dict):
-                raise BabyAPIError(
+                raise InvalidArgumentError(
                     "response_format {'type': 'json_schema', ...} needs "
                     "'json_schema': {'name': ..., 'schema': {...}}.",
                     code="INVALID_RESPONSE_FORMAT",
                 )
             return as_object(cast(object, schema)), _safe_name(str(inner.get("name", "response")))
         if given.get("type") in ("text", "json_object"):
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"parse() needs a schema, not response_format type {given.get('type')!r}: pass a "
                 "TypedDict, a dataclass, a pydantic model or a JSON Schema dict.",
                 code="INVALID_RESPONSE_FORMAT",
             )
         return dict(given), _safe_name(str(given.get("title") or "response"))
     if not isinstance(target, type) and not hasattr(target, "__origin__"):
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             f"response_format must be a type (TypedDict, dataclass, pydantic model) or a JSON "
             f"Schema dict, got {type(target).__name__} {target!r:.60}.",
             code="INVALID_RESPONSE_FORMAT",

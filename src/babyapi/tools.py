@@ -24,7 +24,7 @@ from typing import (
     cast,
 )
 
-from babyapi._errors import BabyAPIError, ToolError
+from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError, ToolError
 from babyapi._schema import as_object, build, first_mismatch, function_schema, to_jsonable
 
 if TYPE_CHECKING:
@@ -55,14 +55,14 @@ class Tool:
         parameters: Optional[Mapping[str, Any]] = None,
     ) -> None:
         if not callable(function):
-            raise BabyAPIError(
+            raise InvalidArgumentTypeError(
                 f"a tool must be a function, got {type(function).__name__} {function!r:.60}.",
                 code="INVALID_TOOL",
             )
         self.function = function
         self.name: str = name or str(getattr(function, "__name__", ""))
         if not _NAME_RE.match(self.name):
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"tool name {self.name!r} must be 1-64 letters, digits, '_' or '-': "
                 "pass tool(function, name='...').",
                 code="INVALID_TOOL",
@@ -71,7 +71,7 @@ class Tool:
             summary, schema, self._hints = function_schema(function)
         else:
             if not isinstance(parameters, Mapping):
-                raise BabyAPIError(
+                raise InvalidArgumentTypeError(
                     f"{self.name}: parameters must be a JSON Schema dict, got "
                     f"{type(parameters).__name__}.",
                     code="INVALID_TOOL",
@@ -214,14 +214,14 @@ class _Loop:
         **extras: Any,
     ) -> None:
         if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"max_rounds must be a whole number >= 1, got {max_rounds!r}.",
                 code="INVALID_OPTIONS",
             )
         self.tools = _tool_table(tools, allow_async)
         messages = body.get("messages")
         if not isinstance(messages, (list, tuple)):
-            raise BabyAPIError(
+            raise InvalidArgumentTypeError(
                 "messages must be a list such as [{'role': 'user', 'content': 'Hello'}].",
                 code="INVALID_REQUEST_BODY",
             )
@@ -299,23 +299,23 @@ class _Loop:
 
 def _tool_table(tools: Sequence[Any], allow_async: bool) -> dict[str, Tool]:
     if isinstance(tools, (str, bytes, Mapping)) or not isinstance(tools, Sequence) or not tools:
-        raise BabyAPIError(
+        raise InvalidArgumentTypeError(
             "tools must be a non-empty list of functions (or tool(...) objects).",
             code="INVALID_TOOL",
         )
     table: dict[str, Tool] = {}
     for index, given in enumerate(tools):
         if isinstance(given, Mapping):
-            raise BabyAPIError(
+            raise InvalidArgumentTypeError(
                 f"tools[{index}] is a tool dict, which has no function to run; wrap the function "
                 "instead: tool(my_function, parameters={...}) keeps your hand-written schema.",
                 code="INVALID_TOOL",
             )
         made = given if isinstance(given, Tool) else Tool(given)
         if made.name in table:
-            raise BabyAPIError(f"two tools are named {made.name!r}.", code="INVALID_TOOL")
+            raise InvalidArgumentError(f"two tools are named {made.name!r}.", code="INVALID_TOOL")
         if made.is_async and not allow_async:
-            raise BabyAPIError(
+            raise InvalidArgumentError(
                 f"tool {made.name!r} is an async function: run it with AsyncBabyAPI, "
                 "or give BabyAPI a plain function.",
                 code="INVALID_TOOL",

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from babyapi import BabyAPIError
+from babyapi import BabyAPIError, InvalidArgumentTypeError
 from babyapi._schema import build, first_mismatch, function_schema, schema_of, to_jsonable
 
 
@@ -137,6 +137,7 @@ def test_unsupported_types_fail_naming_them(tp: Any, named: str) -> None:
     with pytest.raises(BabyAPIError) as info:
         schema_of(tp)
     assert info.value.code == "UNSUPPORTED_SCHEMA_TYPE"
+    assert isinstance(info.value, InvalidArgumentTypeError)  # refused before sending
     assert named in info.value.message
 
 
