@@ -162,7 +162,6 @@ def _check_option(name: str, value: Any) -> None:
     else:
         return
     if not ok:
-        # A whole number out of range (max_tokens=0) is a value error; anything else a type error.
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        error = InvalidArgumentError if whole else InvalidArgumentTypeError
-        raise error(f"option {name} must be {want}, got {value!r}.", code="INVALID_OPTIONS")
+        raise InvalidArgumentTypeError(
+            f"option {name} must be {want}, got {value!r}.", code="INVALID_OPTIONS"
+        )
