@@ -292,7 +292,9 @@ def start(
 ) -> dict[str, list[Server]]:
     """Start every server (recorded in `started` at once, for cleanup) and wait until all answer."""
     port = ports(len(setups) * 3)
-    groups = {name: LAUNCHERS[name](setup, logs, next(port)) for name, setup in setups.items()}
+    # Always in SERVERS order, whichever setup finished first: the matrix columns stay put.
+    order = [name for name in SERVERS if name in setups]
+    groups = {name: LAUNCHERS[name](setups[name], logs, next(port)) for name in order}
     deadline = time.monotonic() + float(os.environ.get("BABYAPI_INTEROP_READY_TIMEOUT", "900"))
     for server in (s for group in groups.values() for s in group):
         started.append(server)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babyapi import _errors
 from babyapi._api_response import APIResponse
 from babyapi._budget import RetryBudget
 from babyapi._client import AsyncBabyAPI, BabyAPI
@@ -29,26 +30,16 @@ from babyapi._sse import SSEEvent
 from babyapi._streaming import AsyncStream, Stream
 from babyapi._version import __version__
 
-# Tracebacks then name errors as users import them: babyapi.APIConnectionError.
-for _error in (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BabyAPIError,
-    BadRequestError,
-    ConflictError,
-    ErrorCode,
-    InternalServerError,
-    InvalidArgumentError,
-    InvalidArgumentTypeError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    UnprocessableEntityError,
-):
-    _error.__module__ = "babyapi"
-del _error
+
+def _show_errors_as_exported() -> None:
+    """Tracebacks then name errors as users import them: babyapi.APIConnectionError."""
+    exported = globals()
+    for name in _errors.__all__:
+        if name in exported:  # a name not importable from here could not be unpickled
+            getattr(_errors, name).__module__ = "babyapi"
+
+
+_show_errors_as_exported()
 
 __all__ = [
     "APIConnectionError",

@@ -147,13 +147,10 @@ def _snake_case_options(source: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_option(name: str, value: Any) -> None:
+    # Types only: ranges are the server's to judge (vLLM reads top_k=-1 as "no limit").
     if name in ("max_tokens", "top_k"):
-        ok = (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and value >= (1 if name == "max_tokens" else 0)
-        )
-        want = "a whole number >= 1" if name == "max_tokens" else "a whole number >= 0"
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        want = "a whole number"
     elif name in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         want = "a number"
@@ -165,7 +162,6 @@ def _check_option(name: str, value: Any) -> None:
     else:
         return
     if not ok:
-        # A whole number out of range (max_tokens=0) is a value error; anything else a type error.
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        error = InvalidArgumentError if whole else InvalidArgumentTypeError
-        raise error(f"option {name} must be {want}, got {value!r}.", code="INVALID_OPTIONS")
+        raise InvalidArgumentTypeError(
+            f"option {name} must be {want}, got {value!r}.", code="INVALID_OPTIONS"
+        )

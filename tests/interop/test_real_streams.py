@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from real_servers import ServerDriver, Target, require_servers  # pyright: ignore[reportImplicitRelativeImport]
+from real_servers import Record, ServerDriver, Target, require_servers  # pyright: ignore[reportImplicitRelativeImport]
 
 require_servers()
 
@@ -53,7 +53,9 @@ def test_completion_stream_matches_the_plain_answer(target: Target, driver: Serv
 
 
 @pytest.mark.feature("usage-chunk")
-def test_usage_chunk_arrives_last_and_reaches_final(target: Target, driver: ServerDriver) -> None:
+def test_usage_chunk_arrives_last_and_reaches_final(
+    target: Target, driver: ServerDriver, record: Record
+) -> None:
     args: dict[str, Any] = {
         "model": target.chat.model,
         "messages": HELLO,
@@ -63,6 +65,13 @@ def test_usage_chunk_arrives_last_and_reaches_final(target: Target, driver: Serv
     }
     events = driver.events(lambda c: c.chat.completions.stream(**args))
     assert events[-1].done
+    first = (events[0].data or {})["choices"][0]["delta"]
+    assert first["role"] == "assistant"
+    if target.name == "llama.cpp":
+        assert first["content"] is None
+        record.note("the first stream chunk's delta has `content: null`")
+    else:
+        assert first["content"] == ""
     last = events[-2].data
     assert last is not None and last["choices"] == []
     assert last["usage"]["completion_tokens"] == 5

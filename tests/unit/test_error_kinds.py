@@ -72,7 +72,11 @@ VALUE_MISTAKES: list[tuple[str, Callable[[], Any], str]] = [
         ),
         "INVALID_REQUEST_BODY",
     ),
-    ("max_tokens 0", lambda: client().baby.infer("Hi", model="m", max_tokens=0), "INVALID_OPTIONS"),
+    (
+        "option given twice",
+        lambda: client().baby.infer({"prompt": "Hi", "max_tokens": 5, "maxTokens": 6}, model="m"),
+        "INVALID_OPTIONS",
+    ),
     ("budget ratio", lambda: RetryBudget(ratio=-1.0), "INVALID_OPTIONS"),
 ]
 
