@@ -25,6 +25,10 @@ FEATURES = {
     "stream-close": "closing a stream mid-generation",
     "timeout": "`timeout_s` on a slow generation",
     "deadline": "`deadline_s` on a slow generation",
+    "structured-output": "structured output: `parse(response_format=T)`",
+    "structured-stream": "structured stream: `stream(response_format=T).final()`",
+    "tool-call": "tool call with a named `tool_choice`",
+    "tool-loop": "`run_tools()` loop",
 }
 
 PASSES = "passes"
