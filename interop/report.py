@@ -149,14 +149,14 @@ SETUP_NOTES = """## How the servers run
   `--runner pooling --convert embed`) and `tiny-rerank` (`LlamaForSequenceClassification`).
   The chat server runs with `--enable-auto-tool-choice --tool-call-parser hermes`; the tiny
   tokenizer has `<tool_call>`/`</tool_call>` tokens and its chat template renders `tools`.
-- Tool calling and structured output, as seen by hand while setting up (the tests for them
-  belong in `tests/interop/` too): vLLM answers `response_format` `json_schema` with JSON that
-  fits; a named `tool_choice` gives a parsed `tool_calls` entry, but its `arguments` came back
-  as `"true"` rather than an object that fits the tool's parameters; with
-  `tool_choice: "required"` the raw `<tool_call>...` text stayed in `content` when
-  `max_tokens` cut the answer. llama-server turns `json_schema` into a grammar; that needs
-  a GGUF tokenizer without SentencePiece's leading space (else 400 `Failed to initialize
-  samplers`), so the tiny models are written without it.
+- Structured output and tool calling are tested by `tests/interop/test_real_structured.py`:
+  both servers answer `json_schema` with JSON that fits (llama-server through a grammar, which
+  needs a GGUF tokenizer without SentencePiece's leading space, else 400 `Failed to
+  initialize samplers`, so the tiny models are written without it). With the random-weight
+  models neither makes a usable tool call: vLLM's named `tool_choice` gives `arguments`
+  `false` (not an object), llama-server answers it with text; `run_tools` answers the first
+  to the model as an error and ends on the second's text. With `tool_choice: "required"`
+  vLLM left the raw `<tool_call>...` text in `content` when `max_tokens` cut the answer.
 - The models have random weights: answers are deterministic at `temperature=0` but
   meaningless, and the chat models never stop on their own (`finish_reason` is `length`
   unless a stop string matches).
