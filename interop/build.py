@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from interop import versions
+from interop.servers import stop_group
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,13 +33,24 @@ def say(message: str) -> None:
     print(f"[interop {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-# Setup commands still running, so an interrupted `make interop` can end them.
+# Setup commands still running, so a failed or interrupted `make interop` can end them,
+# and the flag that tells the other setup threads to start nothing more.
 RUNNING: set[subprocess.Popen[bytes]] = set()
+STOP = threading.Event()
+
+
+def stop_all() -> None:
+    """Start no further setup command and end the running ones (with their children)."""
+    STOP.set()
+    for process in list(RUNNING):
+        stop_group(process, grace=5.0)
 
 
 def run(cmd: Sequence[str | Path], log: Path, what: str, *, tries: int = 1) -> None:
     """Run `cmd`, appending its output to `log`; retry flaky steps; raise SetupError at the end."""
     for attempt in range(1, tries + 1):
+        if STOP.is_set():
+            raise SetupError(f"{what} (not run: the setup was stopped)", log)
         with log.open("a") as out:
             out.write(f"\n$ {' '.join(map(str, cmd))}  (attempt {attempt}/{tries})\n")
             out.flush()
@@ -50,6 +63,8 @@ def run(cmd: Sequence[str | Path], log: Path, what: str, *, tries: int = 1) -> N
                 start_new_session=True,
             )
             RUNNING.add(process)
+            if STOP.is_set():  # stop_all() ran between Popen and add
+                stop_group(process, grace=5.0)
             try:
                 code = process.wait()
             finally:

@@ -69,15 +69,18 @@ def in_parallel(jobs: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
             errors.append(exc)
 
     threads = [threading.Thread(target=runner, args=item, daemon=True) for item in jobs.items()]
+    build.STOP.clear()
     for thread in threads:
         thread.start()
     try:
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.5)
+        # The first failure ends the other jobs too: no waiting minutes for a doomed run.
+        while any(t.is_alive() for t in threads) and not errors:
+            time.sleep(0.2)
     finally:
-        for process in list(build.RUNNING):
-            stop_group(process, grace=5.0)
+        if any(t.is_alive() for t in threads):
+            build.stop_all()
+            for thread in threads:
+                thread.join(30)
     if errors:
         raise errors[0]
     return results

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -111,6 +113,7 @@ class Server:
                 stdin=subprocess.DEVNULL,
                 env=self.env,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
 
     def wait_ready(self, deadline: float) -> None:
@@ -161,6 +164,16 @@ def stop_group(process: subprocess.Popen[bytes], grace: float) -> None:
         if not group_alive(group):
             break
     process.wait(timeout=5)
+
+
+def die_with_parent() -> None:
+    """In the child before exec: get SIGTERM if `make interop` itself is killed (Linux only).
+
+    A killed harness runs no cleanup; this way its servers still end instead of lingering.
+    """
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def group_alive(group: int) -> bool:

