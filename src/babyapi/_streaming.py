@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -224,11 +225,12 @@ def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
 
 
 async def _aread_events(reader: EventReader) -> AsyncGenerator[Optional[SSEEvent], None]:
+    chunks = reader.response.aiter_bytes()
     try:
         # Stepped to here when the stream opens: from then on the event loop knows this
         # generator, and closes it (and so the response) if the stream is dropped unread.
         yield None
-        async for chunk in reader.response.aiter_bytes():
+        async for chunk in chunks:
             for event in reader.take(chunk):
                 yield event
             reader.raise_pending()
@@ -241,6 +243,18 @@ async def _aread_events(reader: EventReader) -> AsyncGenerator[Optional[SSEEvent
         raise reader.interrupted(exc) from None
     finally:
         await reader.response.aclose()
+        await _run_out(chunks)
+
+
+async def _run_out(chunks: AsyncIterator[bytes]) -> None:
+    """End httpx's chain of body generators, which stopping early leaves suspended.
+
+    The response is closed, so the next step fails at once and unwinds every one of them;
+    left suspended, trio (and asyncio in a closed loop) would warn as each is collected.
+    """
+    with contextlib.suppress(Exception):
+        async for _ in chunks:
+            pass
 
 
 # Turns the accumulated answer into what final() returns (parse() attaches the parsed value).

@@ -107,6 +107,8 @@ def test_python_dash_m_serves_until_interrupted() -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+        if process.stderr is not None:
+            process.stderr.close()
     assert process.returncode == 0
 
 
