@@ -143,15 +143,10 @@ class EventReader:
         """Keep-alive comments do not count: only data events reset stream_idle_timeout_s."""
         idle = self._idle_s
         if idle is not None and self._clock() - self._last_data_at > idle:
-            raise self._attach(
-                APITimeoutError(
-                    f"{self.call.method} {self.call.path} timed out: no data event for {idle:g}s "
-                    f"(stream_idle_timeout_s={idle:g}); the generation looks stalled; raise "
-                    "stream_idle_timeout_s in request_options if the model pauses longer.",
-                    code="TIMEOUT",
-                    request_id=request_id_of(self.response.headers),
-                    response=self.response,
-                )
+            raise self._timed_out(
+                f"{self.call.method} {self.call.path} timed out: no data event for {idle:g}s "
+                f"(stream_idle_timeout_s={idle:g}); the generation looks stalled; raise "
+                "stream_idle_timeout_s in request_options if the model pauses longer."
             )
 
     def finish(self) -> list[SSEEvent]:
@@ -175,11 +170,18 @@ class EventReader:
 
     def _past_deadline(self, cause: Optional[BaseException]) -> BabyAPIError:
         call = self.call
+        return self._timed_out(
+            f"{call.method} {call.path}: the stream did not finish within "
+            f"deadline_s={call.settings.deadline_s:g}; the {self.data_events} events that "
+            "arrived in time are in error.partial. Raise deadline_s if answers need longer.",
+            cause,
+        )
+
+    def _timed_out(self, message: str, cause: Optional[BaseException] = None) -> BabyAPIError:
+        """A bound the stream itself keeps (idle time, deadline) ran out."""
         return self._attach(
             APITimeoutError(
-                f"{call.method} {call.path}: the stream did not finish within "
-                f"deadline_s={call.settings.deadline_s:g}; the {self.data_events} events that "
-                "arrived in time are in error.partial. Raise deadline_s if answers need longer.",
+                message,
                 code="TIMEOUT",
                 request_id=request_id_of(self.response.headers),
                 response=self.response,

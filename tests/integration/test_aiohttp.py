@@ -98,9 +98,10 @@ class RawServer:
     def _answer(self, conn: socket.socket) -> None:
         conn.settimeout(2)
         stream = self.tls.wrap_socket(conn, server_side=True) if self.tls else conn
-        if not self.at_once:
-            self._read_request(stream)
-        stream.sendall(self.answer)
+        with stream:  # the TLS socket takes the connection over: closing conn is not enough
+            if not self.at_once:
+                self._read_request(stream)
+            stream.sendall(self.answer)
 
     @staticmethod
     def _read_request(stream: socket.socket) -> None:

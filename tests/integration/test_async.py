@@ -127,7 +127,11 @@ def test_a_users_http_client_cannot_follow_a_new_loop(scripted_server: ScriptedS
     async def ask() -> Any:
         return await client.models.list()
 
-    asyncio.run(ask())
+    async def ask_and_close() -> None:
+        await ask()
+        await http.aclose()  # yours to close, in its own loop; the binding to it remains
+
+    asyncio.run(ask_and_close())
     with pytest.raises(BabyAPIError) as info:
         asyncio.run(ask())
     assert info.value.code == "EVENT_LOOP_CHANGED"
