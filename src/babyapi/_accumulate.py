@@ -9,7 +9,6 @@ __all__ = ["Accumulator", "text_of_chunk"]
 _CHOICE_KEYS_HANDLED = frozenset({"index", "delta", "text", "logprobs", "finish_reason", "message"})
 # The shape of nearly every chunk after the first: one choice that adds text and nothing else.
 _PLAIN_CHOICE_KEYS = frozenset({"index", "delta", "logprobs", "finish_reason"})
-_PLAIN_DELTA_KEYS = frozenset({"content"})
 # Text pieces are joined into one block every so many, so a long answer costs its length in
 # memory, not an object per event.
 _PIECES_PER_BLOCK = 256
@@ -171,18 +170,21 @@ class Accumulator:
             (raw,) = data["choices"]
             delta = raw["delta"]
             if (
-                self._chat
-                and raw.keys() <= _PLAIN_CHOICE_KEYS
-                and delta.keys() <= _PLAIN_DELTA_KEYS
+                len(delta) == 1
                 and raw.get("finish_reason") is None
+                and raw.keys() <= _PLAIN_CHOICE_KEYS
                 and raw.get("logprobs") is None
                 and data.get("usage") is None
+                and self._chat
             ):
                 text = delta["content"]
                 if type(text) is str:
                     choice = self._choices[raw["index"]]
-                    choice.content.add(text)
                     choice.saw_content = True
+                    pieces = choice.content.pieces
+                    pieces.append(text)
+                    if len(pieces) >= _PIECES_PER_BLOCK:
+                        choice.content.compact()
                     return
         except (KeyError, TypeError, ValueError, AttributeError):
             pass  # not the usual shape: the full path below sorts it out

@@ -101,7 +101,12 @@ class EventReader:
             and self._clock() >= self._deadline_at
         ):
             raise self._past_deadline(None)
-        events = self.feed(chunk) if chunk is not None else self.finish()
+        if chunk is None:
+            events = self.finish()
+        elif self._plain is None:  # the usual case, without a call to feed()
+            events = self._decoder.feed(chunk)
+        else:
+            events = self.feed(chunk)
         for index, event in enumerate(events):
             if event.done:
                 self.done = True
@@ -111,7 +116,7 @@ class EventReader:
             except BabyAPIError as error:
                 self._pending_error = error
                 return events[:index]
-        if chunk is not None:
+        if chunk is not None and self._idle_s is not None:
             self.check_idle()
         return events
 

@@ -83,6 +83,8 @@ def test_killed_with_sigkill_the_rerun_has_every_item_exactly_once(
     finally:
         child.kill()
         child.wait(timeout=10)
+        if child.stdout is not None:
+            child.stdout.close()
     killed_at = len(_lines_tolerant(path))
     summary = _embed(local_server, path, batch_size=4)
     assert summary.resumed == killed_at  # type: ignore[attr-defined]

@@ -32,6 +32,7 @@ fork_with_threads = pytest.mark.filterwarnings("ignore:.*multi-threaded.*fork:De
 def unraisable() -> Iterator[list[str]]:
     """What __del__ methods and finalizers failed with (a ResourceWarning turned error lands here)."""
     seen: list[str] = []
+    gc.collect()  # what earlier tests left behind is theirs, not this test's
     previous = sys.unraisablehook
     sys.unraisablehook = lambda u: seen.append(f"{u.exc_type.__name__}: {u.exc_value}")
     try:
