@@ -8,7 +8,9 @@ as it is least able to carry it. A budget lets a few calls retry, not every call
 from __future__ import annotations
 
 import math
+import os
 import threading
+import weakref
 from typing import Any
 
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
@@ -93,7 +95,7 @@ class RetryLedger:
     awaits, so it is safe across tasks too.
     """
 
-    __slots__ = ("_calls", "_lock", "_retries", "_tick_s", "_ticks", "budget")
+    __slots__ = ("__weakref__", "_calls", "_lock", "_retries", "_tick_s", "_ticks", "budget")
 
     def __init__(self, budget: RetryBudget) -> None:
         self.budget = budget
@@ -102,6 +104,7 @@ class RetryLedger:
         self._calls = [0] * _SLOTS
         self._retries = [0] * _SLOTS
         self._lock = threading.Lock()
+        _LEDGERS.add(self)
 
     def __reduce__(self) -> Any:
         # A copy in another process starts with a fresh window: the counts describe this one.
@@ -157,3 +160,16 @@ class RetryLedger:
                 calls += self._calls[slot]
                 retries += self._retries[slot]
         return calls, retries
+
+
+# A fork can happen while another thread holds a ledger's lock; the child would wait forever.
+_LEDGERS: weakref.WeakSet[RetryLedger] = weakref.WeakSet()
+
+
+def _new_locks_in_child() -> None:
+    for ledger in list(_LEDGERS):
+        ledger._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_new_locks_in_child)

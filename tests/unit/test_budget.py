@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import signal
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -123,3 +126,24 @@ def test_the_refusal_says_what_was_spent_and_what_to_do() -> None:
     reason = ledger.refusal(0.0)
     assert "2 retries for 2 calls in the last 10s, of 1 + 0.2 per call allowed" in reason
     assert "retry_budget=None" in reason
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_the_lock_is_held_can_still_retry() -> None:
+    ledger = RetryLedger(RetryBudget(ratio=0.0, min_retries=1))
+    ledger.record_call(0.0)
+    with ledger._lock:  # another thread is mid-update when the process forks
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            os._exit(0 if ledger.try_retry(0.0) else 1)
+    deadline = time.monotonic() + 10
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the child waited forever for a lock its parent held at the fork")
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0
