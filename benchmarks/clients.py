@@ -4,10 +4,16 @@ Usage: ``python benchmarks/clients.py CLIENT SCENARIO --port N [--n ...]``
 
 Clients: ``httpx`` (raw httpx, + httpx-sse for streams: the floor), ``openai``,
 ``babyapi-0.2.0`` (the published release, imported from benchmarks/.peers/)
-and ``babyapi`` (this repository). Scenarios: ``chat``, ``stream``, ``async``,
-``memory``. Every client does the same work per call: send the request, parse
-the JSON and read the answer text (for streams: parse every chunk and read its
-delta content), the way a user of that client writes it.
+and ``babyapi`` (this repository, default settings: AsyncBabyAPI picks aiohttp
+when installed). Async only: ``aiohttp`` (a raw aiohttp.ClientSession),
+``babyapi-httpx`` (AsyncBabyAPI(transport="httpx")), ``httpx-aiohttp`` (httpx
+with the httpx-aiohttp transport) and ``babyapi-httpx-aiohttp`` (AsyncBabyAPI on
+that httpx client). Scenarios: ``chat``, ``stream``, ``async`` (``--concurrency``
+calls at once), ``astream`` (async streams), ``curve`` (calls/s at each of
+``--levels`` concurrencies) and ``memory``. Every client does the same work per
+call: send the request, parse the JSON and read the answer text (for streams:
+parse every chunk and read its delta content), the way a user of that client
+writes it. To add a client, add it to CLIENTS and to the adapters it supports.
 
 A client that lacks a scenario (babyapi 0.2.0 has no async client) or is not
 installed prints ``{"skipped": "reason"}`` and exits 0.
@@ -28,15 +34,29 @@ from typing import Any, Awaitable, Callable, Optional
 
 HERE = Path(__file__).resolve().parent
 PEER_DIRS = {"babyapi-0.2.0": HERE / ".peers" / "babyapi-0.2.0"}
-CLIENTS = ("httpx", "openai", "babyapi-0.2.0", "babyapi")
-SCENARIOS = ("chat", "stream", "async", "memory")
+CLIENTS = (
+    "httpx",
+    "openai",
+    "babyapi-0.2.0",
+    "babyapi",
+    "aiohttp",
+    "babyapi-httpx",
+    "httpx-aiohttp",
+    "babyapi-httpx-aiohttp",
+)
+SCENARIOS = ("chat", "stream", "async", "astream", "curve", "memory")
 MODEL = "bench-model"
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 API_KEY = "bench"
 
+# Columns that only exist for the async scenarios.
+ASYNC_ONLY = ("aiohttp", "babyapi-httpx", "httpx-aiohttp", "babyapi-httpx-aiohttp")
+
 SyncCall = Callable[[], Any]
 StreamCall = Callable[[int], int]
 AsyncCall = Callable[[], Awaitable[Any]]
+AsyncStreamCall = Callable[[int], Awaitable[int]]
+AsyncClose = Callable[[], Awaitable[None]]
 
 
 class Skip(Exception):
@@ -65,6 +85,8 @@ def _import_babyapi(client: str) -> Any:
 
 def sync_chat(client: str, port: int) -> tuple[SyncCall, Callable[[], None]]:
     """A closure doing one non-streaming chat round trip, and a close function."""
+    if client in ASYNC_ONLY:
+        raise Skip(f"{client} is measured on async scenarios only")
     if client == "httpx":
         import httpx
 
@@ -105,6 +127,8 @@ def sync_chat(client: str, port: int) -> tuple[SyncCall, Callable[[], None]]:
 
 def sync_stream(client: str, port: int) -> tuple[StreamCall, Callable[[], None]]:
     """A closure consuming one stream of ``n`` chunks; it returns the chunks seen."""
+    if client in ASYNC_ONLY:
+        raise Skip(f"{client} is measured on async scenarios only")
     if client == "httpx":
         import httpx
 
@@ -190,22 +214,146 @@ def async_chat(client: str, port: int) -> tuple[AsyncCall, Callable[[], Awaitabl
             return res.choices[0].message.content
 
         return call_openai, oc.close
-    babyapi = _import_babyapi(client)
-    if not hasattr(babyapi, "AsyncBabyAPI"):
-        raise Skip(f"{client} has no AsyncBabyAPI")
-    bc = babyapi.AsyncBabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0)
+    if client == "aiohttp":
+        session = _aiohttp_session()
+        url = _root(port) + "/v1/chat/completions"
+        body = {"model": MODEL, "messages": MESSAGES, "max_tokens": 16}
+        loads = json.loads
+
+        async def call_aiohttp() -> Any:
+            async with session.post(url, json=body) as r:
+                if r.status != 200:
+                    raise RuntimeError(r.status)
+                return loads(await r.read())["choices"][0]["message"]["content"]
+
+        return call_aiohttp, session.close
+    if client == "httpx-aiohttp":
+        hc = _httpx_aiohttp_client(port, auth=True)
+        body = {"model": MODEL, "messages": MESSAGES, "max_tokens": 16}
+
+        async def call_httpx_aiohttp() -> Any:
+            r = await hc.post("/v1/chat/completions", json=body)
+            if r.status_code != 200:
+                raise RuntimeError(r.status_code)
+            return r.json()["choices"][0]["message"]["content"]
+
+        return call_httpx_aiohttp, hc.aclose
+    bc, close_babyapi = _async_babyapi(client, port)
 
     async def call_babyapi() -> Any:
         res = await bc.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=16)
         return res["choices"][0]["message"]["content"]
+
+    return call_babyapi, close_babyapi
+
+
+def _async_babyapi(client: str, port: int) -> tuple[Any, AsyncClose]:
+    """An AsyncBabyAPI for one of the babyapi columns, and what closes it."""
+    babyapi = _import_babyapi(client)
+    if not hasattr(babyapi, "AsyncBabyAPI"):
+        raise Skip(f"{client} has no AsyncBabyAPI")
+    kwargs: dict[str, Any] = {}
+    http: Any = None
+    if client == "babyapi-httpx":
+        kwargs["transport"] = "httpx"
+    elif client == "babyapi-httpx-aiohttp":
+        http = kwargs["http_client"] = _httpx_aiohttp_client(port, auth=False)
+    elif client != "babyapi" and client not in PEER_DIRS:
+        raise Skip(f"{client} has no async chat here")
+    bc = babyapi.AsyncBabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0, **kwargs)
 
     async def close_babyapi() -> None:
         closer = getattr(bc, "aclose", None) or bc.close
         result = closer()
         if inspect.isawaitable(result):
             await result
+        if http is not None:
+            await http.aclose()
 
-    return call_babyapi, close_babyapi
+    return bc, close_babyapi
+
+
+def _aiohttp_session() -> Any:
+    try:
+        import aiohttp
+    except ImportError as exc:
+        raise Skip("aiohttp not installed") from exc
+    return aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"})
+
+
+def _httpx_aiohttp_client(port: int, *, auth: bool) -> Any:
+    import httpx
+
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError as exc:
+        raise Skip("httpx-aiohttp not installed") from exc
+    headers = {"Authorization": f"Bearer {API_KEY}"} if auth else None
+    return httpx.AsyncClient(
+        base_url=_root(port), headers=headers, timeout=60.0, transport=AiohttpTransport()
+    )
+
+
+def async_stream(client: str, port: int) -> tuple[AsyncStreamCall, AsyncClose]:
+    """A coroutine function consuming one async stream of ``n`` chunks; it returns the count."""
+    loads = json.loads
+    if client == "aiohttp":
+        session = _aiohttp_session()
+        url = _root(port) + "/v1/chat/completions"
+
+        async def stream_aiohttp(n: int) -> int:
+            body = {"model": MODEL, "messages": MESSAGES, "max_tokens": n, "stream": True}
+            seen = 0
+            async with session.post(url, json=body) as r:
+                # The usual aiohttp SSE loop: one line at a time, `data:` lines parsed.
+                async for line in r.content:
+                    if not line.startswith(b"data: "):
+                        continue
+                    data = line[6:].rstrip(b"\r\n")
+                    if data == b"[DONE]":
+                        break
+                    _ = loads(data)["choices"][0]["delta"].get("content")
+                    seen += 1
+            return seen
+
+        return stream_aiohttp, session.close
+    if client == "httpx":
+        import httpx
+
+        try:
+            from httpx_sse import aconnect_sse
+        except ImportError as exc:
+            raise Skip("httpx-sse not installed") from exc
+        hc = httpx.AsyncClient(
+            base_url=_root(port), headers={"Authorization": f"Bearer {API_KEY}"}, timeout=60.0
+        )
+
+        async def stream_httpx(n: int) -> int:
+            body = {"model": MODEL, "messages": MESSAGES, "max_tokens": n, "stream": True}
+            seen = 0
+            async with aconnect_sse(hc, "POST", "/v1/chat/completions", json=body) as es:
+                async for sse in es.aiter_sse():
+                    if sse.data == "[DONE]":
+                        break
+                    _ = loads(sse.data)["choices"][0]["delta"].get("content")
+                    seen += 1
+            return seen
+
+        return stream_httpx, hc.aclose
+    if client not in ("babyapi", "babyapi-httpx"):
+        raise Skip(f"{client} is not measured on async streams")
+    bc, close_babyapi = _async_babyapi(client, port)
+
+    async def stream_babyapi(n: int) -> int:
+        seen = 0
+        async for event in bc.chat.completions.stream(model=MODEL, messages=MESSAGES, max_tokens=n):
+            if event.done:
+                break
+            _ = event.data["choices"][0]["delta"].get("content")
+            seen += 1
+        return seen
+
+    return stream_babyapi, close_babyapi
 
 
 def _import_openai() -> Any:
@@ -267,7 +415,7 @@ def run_stream(client: str, port: int, n: int, chunks: int, warmup: int) -> dict
 def run_async(
     client: str, port: int, batches: int, concurrency: int, warmup: int
 ) -> dict[str, Any]:
-    """``batches`` rounds of ``concurrency`` concurrent calls: calls per second."""
+    """``batches`` rounds of ``concurrency`` concurrent calls: calls/s, CPU and peak RSS."""
 
     async def main() -> dict[str, Any]:
         call, close = async_chat(client, port)
@@ -275,10 +423,12 @@ def run_async(
             for _ in range(warmup):
                 await asyncio.gather(*(call() for _ in range(concurrency)))
             gc.collect()
+            peak0 = peak_rss_mb()
             w0, c0 = time.perf_counter(), time.process_time()
             for _ in range(batches):
                 await asyncio.gather(*(call() for _ in range(concurrency)))
             c1, w1 = time.process_time(), time.perf_counter()
+            peak1 = peak_rss_mb()
         finally:
             await close()
         calls = batches * concurrency
@@ -286,9 +436,66 @@ def run_async(
             "calls": calls,
             "calls_per_s": calls / (w1 - w0),
             "cpu_us_per_call": (c1 - c0) / calls * 1e6,
+            "peak_rss_growth_mb": peak1 - peak0,
         }
 
     return asyncio.run(main())
+
+
+def run_curve(client: str, port: int, levels: list[int], calls: int) -> dict[str, Any]:
+    """Calls/s at each concurrency level, about ``calls`` calls per level, one client."""
+
+    async def main() -> dict[str, Any]:
+        call, close = async_chat(client, port)
+        out: dict[str, Any] = {}
+        try:
+            for level in levels:
+                waves = max(1, calls // level)
+                await asyncio.gather(*(call() for _ in range(level)))  # opens the connections
+                w0 = time.perf_counter()
+                for _ in range(waves):
+                    await asyncio.gather(*(call() for _ in range(level)))
+                out[f"calls_per_s_at_{level}"] = waves * level / (time.perf_counter() - w0)
+        finally:
+            await close()
+        return out
+
+    return asyncio.run(main())
+
+
+def run_astream(client: str, port: int, n: int, chunks: int, warmup: int) -> dict[str, Any]:
+    """``n`` async streams of ``chunks`` chunks each, one after another: chunks per second."""
+
+    async def main() -> dict[str, Any]:
+        stream, close = async_stream(client, port)
+        try:
+            for _ in range(warmup):
+                await stream(chunks)
+            gc.collect()
+            total = 0
+            w0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(n):
+                total += await stream(chunks)
+            c1, w1 = time.process_time(), time.perf_counter()
+        finally:
+            await close()
+        if total != n * chunks:
+            raise RuntimeError(f"expected {n * chunks} chunks, saw {total}")
+        return {
+            "chunks": total,
+            "chunks_per_s": total / (w1 - w0),
+            "cpu_us_per_chunk": (c1 - c0) / total * 1e6,
+        }
+
+    return asyncio.run(main())
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident set size so far, in MB."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1e6 if sys.platform == "darwin" else 1e3)
 
 
 def rss_mb() -> float:
@@ -311,13 +518,13 @@ def run_memory(client: str, port: int, n: int, warmup: int) -> dict[str, Any]:
         for _ in range(warmup):
             call()
         gc.collect()
-        start = rss_mb()
+        start, peak0 = rss_mb(), peak_rss_mb()
         for _ in range(n // 2):
             call()
         half = rss_mb()
         for _ in range(n - n // 2):
             call()
-        end = rss_mb()
+        end, peak1 = rss_mb(), peak_rss_mb()
     finally:
         close()
     return {
@@ -325,6 +532,7 @@ def run_memory(client: str, port: int, n: int, warmup: int) -> dict[str, Any]:
         "rss_start_mb": start,
         "rss_growth_mb": end - start,
         "rss_growth_second_half_mb": end - half,
+        "peak_rss_growth_mb": peak1 - peak0,
     }
 
 
@@ -337,6 +545,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--chunks", type=int, default=2000, help="chunks per stream")
     parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument(
+        "--levels", default="1,4,16,64,256,1024", help="curve: comma-separated concurrencies"
+    )
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the run")
     args = parser.parse_args(argv)
 
@@ -352,6 +563,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             return run_stream(args.client, args.port, args.n, args.chunks, args.warmup)
         if args.scenario == "async":
             return run_async(args.client, args.port, args.n, args.concurrency, args.warmup)
+        if args.scenario == "astream":
+            return run_astream(args.client, args.port, args.n, args.chunks, args.warmup)
+        if args.scenario == "curve":
+            levels = [int(x) for x in args.levels.split(",")]
+            return run_curve(args.client, args.port, levels, args.n)
         return run_memory(args.client, args.port, args.n, args.warmup)
 
     try:

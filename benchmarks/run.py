@@ -36,13 +36,32 @@ PEER_VERSION = "0.2.0"
 PEER_NAME = f"babyapi-{PEER_VERSION}"
 PEER_DIR = HERE / ".peers" / PEER_NAME
 WORK_DIR = HERE / ".work"
-CLIENTS = ("httpx", "openai", PEER_NAME, "babyapi")
+CORE_CLIENTS = ("httpx", "openai", PEER_NAME, "babyapi")
+# Async-only columns: raw aiohttp (the ceiling), AsyncBabyAPI pinned to httpx, and the
+# option the aiohttp transport was chosen over (httpx with the httpx-aiohttp transport).
+ASYNC_CLIENTS = ("aiohttp", "babyapi-httpx", "httpx-aiohttp", "babyapi-httpx-aiohttp")
+CLIENTS = CORE_CLIENTS + ASYNC_CLIENTS
 FLOOR = "httpx"
 SUBJECT = "babyapi"
-SCENARIOS = ("import", "chat", "stream", "async", "memory", "sse")
+ASYNC_CEILING = "aiohttp"
+SCENARIOS = ("import", "chat", "stream", "async", "async_1k", "astream", "curve", "memory", "sse")
+# Which columns each scenario measures (a new column adds itself here).
+SCENARIO_CLIENTS = {
+    "import": CORE_CLIENTS,
+    "chat": CORE_CLIENTS,
+    "stream": CORE_CLIENTS,
+    "memory": CORE_CLIENTS,
+    "async": CLIENTS,
+    "async_1k": ("httpx", "babyapi", "aiohttp", "babyapi-httpx"),
+    "astream": ("httpx", "babyapi", "aiohttp", "babyapi-httpx"),
+    "curve": ("httpx", "babyapi", "aiohttp", "babyapi-httpx"),
+}
+# The clients.py scenario each harness scenario runs (async_1k is async at 1,024).
+CHILD_SCENARIO = {"async_1k": "async"}
 IMPORT_MODULES = {"httpx": "httpx", "openai": "openai", PEER_NAME: "babyapi", "babyapi": "babyapi"}
 CHILD_TIMEOUT_S = 300.0
 FLAT_MB = 1.0
+MEM_EXTRA_MB = 1.0
 
 # One measurement (or {"skipped": ...} / {"error": ...}) per client process.
 Sample = Dict[str, Any]
@@ -64,6 +83,13 @@ class Config:
     async_concurrency: int = 256
     async_warmup: int = 1
     async_rounds: int = 3
+    async_1k_concurrency: int = 1024
+    async_1k_batches: int = 1
+    async_1k_rounds: int = 2
+    astream_n: int = 2
+    astream_rounds: int = 3
+    curve_levels: str = "1,4,16,64,256,1024"
+    curve_calls: int = 1024
     memory_n: int = 10_000
     memory_warmup: int = 200
     memory_rounds: int = 1
@@ -84,6 +110,12 @@ QUICK = Config(
     async_concurrency=8,
     async_warmup=0,
     async_rounds=1,
+    async_1k_concurrency=16,
+    async_1k_rounds=1,
+    astream_n=1,
+    astream_rounds=1,
+    curve_levels="1,4",
+    curve_calls=8,
     memory_n=100,
     memory_warmup=5,
     memory_rounds=1,
@@ -132,6 +164,44 @@ def figures(cfg: Config) -> List[Figure]:
             True,
         ),
         Figure("async_cpu", "async, client CPU/call", "async", "cpu_us_per_call", "µs", False),
+        Figure(
+            "async_1k_rate",
+            f"async, {cfg.async_1k_concurrency:,} concurrent, calls/s",
+            "async_1k",
+            "calls_per_s",
+            "calls/s",
+            True,
+        ),
+        Figure(
+            "async_1k_cpu",
+            f"async, {cfg.async_1k_concurrency:,} concurrent, CPU/call",
+            "async_1k",
+            "cpu_us_per_call",
+            "µs",
+            False,
+        ),
+        Figure(
+            "astream_rate",
+            f"async stream of {cfg.stream_chunks:,} chunks, chunks/s",
+            "astream",
+            "chunks_per_s",
+            "chunks/s",
+            True,
+        ),
+        Figure(
+            "astream_cpu", "async stream, CPU/chunk", "astream", "cpu_us_per_chunk", "µs", False
+        ),
+        *(
+            Figure(
+                f"curve_{level}",
+                f"async curve, {int(level):,} concurrent, calls/s",
+                "curve",
+                f"calls_per_s_at_{level}",
+                "calls/s",
+                True,
+            )
+            for level in cfg.curve_levels.split(",")
+        ),
         Figure(
             "mem_growth",
             f"RSS growth over {cfg.memory_n:,} calls",
@@ -331,6 +401,26 @@ def scenario_args(scenario: str, cfg: Config) -> List[str]:
             "--warmup",
             str(cfg.async_warmup),
         ]
+    if scenario == "async_1k":
+        return [
+            "--n",
+            str(cfg.async_1k_batches),
+            "--concurrency",
+            str(cfg.async_1k_concurrency),
+            "--warmup",
+            str(cfg.async_warmup),
+        ]
+    if scenario == "astream":
+        return [
+            "--n",
+            str(cfg.astream_n),
+            "--chunks",
+            str(cfg.stream_chunks),
+            "--warmup",
+            str(cfg.stream_warmup),
+        ]
+    if scenario == "curve":
+        return ["--n", str(cfg.curve_calls), "--levels", cfg.curve_levels]
     return ["--n", str(cfg.memory_n), "--warmup", str(cfg.memory_warmup)]
 
 
@@ -339,7 +429,7 @@ def client_cmd(client: str, scenario: str, port: int, cfg: Config) -> List[str]:
         sys.executable,
         str(HERE / "clients.py"),
         client,
-        scenario,
+        CHILD_SCENARIO.get(scenario, scenario),
         "--port",
         str(port),
         *scenario_args(scenario, cfg),
@@ -461,18 +551,20 @@ def evaluate_targets(table: Dict[str, Dict[str, float]], sse: Dict[str, Any]) ->
             "async calls/s >= 1.3x AsyncOpenAI", table, "async_rate", "openai", lambda r: r >= 1.3
         ),
     ]
+    results += async_targets(table)
     growth = table.get("mem_growth", {})
+    text = f"RSS growth <= raw httpx's + {MEM_EXTRA_MB:g} MB"
     if SUBJECT in growth and FLOOR in growth:
         extra = growth[SUBJECT] - growth[FLOOR]
         results.append(
             TargetResult(
-                "RSS growth <= raw httpx's + 5 MB",
+                text,
                 f"{growth[SUBJECT]:.2f} MB vs {growth[FLOOR]:.2f} MB ({extra:+.2f} MB)",
-                "PASS" if extra <= 5.0 else "MISS",
+                "PASS" if extra <= MEM_EXTRA_MB else "MISS",
             )
         )
     else:
-        results.append(TargetResult("RSS growth <= raw httpx's + 5 MB", "not measured", "n/a"))
+        results.append(TargetResult(text, "not measured", "n/a"))
     flat = table.get("mem_flat", {}).get(SUBJECT)
     text = f"RSS flat in the second half of the calls (<= {FLAT_MB:.0f} MB)"
     if flat is None:
@@ -480,6 +572,45 @@ def evaluate_targets(table: Dict[str, Dict[str, float]], sse: Dict[str, Any]) ->
     else:
         results.append(TargetResult(text, f"{flat:+.2f} MB", "PASS" if flat <= FLAT_MB else "MISS"))
     return results
+
+
+def async_targets(table: Dict[str, Dict[str, float]]) -> List[TargetResult]:
+    """The fast path's targets: against httpx.AsyncClient and raw aiohttp, at 256 and 1,024."""
+    out: List[TargetResult] = []
+    for key, label in (("async", "256"), ("async_1k", "1,024")):
+        out += [
+            _ratio_target(
+                f"async calls/s at {label} >= 10x httpx.AsyncClient",
+                table,
+                f"{key}_rate",
+                FLOOR,
+                lambda r: r >= 10,
+            ),
+            _ratio_target(
+                f"async calls/s at {label} >= 0.7x raw aiohttp",
+                table,
+                f"{key}_rate",
+                ASYNC_CEILING,
+                lambda r: r >= 0.7,
+            ),
+            _ratio_target(
+                f"async CPU/call at {label} <= 1.5x raw aiohttp",
+                table,
+                f"{key}_cpu",
+                ASYNC_CEILING,
+                lambda r: r <= 1.5,
+            ),
+        ]
+    out.append(
+        _ratio_target(
+            "async stream chunks/s >= 0.9x aiohttp reading the same stream",
+            table,
+            "astream_rate",
+            ASYNC_CEILING,
+            lambda r: r >= 0.9,
+        )
+    )
+    return out
 
 
 def _sse_row(rows: List[Dict[str, Any]], workload: str, decoder: str) -> Optional[Dict[str, Any]]:
@@ -520,7 +651,7 @@ def versions() -> Dict[str, str]:
     from importlib import metadata
 
     out: Dict[str, str] = {}
-    for dist in ("httpx", "httpx-sse", "openai", "babyapi"):
+    for dist in ("httpx", "httpx-sse", "openai", "babyapi", "aiohttp", "httpx-aiohttp"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -624,7 +755,11 @@ Generated by `make bench` (`{command}`) on {context["date"]}, in {context["elaps
 
 - Machine: {machine()}; load average at start {context["load"]}.
 - Clients: babyapi {ver["babyapi"]}; babyapi {ver[PEER_NAME]} (the published release);
-  httpx {ver["httpx"]} + httpx-sse {ver["httpx-sse"]} (the floor); openai {ver["openai"]}.
+  httpx {ver["httpx"]} + httpx-sse {ver["httpx-sse"]} (the floor); openai {ver["openai"]};
+  aiohttp {ver["aiohttp"]} (raw: the async ceiling); httpx-aiohttp {ver["httpx-aiohttp"]}.
+  `babyapi` is the default AsyncBabyAPI (aiohttp when installed); `babyapi-httpx` is
+  `AsyncBabyAPI(transport="httpx")`; `babyapi-httpx-aiohttp` is AsyncBabyAPI given an
+  httpx.AsyncClient on the httpx-aiohttp transport.
 - Server: benchmarks/server.py (raw asyncio HTTP/1.1 keep-alive, canned responses)
   on 127.0.0.1, so the client's cost dominates.
 - Method: every (client, scenario, round) runs in a fresh process; rounds are
@@ -663,6 +798,10 @@ CLIENT_COLORS = {
     "openai": "#1f77b4",
     PEER_NAME: "#ff7f0e",
     "babyapi": "#2ca02c",
+    "aiohttp": "#d62728",
+    "babyapi-httpx": "#98df8a",
+    "httpx-aiohttp": "#8c564b",
+    "babyapi-httpx-aiohttp": "#bcbd22",
 }
 
 
@@ -685,8 +824,9 @@ def write_chart(
     panels: List[tuple[str, Dict[str, float], Figure]] = []
     for fig in figs:
         values = {c: table[fig.key][c] for c in clients if c in table.get(fig.key, {})}
-        if values:
+        if values and fig.scenario != "curve":
             panels.append((f"{fig.title} ({fig.unit})", values, fig))
+    curve = [f for f in figs if f.scenario == "curve" and table.get(f.key)]
     for workload, metric, higher in (("chat", "MB/s", True), ("huge", "ms", False)):
         values = {}
         for decoder in ("httpx-sse", "openai", SUBJECT):
@@ -697,14 +837,17 @@ def write_chart(
             title = "SSE decoder, chat stream" if workload == "chat" else "SSE decoder, 8 MiB event"
             fig = Figure(workload, title, "sse", metric, metric, higher)
             panels.append((f"{title} ({metric})", values, fig))
-    if not panels:
+    if not panels and not curve:
         return "nothing measured: no chart"
 
     cols = 3
-    rows = (len(panels) + cols - 1) // cols
+    count = len(panels) + (1 if curve else 0)
+    rows = (count + cols - 1) // cols
     canvas, axes = plt.subplots(rows, cols, figsize=(cols * 5.2, rows * 3.4), squeeze=False)
-    for ax in axes.flat[len(panels) :]:
+    for ax in axes.flat[count:]:
         ax.set_visible(False)
+    if curve:
+        draw_curve(axes.flat[len(panels)], curve, table, clients)
     for ax, (title, values, fig) in zip(axes.flat, panels):
         names = list(values)
         heights = [values[n] for n in names]
@@ -735,6 +878,27 @@ def write_chart(
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
+
+
+def draw_curve(
+    ax: Any, curve: List[Figure], table: Dict[str, Dict[str, float]], clients: List[str]
+) -> None:
+    """calls/s against concurrency, one line per client, both axes logarithmic."""
+    levels = [int(f.metric.rsplit("_", 1)[1]) for f in curve]
+    for client in clients:
+        points = [
+            (lv, table[f.key][client]) for lv, f in zip(levels, curve) if client in table[f.key]
+        ]
+        if points:
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, marker="o", label=client, color=CLIENT_COLORS.get(client, "#9467bd"))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(levels, [str(lv) for lv in levels], fontsize=7)
+    ax.set_xlabel("concurrent calls", fontsize=8)
+    ax.set_title("async calls/s by concurrency (calls/s)\nhigher is better", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
 
 
 def ensure_peer(install: bool, started: float) -> Optional[str]:
@@ -855,18 +1019,32 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     if "import" in scenarios:
         if not args.quick:
-            for client in clients:  # warm-up: bytecode caches, page cache
+            for client in (c for c in clients if c in CORE_CLIENTS):  # warm-up: bytecode caches
                 import_sample(client)
         starts = [interpreter_start_ms() for _ in range(min(5, cfg.import_rounds))]
         context["interpreter"] = f"{statistics.median(starts):.0f} ms wall"
         all_samples["import"] = interleaved(
-            clients, cfg.import_rounds, import_sample, "import", started
+            [c for c in clients if c in CORE_CLIENTS],
+            cfg.import_rounds,
+            import_sample,
+            "import",
+            started,
         )
     else:
         context["interpreter"] = "not measured"
 
-    process_scenarios = [s for s in ("chat", "stream", "async", "memory") if s in scenarios]
-    rounds_for = {"async": cfg.async_rounds, "memory": cfg.memory_rounds}
+    process_scenarios = [
+        s
+        for s in ("chat", "stream", "async", "async_1k", "astream", "curve", "memory")
+        if s in scenarios
+    ]
+    rounds_for = {
+        "async": cfg.async_rounds,
+        "async_1k": cfg.async_1k_rounds,
+        "astream": cfg.astream_rounds,
+        "curve": 1,
+        "memory": cfg.memory_rounds,
+    }
     profiles: List[str] = []
     with BenchServer() as server:
         for scenario in process_scenarios:
@@ -877,7 +1055,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             rounds = rounds_for.get(scenario, cfg.rounds)
             if args.quick or args.rounds:
                 rounds = min(rounds, cfg.rounds)
-            all_samples[scenario] = interleaved(clients, rounds, one, scenario, started)
+            who = [c for c in clients if c in SCENARIO_CLIENTS.get(scenario, CORE_CLIENTS)]
+            all_samples[scenario] = interleaved(who, rounds, one, scenario, started)
         if "sse" in scenarios:
             log("sse: bench_sse.run()", started)
             sse = run_sse(cfg)
