@@ -27,9 +27,9 @@ run = _load("run")
 server = _load("server")
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(150)
 def test_quick_run_measures_floor_and_babyapi(tmp_path: Path) -> None:
-    # The floor and the subject only: peers add nothing to what the harness exercises.
+    # The floor, the subject and the async ceiling: other peers add nothing to the harness.
     cmd = [
         sys.executable,
         str(BENCH_DIR / "run.py"),
@@ -37,19 +37,21 @@ def test_quick_run_measures_floor_and_babyapi(tmp_path: Path) -> None:
         "--out",
         str(tmp_path),
         "--clients",
-        "httpx,babyapi",
+        "httpx,babyapi,aiohttp",
         "--scenarios",
-        "import,chat,stream,async,memory",
+        "import,chat,stream,async,astream,curve,memory",
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=80)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=140)
     assert done.returncode == 0, done.stderr
 
     text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert "## Figures" in text
     assert "## Targets (babyapi)" in text
     medians = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["medians"]
-    for key in ("import", "chat_cpu", "chat_wall", "stream_rate", "async_rate", "mem_growth"):
+    for key in ("import", "chat_cpu", "chat_wall", "stream_rate", "mem_growth"):
         assert set(medians[key]) == {"httpx", "babyapi"}, (key, done.stderr)
+    for key in ("async_rate", "astream_rate", "curve_1", "curve_4"):
+        assert set(medians[key]) == {"httpx", "babyapi", "aiohttp"}, (key, done.stderr)
     if importlib.util.find_spec("matplotlib") is not None:
         assert (tmp_path / "results.png").stat().st_size > 0
 
@@ -71,6 +73,8 @@ def test_targets_pass_miss_and_not_measured() -> None:
         "import": {"httpx": 100.0, "openai": 1000.0, "babyapi": 110.0},
         "chat_cpu": {"httpx": 100.0, "openai": 150.0, "babyapi": 120.0},
         "mem_growth": {"httpx": 1.0, "babyapi": 2.0},
+        "async_rate": {"httpx": 100.0, "aiohttp": 1000.0, "babyapi": 900.0},
+        "async_cpu": {"aiohttp": 100.0, "babyapi": 200.0},
         "mem_flat": {"httpx": 0.0, "babyapi": 3.0},
     }
     sse = {
@@ -94,5 +98,9 @@ def test_targets_pass_miss_and_not_measured() -> None:
     assert status["SSE decoder MB/s >= 2x httpx-sse's"] == "PASS"
     assert status["SSE decoder MB/s >= 2x openai's"] == "MISS"
     assert status["one 8 MiB event in 1 KiB chunks well under 100 ms"] == "PASS"
-    assert status["RSS growth <= raw httpx's + 5 MB"] == "PASS"
+    assert status["RSS growth <= raw httpx's + 1 MB"] == "PASS"
+    assert status["async calls/s at 256 >= 10x httpx.AsyncClient"] == "MISS"
+    assert status["async calls/s at 256 >= 0.7x raw aiohttp"] == "PASS"
+    assert status["async CPU/call at 256 <= 1.5x raw aiohttp"] == "MISS"
+    assert status["async calls/s at 1,024 >= 10x httpx.AsyncClient"] == "n/a"
     assert status["RSS flat in the second half of the calls (<= 1 MB)"] == "MISS"
