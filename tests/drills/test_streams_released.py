@@ -112,6 +112,8 @@ def _snapshot(client: Any) -> Dict[str, int]:
     return {"open fds": open_fds(), "pool connections in use": busy, "idle pool connections": idle}
 
 
+# Each stream opens a connection of its own; on a loaded 2-core VM 5,000 took over 10 minutes.
+@pytest.mark.timeout(1800)
 def test_sync_streams_release_their_connections(
     make_client: Callable[..., Any], figures: Any
 ) -> None:
@@ -133,6 +135,7 @@ def test_sync_streams_release_their_connections(
     assert after["open fds"] <= before["open fds"] + IDLE_AT_MOST
 
 
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
 def test_async_streams_release_their_connections(
     make_client: Callable[..., Any], figures: Any, transport: str
