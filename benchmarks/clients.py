@@ -73,6 +73,50 @@ def _root(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+# What to attach to babyapi clients (benchmarks/bench_observers.py sets it): "" for nothing,
+# "usage" for a UsageTracker, "otel" for OpenTelemetry with the API's no-op providers,
+# "otel-sdk" for OpenTelemetry with the SDK and in-memory exporters.
+OBSERVE = os.environ.get("BABYAPI_BENCH_OBSERVE", "")
+
+
+def _observed(babyapi: Any, client: Any) -> Any:
+    """The client with the observers OBSERVE names attached."""
+    if OBSERVE == "usage":
+        # Attached in place (not with_options), so close() still closes the pool.
+        client._config = client._config.with_changes(observers=[babyapi.UsageTracker()])
+        return client
+    if OBSERVE in ("otel", "otel-sdk"):
+        from babyapi.integrations.otel import instrument
+
+        if OBSERVE == "otel":
+            return instrument(client)
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(_Discard()))
+        meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        return instrument(client, tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return client
+
+
+class _Discard:
+    """A span exporter that keeps nothing, so memory stays flat over many calls."""
+
+    def export(self, spans: Any) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
 def _import_babyapi(client: str) -> Any:
     try:
         import babyapi
@@ -116,7 +160,7 @@ def sync_chat(client: str, port: int) -> tuple[SyncCall, Callable[[], None]]:
     babyapi = _import_babyapi(client)
     if not hasattr(babyapi, "BabyAPI"):
         raise Skip("babyapi.BabyAPI not available yet")
-    bc = babyapi.BabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0)
+    bc = _observed(babyapi, babyapi.BabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0))
 
     def call_babyapi() -> Any:
         res = bc.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=16)
@@ -172,7 +216,7 @@ def sync_stream(client: str, port: int) -> tuple[StreamCall, Callable[[], None]]
     babyapi = _import_babyapi(client)
     if not hasattr(babyapi, "BabyAPI"):
         raise Skip("babyapi.BabyAPI not available yet")
-    bc = babyapi.BabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0)
+    bc = _observed(babyapi, babyapi.BabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0))
 
     def stream_babyapi(n: int) -> int:
         seen = 0
@@ -260,7 +304,10 @@ def _async_babyapi(client: str, port: int) -> tuple[Any, AsyncClose]:
         http = kwargs["http_client"] = _httpx_aiohttp_client(port, auth=False)
     elif client != "babyapi" and client not in PEER_DIRS:
         raise Skip(f"{client} has no async chat here")
-    bc = babyapi.AsyncBabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0, **kwargs)
+    bc = _observed(
+        babyapi,
+        babyapi.AsyncBabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0, **kwargs),
+    )
 
     async def close_babyapi() -> None:
         closer = getattr(bc, "aclose", None) or bc.close

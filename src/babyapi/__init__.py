@@ -28,6 +28,7 @@ from babyapi._errors import (
 from babyapi._options import RequestOptions
 from babyapi._sse import SSEEvent
 from babyapi._streaming import AsyncStream, Stream
+from babyapi._usage import ModelUsage, UsageTracker
 from babyapi._version import __version__
 
 
@@ -57,6 +58,7 @@ __all__ = [
     "InternalServerError",
     "InvalidArgumentError",
     "InvalidArgumentTypeError",
+    "ModelUsage",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -67,5 +69,6 @@ __all__ = [
     "StructuredOutputError",
     "ToolError",
     "UnprocessableEntityError",
+    "UsageTracker",
     "__version__",
 ]

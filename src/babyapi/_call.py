@@ -15,9 +15,10 @@ import httpx
 from babyapi._api_response import record_response
 from babyapi._budget import RetryLedger
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
+from babyapi._observe import Answer, CallInfo, Watch
 from babyapi._redact import redact
 from babyapi._request import BuildRequest, Call
-from babyapi._response import error_from_response, parse_json_body
+from babyapi._response import error_from_response, parse_json_body, request_id_of
 from babyapi._retry import (
     NOT_RETRYABLE,
     READ_TIMEOUT_NOT_RETRIED,
@@ -39,6 +40,7 @@ __all__ = [
     "give_up",
     "json_plan",
     "response_plan",
+    "stream_plan",
 ]
 
 logger = logging.getLogger("babyapi")
@@ -106,10 +108,56 @@ def json_plan(
     ledger: Optional[RetryLedger] = None,
 ) -> Plan:
     """Attempts until a 2xx whose body is a JSON object is returned, or an error is raised."""
+    plan = _json_answer(call, build, clocks, base_delay_s, ledger)
+    return _watched(call, plan) if call.observers else plan
+
+
+def stream_plan(
+    call: Call,
+    build: BuildRequest,
+    clocks: Clocks,
+    base_delay_s: float,
+    ledger: Optional[RetryLedger] = None,
+) -> Plan:
+    """Attempts until a stream's 2xx response arrives, its body left for the stream to read."""
+    plan = response_plan(call, build, clocks, base_delay_s, ledger)
+    return _watched(call, plan) if call.observers else plan
+
+
+def _json_answer(
+    call: Call,
+    build: BuildRequest,
+    clocks: Clocks,
+    base_delay_s: float,
+    ledger: Optional[RetryLedger],
+) -> Plan:
     response = yield from response_plan(call, build, clocks, base_delay_s, ledger)
-    data = parse_json_body(response)
+    try:
+        data = parse_json_body(response)
+    except BabyAPIError as error:
+        error.request_id = error.request_id or call.request_id
+        raise
     record_response(response)
     return data
+
+
+def _watched(call: Call, plan: Plan) -> Plan:
+    """The plan, with its observers told how it goes; a stream's reader tells them the rest."""
+    info = CallInfo(call.method, call.url, call.path, call.body, call.stream, call.request_id)
+    watch = call.watch = Watch.open(call.observers, info)
+    if watch is None:
+        return (yield from plan)
+    try:
+        result = yield from plan
+    except BaseException as error:
+        # GeneratorExit too: a plan closed mid-way belongs to a call given up on.
+        watch.end(error)
+        raise
+    if call.stream:
+        watch.stream_opened(result)
+    else:
+        watch.end(None, Answer(lambda: result))
+    return result
 
 
 def response_plan(
@@ -133,10 +181,11 @@ def response_plan(
         time_left = None if deadline_at is None else deadline_at - clocks.monotonic()
         if time_left is not None and time_left <= 0:
             raise _deadline_error(call, retries)
-        request = call.request(build, retries, time_left)
+        observed = None if call.watch is None else call.watch.sending(retries)
+        request = call.request(build, retries, time_left, observed)
         outcome = yield Send(request, call.stream)
         if isinstance(outcome, httpx.Response) and outcome.status_code < 300:
-            _log(call, retries, outcome.status_code, None)
+            _log(call, retries, outcome, None)
             return outcome
         if isinstance(outcome, httpx.Response) and call.stream:
             outcome = (yield ReadBody(outcome)) or outcome
@@ -145,8 +194,11 @@ def response_plan(
         )
         if decision.retry and ledger is not None:
             decision = _spend(ledger, decision, clocks.monotonic())
-        _log(call, retries, getattr(outcome, "status_code", None), decision)
+        _log(call, retries, outcome, decision)
         if not decision.retry:
+            if error.request_id is None:
+                # The server named none: ours joins the error to the log and the server's log.
+                error.request_id = call.request_id
             raise give_up(error, retries, decision)
         yield Sleep(decision.wait_s)
         retries += 1
@@ -395,33 +447,30 @@ def _deadline_error(call: Call, retries: int) -> APITimeoutError:
         f"{call.method} {call.path} did not finish within deadline_s={call.settings.deadline_s:g} "
         f"({retries} attempt{'s' if retries != 1 else ''} made); raise deadline_s or lower max_retries.",
         code="TIMEOUT",
+        request_id=call.request_id,
     )
     error.attempts = retries
     return error
 
 
-def _log(call: Call, retries: int, status: Optional[int], decision: Optional[Decision]) -> None:
+def _log(call: Call, retries: int, outcome: Outcome, decision: Optional[Decision]) -> None:
+    """Tell the observers and the DEBUG log how an attempt ended."""
+    if call.watch is not None:
+        call.watch.attempt_ended(retries, outcome, decision)
     if not logger.isEnabledFor(logging.DEBUG):
         return
-    outcome = status if status is not None else "no response"
+    status: object = "no response"
+    ids = f"request_id={call.request_id}"
+    if isinstance(outcome, httpx.Response):
+        status = outcome.status_code
+        theirs = request_id_of(outcome.headers)
+        if theirs and theirs != call.request_id:
+            ids += f", server request_id={theirs}"
     attempt = f"attempt {retries + 1} of {call.settings.max_retries + 1}"
     if decision is None:
-        logger.debug("%s %s -> %s (%s)", call.method, call.path, outcome, attempt)
+        next_step = ""
     elif decision.retry:
-        logger.debug(
-            "%s %s -> %s (%s); retrying in %.2fs",
-            call.method,
-            call.path,
-            outcome,
-            attempt,
-            decision.wait_s,
-        )
+        next_step = f"; retrying in {decision.wait_s:.2f}s"
     else:
-        logger.debug(
-            "%s %s -> %s (%s); giving up: %s",
-            call.method,
-            call.path,
-            outcome,
-            attempt,
-            decision.reason,
-        )
+        next_step = f"; giving up: {decision.reason}"
+    logger.debug("%s %s -> %s (%s)%s [%s]", call.method, call.path, status, attempt, next_step, ids)

@@ -42,7 +42,7 @@ from babyapi._call import (
     ReadBody,
     Send,
     json_plan,
-    response_plan,
+    stream_plan,
 )
 from babyapi._config import (
     DEFAULT_MAX_RETRIES,
@@ -55,6 +55,7 @@ from babyapi._config import (
 )
 from babyapi._errors import BabyAPIError, InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._infer import CHAT_PATH, baby_infer_body, route_infer
+from babyapi._observe import Observer
 from babyapi._options import RequestOptionsLike
 from babyapi._request import Call, prepare_call
 from babyapi._streaming import AsyncStream, EventReader, Finisher, Stream
@@ -116,6 +117,7 @@ _SETTINGS = (
     "retry_budget",
     "http_client",
     "transport",
+    "observers",
     "default_embedding_model",
     "default_rerank_model",
 )
@@ -349,6 +351,7 @@ class _ClientBase(Generic[HttpT, GivenT]):
         retry_budget: Optional[RetryBudget] = DEFAULT_RETRY_BUDGET,
         http_client: Optional[GivenT] = None,
         transport: Transport = "auto",
+        observers: Optional[Sequence[Observer]] = None,
         default_embedding_model: Optional[str] = None,
         default_rerank_model: Optional[str] = None,
         **unsupported: Never,
@@ -365,7 +368,8 @@ class _ClientBase(Generic[HttpT, GivenT]):
         HTTP library: "auto" (aiohttp when installed and running on asyncio, else httpx),
         "aiohttp" or "httpx"; BabyAPI always uses httpx.
         ``retry_budget`` caps retries client-wide (``None``: no cap); ``http_client`` is your
-        own httpx client (proxies, mTLS, transports), never closed by us.
+        own httpx client (proxies, mTLS, transports), never closed by us;
+        ``observers`` watch every call (a ``UsageTracker``, OpenTelemetry), copies included.
         """
         # Names from other SDKs (timeout=, organization=) get a TypeError pointing at ours.
         refuse_unknown_settings(f"{type(self).__name__}()", unsupported, _SETTINGS)
@@ -382,6 +386,7 @@ class _ClientBase(Generic[HttpT, GivenT]):
             default_embedding_model=default_embedding_model,
             default_rerank_model=default_rerank_model,
             retry_budget=retry_budget,
+            observers=observers,
         )
         self._start(config, self._given(http_client, transport))
 
@@ -580,7 +585,7 @@ class _ClientBase(Generic[HttpT, GivenT]):
         )
 
     def _stream_plan(self, call: Call) -> Plan:
-        return response_plan(
+        return stream_plan(
             call,
             self._http.build_request,
             self._clocks,
@@ -748,6 +753,10 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
                     outcome = None
             except TRANSPORT_ERRORS as exc:
                 outcome = exc
+            except BaseException as exc:
+                # Cancelled or interrupted mid-call: the plan ends with it, so observers learn why.
+                plan.throw(exc)
+                raise
 
 
 class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
@@ -925,6 +934,10 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
                     outcome = None
             except TRANSPORT_ERRORS as exc:
                 outcome = exc
+            except BaseException as exc:
+                # Cancelled or interrupted mid-call: the plan ends with it, so observers learn why.
+                plan.throw(exc)
+                raise
 
 
 @final

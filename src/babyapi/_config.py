@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping, NamedTuple, Optional
 
 from babyapi._budget import RetryBudget
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
+from babyapi._observe import Observer
 from babyapi._validation import (
     check_api_key,
     check_flag,
@@ -43,6 +44,7 @@ class ClientConfig(NamedTuple):
     default_embedding_model: Optional[str] = None
     default_rerank_model: Optional[str] = None
     retry_budget: Optional[RetryBudget] = DEFAULT_RETRY_BUDGET
+    observers: tuple[Observer, ...] = ()
 
     def __repr__(self) -> str:
         # Neither the key nor header values (which may carry credentials) are shown.
@@ -76,6 +78,7 @@ class ClientConfig(NamedTuple):
             "default_embedding_model": self.default_embedding_model,
             "default_rerank_model": self.default_rerank_model,
             "retry_budget": self.retry_budget,
+            "observers": self.observers,
         }
         refuse_unknown_settings("with_options()", changes, merged)
         merged.update(changes)
@@ -101,6 +104,7 @@ def build_config(
     default_embedding_model: Optional[str] = None,
     default_rerank_model: Optional[str] = None,
     retry_budget: Optional[RetryBudget] = DEFAULT_RETRY_BUDGET,
+    observers: Optional[Iterable[Observer]] = None,
     environ: Mapping[str, str] = os.environ,
 ) -> ClientConfig:
     """Arguments win over the environment; the environment wins over the defaults."""
@@ -129,6 +133,7 @@ def build_config(
                 default_rerank_model, "default_rerank_model", environ
             ),
             retry_budget=retry_budget,
+            observers=observers,
         )
     )
 
@@ -204,6 +209,7 @@ def _validated(**settings: Any) -> dict[str, Any]:
         "default_embedding_model": settings["default_embedding_model"],
         "default_rerank_model": settings["default_rerank_model"],
         "retry_budget": _check_budget(settings["retry_budget"]),
+        "observers": _check_observers(settings["observers"]),
     }
 
 
@@ -215,6 +221,25 @@ def _check_budget(value: Any) -> Optional[RetryBudget]:
         f"(no budget), got {type(value).__name__}.",
         code="INVALID_OPTIONS",
     )
+
+
+def _check_observers(value: Any) -> tuple[Observer, ...]:
+    """A list of observers (a UsageTracker, the OpenTelemetry observer), kept as a tuple."""
+    if value is None:
+        return ()
+    items: Any = (value,) if isinstance(value, Observer) else value
+    try:
+        observers = tuple(items)
+    except TypeError:
+        observers = (items,)
+    for item in observers:
+        if not isinstance(item, Observer):
+            raise InvalidArgumentTypeError(
+                f"observers must be a list of observers such as babyapi.UsageTracker(), got "
+                f"{type(item).__name__}.",
+                code="INVALID_OPTIONS",
+            )
+    return observers
 
 
 def _non_blank(value: Any, name: str) -> Optional[str]:

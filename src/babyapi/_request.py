@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import uuid
 from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
@@ -12,6 +13,7 @@ import httpx
 
 from babyapi._config import ClientConfig
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
+from babyapi._observe import Observer, Watch
 from babyapi._options import CallSettings, RequestOptionsLike, resolve_settings
 from babyapi._validation import check_headers, check_query
 from babyapi._version import __version__
@@ -28,15 +30,19 @@ class Call:
     __slots__ = (
         "_usual_timeout",
         "attempt_time_left_s",
+        "body",
         "connect_timeout_s",
         "content",
         "deadline_at",
         "idempotency_key",
         "method",
+        "observers",
         "path",
+        "request_id",
         "settings",
         "stream",
         "url",
+        "watch",
     )
 
     def __init__(
@@ -50,6 +56,9 @@ class Call:
         stream: bool,
         idempotency_key: Optional[str],
         connect_timeout_s: float,
+        body: Optional[Mapping[str, Any]] = None,
+        request_id: str = "",
+        observers: tuple[Observer, ...] = (),
     ) -> None:
         self.method = method
         self.url = url
@@ -64,16 +73,32 @@ class Call:
         self.attempt_time_left_s: Optional[float] = None
         # When deadline_s runs out (on the shell's monotonic clock), once the first attempt starts.
         self.deadline_at: Optional[float] = None
+        self.body = body
+        # One id for every attempt, so the server's log lines of a call and its retries join.
+        self.request_id = request_id or os.urandom(16).hex()
+        self.observers = observers
+        # Set by the plan when an observer watches this call.
+        self.watch: Optional[Watch] = None
 
     def request(
-        self, build: BuildRequest, retries_done: int, time_left_s: Optional[float]
+        self,
+        build: BuildRequest,
+        retries_done: int,
+        time_left_s: Optional[float],
+        observed: Optional[Mapping[str, str]] = None,
     ) -> httpx.Request:
-        """The httpx request for one attempt: its headers and timeouts depend on the attempt."""
+        """The httpx request for one attempt: its headers and timeouts depend on the attempt.
+
+        ``observed`` are headers observers add (``traceparent``); the caller's own win.
+        """
         # Header names arrive lower-cased (see check_headers), so these replace, never duplicate.
         headers = dict(self.settings.headers)
+        if observed:
+            headers = {**observed, **headers}
         headers["authorization"] = f"Bearer {self.settings.api_key}"
         headers["accept"] = "text/event-stream" if self.stream else "application/json"
         headers.setdefault("user-agent", USER_AGENT)
+        headers["x-request-id"] = self.request_id
         if self.content is not None:
             headers["content-type"] = "application/json"
         if self.idempotency_key is not None:
@@ -138,6 +163,10 @@ def prepare_call(
         if query:
             url = url.copy_merge_params(query)
     return Call(
+        body=body,
+        # A request id the caller chose wins over ours.
+        request_id=settings.headers.get("x-request-id", ""),
+        observers=config.observers,
         method=method,
         url=url,
         path=path,

@@ -23,6 +23,7 @@ import httpx
 from babyapi._accumulate import Accumulator, text_of_chunk
 from babyapi._call import TRANSPORT_ERRORS, error_from_exception
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
+from babyapi._observe import Answer
 from babyapi._request import Call
 from babyapi._response import error_from_stream_frame, request_id_of
 from babyapi._sse import SSEDecoder, SSEEvent
@@ -54,6 +55,10 @@ class EventReader:
         # length, not the number of events.
         self._accumulator = Accumulator()
         self._decoder = SSEDecoder()
+        self._error: Optional[BaseException] = None
+        self._body_ended = False
+        self._stopped_by: Optional[BaseException] = None
+        self._watch = call.watch
         self._clock = clock
         self._idle_s = call.settings.stream_idle_timeout_s
         self._deadline_at = call.deadline_at
@@ -135,6 +140,8 @@ class EventReader:
             raise self._attach(
                 error_from_stream_frame(self.response, data if data is not None else event.raw)
             )
+        if not self.data_events and self._watch is not None:
+            self._watch.first_event()
         self.data_events += 1
         if self._idle_s is not None:
             self._last_data_at = self._clock()
@@ -156,6 +163,7 @@ class EventReader:
 
     def finish(self) -> list[SSEEvent]:
         """End of the body: the remaining events, or an error when nothing came at all."""
+        self._body_ended = True
         if self._plain is not None:
             return [SSEEvent(b"".join(self._plain).decode("utf-8", errors="replace"))]
         events = self._decoder.end()
@@ -213,7 +221,38 @@ class EventReader:
 
     def _attach(self, error: BabyAPIError) -> BabyAPIError:
         error.partial = self.accumulated()
+        if error.request_id is None:
+            error.request_id = self.call.request_id
+        self._error = error
         return error
+
+    def stopped_by(self, exc: BaseException) -> None:
+        """Note what stopped the reading (an error, a cancellation, the reader closing it)."""
+        if self._stopped_by is None:
+            self._stopped_by = exc
+
+    def release(self) -> None:
+        """Close the response; tell the observers how the stream ended, once."""
+        self.response.close()
+        self._tell_end()
+
+    async def arelease(self) -> None:
+        """The async ``release``."""
+        await self.response.aclose()
+        self._tell_end()
+
+    def _tell_end(self) -> None:
+        watch = self._watch
+        if watch is None:
+            return
+        self._watch = None
+        if self._error is not None:
+            ending: Optional[BaseException] = self._error
+        elif self.done or (self._body_ended and self._stopped_by is None):
+            ending = None
+        else:
+            ending = self._stopped_by or GeneratorExit()
+        watch.end(ending, Answer(self.accumulated))
 
 
 def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
@@ -227,8 +266,11 @@ def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
         reader.raise_pending()
     except TRANSPORT_ERRORS as exc:
         raise reader.interrupted(exc) from None
+    except BaseException as exc:
+        reader.stopped_by(exc)
+        raise
     finally:
-        reader.response.close()
+        reader.release()
 
 
 async def _aread_events(reader: EventReader) -> AsyncGenerator[Optional[SSEEvent], None]:
@@ -248,8 +290,11 @@ async def _aread_events(reader: EventReader) -> AsyncGenerator[Optional[SSEEvent
         reader.raise_pending()
     except TRANSPORT_ERRORS as exc:
         raise reader.interrupted(exc) from None
+    except BaseException as exc:
+        reader.stopped_by(exc)
+        raise
     finally:
-        await reader.response.aclose()
+        await reader.arelease()
         await _run_out(chunks)
 
 
@@ -287,7 +332,10 @@ class _StreamBase(Generic[ChunkT, FinalT]):
 
     @property
     def request_id(self) -> Optional[str]:
-        return request_id_of(self.response.headers)
+        """The server's request id, else the ``x-request-id`` this call sent."""
+        headers = self.response.headers
+        assert self._reader is not None
+        return request_id_of(headers) or self._reader.call.request_id
 
     def _result(self) -> FinalT:
         assert self._reader is not None
@@ -326,7 +374,8 @@ class Stream(_StreamBase[ChunkT, FinalT]):
         """Stop reading and release the connection."""
         self._iterator.close()
         # A generator closed before its first step never runs its `finally`.
-        self.response.close()
+        if self._reader is not None:
+            self._reader.release()
 
     def text_deltas(self) -> Iterator[str]:
         """Only the new text of each chunk (first choice), skipping empty and non-text events."""
@@ -388,7 +437,7 @@ class AsyncStream(_StreamBase[ChunkT, FinalT]):
             await self._iterator.aclose()
         if self._reader is not None:
             # A generator closed before its first step never runs its `finally`.
-            await self._reader.response.aclose()
+            await self._reader.arelease()
 
     async def text_deltas(self) -> AsyncIterator[str]:
         """Only the new text of each chunk (first choice), skipping empty and non-text events."""

@@ -293,9 +293,10 @@ def test_each_decision_is_logged_without_key_or_body(
             )
         )
     lines = [r.getMessage() for r in caplog.records if r.name == "babyapi"]
+    request_id = driver.server.requests[0].headers["x-request-id"]
     assert lines == [
-        "POST /v1/chat/completions -> 503 (attempt 1 of 3); retrying in 0.25s",
-        "POST /v1/chat/completions -> 200 (attempt 2 of 3)",
+        f"POST /v1/chat/completions -> 503 (attempt 1 of 3); retrying in 0.25s [request_id={request_id}]",
+        f"POST /v1/chat/completions -> 200 (attempt 2 of 3) [request_id={request_id}]",
     ]
     assert not any(API_KEY in line or "secret prompt" in line for line in caplog.text.splitlines())
 
