@@ -68,7 +68,8 @@ def test_servers_end_when_the_harness_itself_is_killed(tmp_path: Path) -> None:
         text=True,
     )
     assert harness.stdout is not None
-    server_pid = int(harness.stdout.readline())
+    with harness.stdout:  # closed here, so no ResourceWarning for the pipe
+        server_pid = int(harness.stdout.readline())
     harness.kill()
     harness.wait()
     try:
