@@ -57,6 +57,7 @@ from babyapi._errors import BabyAPIError, InvalidArgumentError, InvalidArgumentT
 from babyapi._infer import CHAT_PATH, baby_infer_body, route_infer
 from babyapi._observe import Observer
 from babyapi._options import RequestOptionsLike
+from babyapi._pool_guard import inside_pool
 from babyapi._request import Call, prepare_call
 from babyapi._streaming import AsyncStream, EventReader, Finisher, Stream
 from babyapi._transports import (
@@ -248,7 +249,8 @@ def closed_error(why: str) -> BabyAPIError:
 
 def _close_if_still_ours(client: httpx.Client, pid: int) -> None:
     if os.getpid() == pid:
-        client.close()
+        with inside_pool:
+            client.close()
 
 
 class _CloseWhenDropped:
@@ -717,7 +719,8 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         """End this client; later calls raise code CLIENT_CLOSED. See the class docstring."""
         http = self._shut()
         if http is not None:
-            http.close()
+            with inside_pool:
+                http.close()
 
     def __enter__(self) -> BabyAPI:
         return self
@@ -741,12 +744,14 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
             try:
                 if isinstance(action, Send):
                     try:
-                        outcome = self._http.send(action.request, stream=action.stream)
+                        with inside_pool:
+                            outcome = self._http.send(action.request, stream=action.stream)
                     except RuntimeError as exc:
                         self._check_refusal(exc)
                         raise
                 elif isinstance(action, ReadBody):
-                    action.response.read()
+                    with inside_pool:
+                        action.response.read()
                     outcome = None
                 else:
                     self._sleep(action.seconds)

@@ -24,6 +24,7 @@ from babyapi._accumulate import Accumulator, text_of_chunk
 from babyapi._call import TRANSPORT_ERRORS, error_from_exception
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._observe import Answer
+from babyapi._pool_guard import inside_pool, release_outside_pool
 from babyapi._request import Call
 from babyapi._response import error_from_stream_frame, request_id_of
 from babyapi._sse import SSEDecoder, SSEEvent
@@ -255,9 +256,34 @@ class EventReader:
         watch.end(ending, Answer(self.accumulated))
 
 
-def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
+# The body iterators of the sync streams still open. Held here, httpx's chain of body
+# generators stays out of any garbage cycle a Stream falls into: collected with it, they would
+# close the response from inside whatever the thread was doing, pool lock held or not.
+_OPEN_BODIES: dict[EventReader, Iterator[bytes]] = {}
+
+
+def _open_body(reader: EventReader) -> Iterator[bytes]:
+    chunks = _OPEN_BODIES[reader] = reader.response.iter_bytes()
+    return chunks
+
+
+def _release(reader: EventReader) -> None:
+    """Close a sync stream's response, now or as soon as this thread is out of the pool."""
+    release_outside_pool(lambda: _release_now(reader))
+
+
+def _release_now(reader: EventReader) -> None:
+    reader.release()
+    _OPEN_BODIES.pop(reader, None)
+
+
+def _read_events(reader: EventReader, chunks: Iterator[bytes]) -> Generator[SSEEvent, None, None]:
     try:
-        for chunk in reader.response.iter_bytes():
+        while True:
+            with inside_pool:  # the body's end closes the response, in the pool
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
             yield from reader.take(chunk)
             reader.raise_pending()
             if reader.done:
@@ -270,7 +296,7 @@ def _read_events(reader: EventReader) -> Generator[SSEEvent, None, None]:
         reader.stopped_by(exc)
         raise
     finally:
-        reader.release()
+        _release(reader)
 
 
 async def _aread_events(reader: EventReader) -> AsyncGenerator[Optional[SSEEvent], None]:
@@ -351,7 +377,7 @@ class Stream(_StreamBase[ChunkT, FinalT]):
         self._finish = finish
         # The generator must not reference the Stream: without a cycle, CPython frees the
         # Stream (and so closes the connection) the moment a loop over it is left.
-        self._iterator = _read_events(reader)
+        self._iterator = _read_events(reader, _open_body(reader))
 
     def __iter__(self) -> Stream[ChunkT, FinalT]:
         return self
@@ -375,7 +401,7 @@ class Stream(_StreamBase[ChunkT, FinalT]):
         self._iterator.close()
         # A generator closed before its first step never runs its `finally`.
         if self._reader is not None:
-            self._reader.release()
+            _release(self._reader)
 
     def text_deltas(self) -> Iterator[str]:
         """Only the new text of each chunk (first choice), skipping empty and non-text events."""

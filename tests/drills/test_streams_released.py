@@ -113,12 +113,6 @@ def _snapshot(client: Any) -> Dict[str, int]:
 
 
 # Each stream opens a connection of its own; on a loaded 2-core VM 5,000 took over 10 minutes.
-@pytest.mark.skip(
-    reason="known deadlock, open: a sync stream's generator collected by the cyclic GC while "
-    "httpcore's handle_request holds the pool lock in the same thread closes its response "
-    "there and waits on that lock forever (py-spy: PoolByteStream.close under "
-    "ConnectionPool.handle_request); the drill hangs until this is fixed"
-)
 @pytest.mark.timeout(1800)
 def test_sync_streams_release_their_connections(
     make_client: Callable[..., Any], figures: Any

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 import tracemalloc
@@ -13,6 +14,7 @@ import pytest
 
 from babyapi import APITimeoutError, AsyncBabyAPI
 from babyapi._call import Clocks
+from babyapi.server import LocalServer
 from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
@@ -78,6 +80,36 @@ def test_an_async_stream_dropped_unread_in_our_own_pool_is_closed(
             assert await asyncio.to_thread(scripted_server.wait_for_open_connections, 0)
 
     asyncio.run(main())
+
+
+# ------------------------------------------------ collected by the cycle GC
+
+
+def test_sync_streams_in_garbage_cycles_close_without_hanging_the_next_call(
+    local_server: LocalServer,
+) -> None:
+    # The collector runs wherever an allocation trips it, including inside httpcore while
+    # this thread holds the pool's lock; a stream closing its response there used to wait
+    # on that lock forever. A low threshold makes that moment come within a few streams.
+    from babyapi import BabyAPI
+
+    streams = 300
+    with BabyAPI(api_key=API_KEY, base_url=local_server.base_url, max_retries=0) as client:
+        thresholds = gc.get_threshold()
+        gc.set_threshold(101, 1, 1)
+        try:
+            for _ in range(streams):
+                stream = client.completions.stream(model="mistral", prompt="count", max_tokens=4)
+                next(stream)
+                cycle: list[Any] = [stream]
+                cycle.append(cycle)  # only the cycle collector can free it
+                del stream, cycle
+        finally:
+            gc.set_threshold(*thresholds)
+        gc.collect()
+        pool = client._pool.current()._transport._pool  # pyright: ignore
+        assert [c for c in pool.connections if not c.is_idle()] == []
+        assert client.completions.create(model="mistral", prompt="ok", max_tokens=2)["choices"]
 
 
 # ------------------------------------------------------------------- memory
