@@ -534,3 +534,28 @@ def test_json_payloads_round_trip(payloads: List[Dict[str, int]]) -> None:
     events = decode([stream])
     assert [e.data for e in events[:-1]] == payloads
     assert events[-1].done
+
+
+@given(STREAMS)
+@settings(max_examples=200)
+def test_one_event_per_chunk_agrees_with_reference(stream: bytes) -> None:
+    # Servers usually write one event per chunk, which the decoder takes on a short path.
+    pieces = stream.split(b"\n\n")
+    chunks = [piece + b"\n\n" for piece in pieces[:-1]] + [pieces[-1]]
+    decoder = SSEDecoder()
+    events: List[SSEEvent] = []
+    for chunk in chunks:
+        events.extend(decoder.feed(chunk))
+    assert (events, decoder.last_event_id, decoder.retry) == reference_state(stream)
+
+
+@pytest.mark.parametrize(
+    "raw", ['{"a": 1}', ' {"a": 1}', '{"a": 1} ', '{"a": 1} x', "[1, 2]", "1e400", "NaN", "", "{"]
+)
+def test_event_data_reads_json_as_json_loads_does(raw: str) -> None:
+    try:
+        expected = json.loads(raw)
+    except ValueError:
+        expected = None
+    got = SSEEvent(raw).data
+    assert got == expected or (got != got and expected != expected)  # NaN is not NaN
