@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from typing import Any, Final, List, Optional
+from typing import Any, Callable, Final, List, Optional, Tuple
 
 __all__ = ["SSEDecoder", "SSEEvent"]
 
@@ -22,7 +22,8 @@ _UNPARSED: Final = object()
 _utf8_decode: Final = codecs.utf_8_decode
 _new_event: Final = object.__new__
 # json.loads without its two Python-level layers: the C scanner reads one value at offset 0.
-_scan_json: Final = json.JSONDecoder().scan_once
+# (Read through vars(): typeshed does not declare the attribute JSONDecoder sets in __init__.)
+_scan_json: Final[Callable[[str, int], Tuple[Any, int]]] = vars(json.JSONDecoder())["scan_once"]
 
 
 def _parse_json(raw: str) -> Any:
