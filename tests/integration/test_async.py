@@ -78,7 +78,7 @@ def test_cancelled_streams_leave_the_pool_healthy(
 
 @TRANSPORTS
 def test_asyncio_timeout_cancels_a_call(scripted_server: ScriptedServer, transport: str) -> None:
-    slow = Reply.json({}, delay_s=2.0)
+    slow = Reply.json({}, delay_s=10.0)  # far past the 0.2 s bound, even on a loaded machine
 
     def reply(request: Any) -> Reply:
         return slow if request.json()["messages"][0]["content"] == "slow" else OK
@@ -166,8 +166,9 @@ def test_five_hundred_concurrent_calls_at_default_limits(
     scripted_server.script(OK)
 
     async def main() -> int:
+        # Default limits; a long timeout_s, so a loaded machine's slow queue is not the test.
         async with AsyncBabyAPI(
-            api_key=API_KEY, base_url=scripted_server.base_url, transport=transport
+            api_key=API_KEY, base_url=scripted_server.base_url, transport=transport, timeout_s=120
         ) as client:
             results = await asyncio.gather(
                 *(client.chat.completions.create(model="m", messages=MESSAGES) for _ in range(500))
