@@ -112,7 +112,6 @@ def _snapshot(client: Any) -> Dict[str, int]:
     return {"open fds": open_fds(), "pool connections in use": busy, "idle pool connections": idle}
 
 
-# Each stream opens a connection of its own; on a loaded 2-core VM 5,000 took over 10 minutes.
 @pytest.mark.timeout(1800)
 def test_sync_streams_release_their_connections(
     make_client: Callable[..., Any], figures: Any
