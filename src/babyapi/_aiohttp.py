@@ -17,14 +17,10 @@ import aiohttp
 import httpx
 from yarl import URL
 
-from babyapi._config import DEFAULT_TIMEOUT_S
+from babyapi._config import DEFAULT_TIMEOUT_S, KEEPALIVE_S, MAX_CONNECTIONS
 from babyapi._errors import InvalidArgumentError
 
 __all__ = ["AiohttpClient", "unsupported_env_proxy"]
-
-# httpx's defaults, so a server sees the same pool limits and keep-alive either way.
-MAX_CONNECTIONS = 100
-KEEPALIVE_S = 5.0
 
 # The encodings httpx can decode: bodies are decoded by httpx, as on the httpx transport.
 _ACCEPT_ENCODING = "gzip, deflate"

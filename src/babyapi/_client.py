@@ -61,6 +61,7 @@ from babyapi._pool_guard import inside_pool
 from babyapi._request import Call, prepare_call
 from babyapi._streaming import AsyncStream, EventReader, Finisher, Stream
 from babyapi._transports import (
+    POOL_LIMITS,
     AsyncSender,
     Transport,
     check_transport,
@@ -627,7 +628,7 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         return http_client
 
     def _factory(self) -> Callable[[], httpx.Client]:
-        return lambda: httpx.Client(timeout=DEFAULT_TIMEOUT_S)
+        return lambda: httpx.Client(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS)
 
     def _attach_resources(self) -> None:
         self.chat = Chat(self)

@@ -22,6 +22,14 @@ __all__ = ["DEFAULT_BASE_URL", "ClientConfig", "build_config"]
 
 DEFAULT_BASE_URL = "https://api.babyapi.org"
 DEFAULT_TIMEOUT_S = 60.0
+# The pool of a client we build (httpx's defaults for size).
+MAX_CONNECTIONS = 100
+MAX_IDLE_CONNECTIONS = 20
+# Servers on uvicorn (vLLM, LiteLLM) and cpp-httplib (llama.cpp) close a connection left idle
+# for 5 s, the keep-alive httpx uses too. A client keeping it as long may send on it just as
+# the server closes it, and lose the request ("Server disconnected without sending a
+# response"); streams are never retried, so that race fails them. We let go a second earlier.
+KEEPALIVE_S = 4.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_RETRY_BASE_DELAY_S = 0.25
 DEFAULT_RETRY_BUDGET = RetryBudget()

@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from babyapi._config import DEFAULT_TIMEOUT_S
+from babyapi._config import DEFAULT_TIMEOUT_S, KEEPALIVE_S, MAX_CONNECTIONS, MAX_IDLE_CONNECTIONS
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._request import BuildRequest
 
@@ -102,10 +102,18 @@ def chosen(transport: Transport) -> str:
     return transport
 
 
+# The same limits and keep-alive on every transport, sync and async (see _config.KEEPALIVE_S).
+POOL_LIMITS = httpx.Limits(
+    max_connections=MAX_CONNECTIONS,
+    max_keepalive_connections=MAX_IDLE_CONNECTIONS,
+    keepalive_expiry=KEEPALIVE_S,
+)
+
+
 def new_sender(transport: Transport) -> AsyncSender:
     """Our own client for the loop we are in: aiohttp if asked or if it fits, else httpx."""
     if chosen(transport) == "httpx":
-        client: AsyncSender = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S)
+        client: AsyncSender = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS)
         return client
     if _in_trio():
         raise InvalidArgumentError(

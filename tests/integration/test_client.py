@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -124,3 +126,16 @@ def test_async_close_is_an_alias_of_aclose(scripted_server: ScriptedServer) -> N
         return http.is_closed
 
     assert asyncio.run(main())
+
+
+def test_a_connection_idle_for_four_seconds_is_not_reused(driver: Driver) -> None:
+    # vLLM, LiteLLM (uvicorn) and llama.cpp close a connection idle for 5 s; a client that
+    # kept it as long could send just as it closed, and lose the request.
+    driver.server.script(OK, OK, OK)
+    driver.call(lambda c: c.models.list())
+    time.sleep(4.2)
+    driver.call(lambda c: c.models.list())
+    driver.call(lambda c: c.models.list())
+    first, after_idle, right_after = (r.client_port for r in driver.server.requests)
+    assert after_idle != first  # a new connection after 4 s idle
+    assert right_after == after_idle  # keep-alive still serves calls close together
