@@ -6,7 +6,8 @@ type); content the server judges, such as an empty ``messages`` list, goes to th
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, Sequence, cast
+from collections.abc import Mapping
+from typing import Any, Callable, Optional, Sequence, cast
 
 from babyapi._config import ClientConfig
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError

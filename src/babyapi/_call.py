@@ -184,6 +184,8 @@ def response_plan(
         observed = None if call.watch is None else call.watch.sending(retries)
         request = call.request(build, retries, time_left, observed)
         outcome = yield Send(request, call.stream)
+        if isinstance(outcome, httpx.Response) and not call.stream:
+            _unbind(outcome)
         if isinstance(outcome, httpx.Response) and outcome.status_code < 300:
             _log(call, retries, outcome, None)
             return outcome
@@ -202,6 +204,19 @@ def response_plan(
             raise give_up(error, retries, decision)
         yield Sleep(decision.wait_s)
         retries += 1
+
+
+def _unbind(response: httpx.Response) -> None:
+    """Cut the reference cycle httpx keeps between a response and its stream, once it is read.
+
+    httpx's client binds each response's stream back to the response. Left alone, every
+    call's response, request and pool records wait for the cyclic garbage collector, and
+    the ones it finds still alive move to the oldest generation, where they linger for
+    thousands of calls: resident memory that grows over a run. Once the body is read, the
+    stream is only its bytes, so it becomes one (as httpx does for a request read into memory).
+    """
+    if response.is_closed and not isinstance(response.stream, httpx.ByteStream):
+        response.stream = httpx.ByteStream(response.content)
 
 
 def _judge(

@@ -6,7 +6,6 @@ import functools
 import json
 import math
 import os
-import uuid
 from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 import httpx
@@ -156,7 +155,7 @@ def prepare_call(
     # The key comes from api_key only, so a stray header can never override or leak it.
     settings.headers.pop("authorization", None)
     user_key = settings.headers.pop("idempotency-key", None)
-    key = (user_key or str(uuid.uuid4())) if method == "POST" else None
+    key = (user_key or new_uuid4()) if method == "POST" else None
     url = _endpoint_url(config.base_url, path)
     if extra_query is not None:
         query = check_query(extra_query)
@@ -178,16 +177,29 @@ def prepare_call(
     )
 
 
+def new_uuid4() -> str:
+    """A random UUID (version 4) as text, like ``str(uuid.uuid4())`` in under half its time."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    hexa = raw.hex()
+    return f"{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"
+
+
 @functools.lru_cache(maxsize=256)
 def _endpoint_url(base_url: str, path: str) -> httpx.URL:
     """Parsed once: httpx re-parses a URL string (host, port, path) on every request."""
     return httpx.URL(base_url + path)
 
 
+# One encoder for every call: json.dumps with options builds a new one each time.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode_json(body: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON; values JSON cannot carry fail with the path to the culprit."""
     try:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        return _ENCODER.encode(body).encode()
     except (TypeError, ValueError, RecursionError) as exc:
         # json's own split: a set or bytes is a TypeError, NaN or a cycle a ValueError.
         error = InvalidArgumentTypeError if isinstance(exc, TypeError) else InvalidArgumentError

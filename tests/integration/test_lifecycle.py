@@ -320,3 +320,27 @@ def test_documented_ways_of_closing_leave_no_resource_warning(
     gc.collect()
     assert scripted_server.wait_for_open_connections(0)
     assert unraisable == []
+
+
+# ---------------------------------------------------------------------- memory
+
+
+def test_a_finished_call_leaves_nothing_for_the_garbage_collector(driver: Driver) -> None:
+    # A response left in a reference cycle is freed only by the cyclic collector, and one it
+    # finds still in use is kept until a full collection: memory that grows over a long run.
+    driver.server.script(OK, ANSWER)
+    client = driver.make(default_model="m", max_retries=0)
+    driver.call(lambda c: c.models.list(), client)  # opens the pool and the connection
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(3):
+            driver.call(lambda c: c.completions.create(prompt="x"), client)
+        gc.collect()
+        left = [type(o) for o in gc.garbage if isinstance(o, (httpx.Response, httpx.Request))]
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+        gc.enable()
+    assert left == []

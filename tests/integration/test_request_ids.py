@@ -82,3 +82,15 @@ def test_a_stream_names_the_sent_id_when_the_server_names_none(driver: Driver) -
     )
     driver.stream_method(stream, "final")
     assert stream.request_id == driver.server.requests[0].headers["x-request-id"]
+
+
+def test_an_errors_response_holds_the_request_as_it_was_sent(driver: Driver) -> None:
+    driver.server.script(Reply.json({"error": {"message": "bad"}}, status=400))
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(chat)
+    response = info.value.response
+    assert response is not None
+    request, seen = response.request, driver.server.requests[0]
+    assert (request.method, request.url.path, request.content) == ("POST", seen.path, seen.body)
+    for name in ("x-request-id", "idempotency-key", "content-type", "user-agent", "accept"):
+        assert request.headers[name] == seen.headers[name]

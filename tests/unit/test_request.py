@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, Dict, List, Mapping, Optional
@@ -139,6 +140,16 @@ def test_idempotency_key_same_across_attempts(build: Any) -> None:
     assert keys == [keys[0]] * 3
     # A different call gets a different key.
     assert values(call_with().request(build, 0, None), "idempotency-key") != keys[0]
+
+
+def test_idempotency_keys_are_random_uuid4_text(build: Any) -> None:
+    # Servers that check the key's shape expect what str(uuid.uuid4()) gives.
+    keys = [values(call_with().request(build, 0, None), "idempotency-key")[0] for _ in range(200)]
+    for key in keys:
+        parsed = uuid.UUID(key)
+        assert str(parsed) == key
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+    assert len(set(keys)) == len(keys)
 
 
 @pytest.mark.parametrize("name", ["Idempotency-Key", "idempotency-key", "IDEMPOTENCY-KEY"])
