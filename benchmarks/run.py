@@ -83,10 +83,10 @@ class Config:
     async_batches: int = 6
     async_concurrency: int = 256
     async_warmup: int = 1
-    async_rounds: int = 3
+    async_rounds: int = 5
     async_1k_concurrency: int = 1024
     async_1k_batches: int = 2
-    async_1k_rounds: int = 2
+    async_1k_rounds: int = 3
     astream_n: int = 8
     astream_rounds: int = 3
     curve_levels: str = "1,4,16,64,256,1024"
