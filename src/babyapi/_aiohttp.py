@@ -11,7 +11,7 @@ Imported only when an async client first needs it: ``import babyapi`` never load
 from __future__ import annotations
 
 import functools
-from typing import Any, AsyncIterator, Mapping, Optional
+from typing import Any, AsyncIterator, Mapping, Optional, Sequence
 
 import aiohttp
 import httpx
@@ -69,6 +69,38 @@ class _Request(httpx.Request):
     def wire_headers(self) -> Mapping[str, str]:
         """What to send: the plain dict, unless the headers were read (and maybe changed)."""
         return self.sent if self._headers is None else self._headers
+
+
+class _Response(httpx.Response):
+    """An ``httpx.Response`` whose ``headers`` are made from aiohttp's raw pairs when first read.
+
+    A successful JSON call never reads them (its body is all it needs), so most calls skip
+    building them; errors, streams, observers and ``with_response`` read them as usual.
+    """
+
+    _raw: Optional[Sequence[tuple[bytes, bytes]]] = None
+
+    def __init__(
+        self,
+        status: int,
+        raw: Sequence[tuple[bytes, bytes]],
+        stream: httpx.ByteStream,
+        request: httpx.Request,
+    ) -> None:
+        super().__init__(status, stream=stream, request=request)
+        self._raw = raw  # after httpx's __init__, which sets empty headers through the setter
+
+    @property
+    def headers(self) -> httpx.Headers:
+        if self._raw is not None:
+            self._headers = httpx.Headers(self._raw)
+            self._raw = None
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: httpx.Headers) -> None:
+        self._raw = None
+        self._headers = value
 
 
 class AiohttpClient:
@@ -140,12 +172,7 @@ class AiohttpClient:
         except BaseException:
             answer.close()
             raise
-        response = httpx.Response(
-            answer.status,
-            headers=answer.raw_headers,
-            stream=httpx.ByteStream(body),
-            request=request,
-        )
+        response = _Response(answer.status, answer.raw_headers, httpx.ByteStream(body), request)
         if "Content-Encoding" in answer.headers:
             response.read()  # decoded by httpx, exactly as on the httpx transport
         else:

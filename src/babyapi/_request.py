@@ -107,8 +107,10 @@ class Call:
 
     def _read_bound(self) -> Optional[float]:
         """Each wait for data: timeout_s, tightened by stream_idle_timeout_s so silence cannot last."""
-        bounds = [b for b in (self.settings.timeout_s, self.settings.stream_idle_timeout_s) if b]
-        return min(bounds) if bounds else None
+        timeout_s, idle_s = self.settings.timeout_s, self.settings.stream_idle_timeout_s
+        if timeout_s and idle_s:
+            return min(timeout_s, idle_s)
+        return timeout_s or idle_s or None
 
     def _timeout(self, time_left_s: Optional[float]) -> httpx.Timeout:
         read = self.settings.headers_timeout_s or self._read_bound()
