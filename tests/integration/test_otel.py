@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, NamedTuple, Optional
 
+import httpx
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -603,3 +604,52 @@ def test_a_traceparent_the_caller_sends_wins(driver: Driver, otel: Otel) -> None
     driver.server.script(OK)
     driver.call(lambda c: chat(c, request_options={"headers": {"traceparent": mine}}), client)
     assert driver.server.requests[0].headers["traceparent"] == mine
+
+
+def _http_client_that_notes_the_current_span(kind: str, seen: list[Any]) -> Any:
+    """The HTTP library's own hooks, where its instrumentation would start its spans."""
+
+    def note(*_: Any) -> None:
+        seen.append(trace.get_current_span().get_span_context().span_id)
+
+    async def anote(*_: Any) -> None:
+        note()
+
+    if kind == "sync":
+        return httpx.Client(event_hooks={"request": [note]})
+    if kind == "async":
+        return httpx.AsyncClient(event_hooks={"request": [anote]})
+    import aiohttp
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_request_start.append(anote)
+    return aiohttp.ClientSession(trace_configs=[tracing])
+
+
+def test_each_attempt_is_the_current_span_while_it_is_sent(driver: Driver, otel: Otel) -> None:
+    seen: list[Any] = []
+
+    async def build() -> Any:  # aiohttp wants a running loop to build its session
+        return _http_client_that_notes_the_current_span(driver.kind, seen)
+
+    if driver.is_async:
+        http = driver.run(build())
+    else:
+        http = _http_client_that_notes_the_current_span(driver.kind, seen)
+    client = instrument(
+        driver.make(http_client=http, base_url=driver.server.base_url),
+        tracer_provider=otel.tracer_provider,
+        meter_provider=otel.meter_provider,
+    )
+    driver.server.script(Reply(status=503), OK)
+    tracer = otel.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("handle request") as parent:
+        driver.call(chat, client)
+        after = trace.get_current_span()
+    if driver.is_async:
+        driver.run(http.aclose() if driver.kind == "async" else http.close())
+    else:
+        http.close()
+    assert seen == [a.context.span_id for a in otel.attempts()]  # one per attempt, in order
+    assert len(seen) == 2
+    assert after is parent  # the call left the caller's span current

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import json
 import time
+from contextvars import Token
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, TypeVar, Union, cast
 
 import httpx
+from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from babyapi._errors import BabyAPIError
@@ -215,6 +218,7 @@ class _CallSpan(CallWatch):
         "_attempt",
         "_attributes",
         "_call",
+        "_current",
         "_operation",
         "_settings",
         "_span",
@@ -247,6 +251,9 @@ class _CallSpan(CallWatch):
             attributes=attributes,
         )
         self._attempt: Optional[trace.Span] = None
+        # The attempt's span is current while it is sent, so spans that the HTTP library's own
+        # instrumentation makes are its children; the token undoes that when the attempt ends.
+        self._current: Optional[Token[Context]] = None
         self._started = time.perf_counter()
 
     def sending(self, retries: int) -> Optional[Mapping[str, str]]:
@@ -266,13 +273,22 @@ class _CallSpan(CallWatch):
             kind=SpanKind.CLIENT,
             attributes=attributes,
         )
+        sent_in = trace.set_span_in_context(attempt, context)
+        self._leave_attempt()  # an attempt before it ended without a word (a hook failed)
+        self._current = otel_context.attach(sent_in)
         if not self._settings.propagate_context:
             return None
         headers: dict[str, str] = {}
-        propagate.inject(headers, context=trace.set_span_in_context(attempt, context))
+        propagate.inject(headers, context=sent_in)
         return headers
 
+    def _leave_attempt(self) -> None:
+        token, self._current = self._current, None
+        if token is not None:
+            otel_context.detach(token)
+
     def attempt_ended(self, retries: int, outcome: Outcome, decision: Optional[Decision]) -> None:
+        self._leave_attempt()
         attempt, self._attempt = self._attempt, None
         if attempt is None:
             return
@@ -336,6 +352,7 @@ class _CallSpan(CallWatch):
             span.set_attribute("error.type", error_type)
             message = "the call was cancelled before it ended" if cancelled else str(error)
             span.set_status(Status(StatusCode.ERROR, message))
+        self._leave_attempt()
         attempt, self._attempt = self._attempt, None
         if attempt is not None:
             # Cancelled while an attempt was on the wire.
