@@ -115,6 +115,19 @@ class SSEEvent:
         return f"SSEEvent({', '.join(parts)})"
 
 
+def _message(raw: str, event_id: Optional[str]) -> SSEEvent:
+    """A "message" event with this payload, the common kind, made on the decoder's fast paths."""
+    # Built without calling __init__: on CPython < 3.13 a class call costs more than the
+    # five slot stores it performs.
+    event = _new_event(SSEEvent)
+    event.raw = raw
+    event.event = "message"
+    event.id = event_id
+    event.retry = None
+    event._parsed = _UNPARSED
+    return event
+
+
 class SSEDecoder:
     """Incremental event-stream decoder: ``feed()`` bytes, get completed events.
 
@@ -201,14 +214,8 @@ class SSEDecoder:
             and self._block_retry is None
         ):
             # The usual chunk from an LLM server: exactly one event of one data line.
-            self.last_event_id = event_id = self._id_buffer
-            event = _new_event(SSEEvent)
-            event.raw = text[6:-2]
-            event.event = "message"
-            event.id = event_id or None
-            event.retry = None
-            event._parsed = _UNPARSED
-            return [event]
+            self.last_event_id = self._id_buffer
+            return [_message(text[6:-2], self._id_buffer or None)]
         if "\r" in text:
             # Rare: CR or CRLF line ends. Normalise to LF; a trailing CR is a
             # complete line end already, but remember it in case an LF follows.
@@ -243,7 +250,7 @@ class SSEDecoder:
                     # The usual case: the event's only line, and a blank line
                     # right after it dispatches it.
                     self.last_event_id = self._id_buffer
-                    events.append(SSEEvent(value, "message", self._id_buffer or None, None))
+                    events.append(_message(value, self._id_buffer or None))
                     start += 1
                 else:
                     self._data.append(value)
@@ -281,23 +288,13 @@ class SSEDecoder:
             # line or block, provided no payload holds an LF (a second line).
             raws = text[start + 6 : cut].split("\n\ndata: ")
             if "\n" not in "".join(raws):
-                # Built without calling __init__: on CPython < 3.13 a class
-                # call costs more than the four slot stores it performs.
-                append = events.append
-                for raw in raws:
-                    ev = _new_event(SSEEvent)
-                    ev.raw = raw
-                    ev.event = "message"
-                    ev.id = event_id
-                    ev.retry = None
-                    ev._parsed = _UNPARSED
-                    append(ev)
+                events.extend([_message(raw, event_id) for raw in raws])
                 return
         # Splitting on "\n\n" and then on "\n" yields exactly the lines of
         # text.split("\n"), with the blank lines at the block boundaries.
         for block in text[start:cut].split("\n\n"):
             if clean and block[:6] == "data: " and "\n" not in block:
-                events.append(SSEEvent(block[6:], "message", event_id, None))
+                events.append(_message(block[6:], event_id))
             else:
                 lines = block.split("\n")
                 lines.append("")
