@@ -274,7 +274,6 @@ class _CallSpan(CallWatch):
             attributes=attributes,
         )
         sent_in = trace.set_span_in_context(attempt, context)
-        self._leave_attempt()  # an attempt before it ended without a word (a hook failed)
         self._current = otel_context.attach(sent_in)
         if not self._settings.propagate_context:
             return None
@@ -282,14 +281,16 @@ class _CallSpan(CallWatch):
         propagate.inject(headers, context=sent_in)
         return headers
 
-    def _leave_attempt(self) -> None:
+    def _take_attempt(self) -> Optional[trace.Span]:
+        """The attempt's span, which stops being current and is ours to end."""
         token, self._current = self._current, None
         if token is not None:
             otel_context.detach(token)
+        attempt, self._attempt = self._attempt, None
+        return attempt
 
     def attempt_ended(self, retries: int, outcome: Outcome, decision: Optional[Decision]) -> None:
-        self._leave_attempt()
-        attempt, self._attempt = self._attempt, None
+        attempt = self._take_attempt()
         if attempt is None:
             return
         if isinstance(outcome, httpx.Response):
@@ -352,8 +353,7 @@ class _CallSpan(CallWatch):
             span.set_attribute("error.type", error_type)
             message = "the call was cancelled before it ended" if cancelled else str(error)
             span.set_status(Status(StatusCode.ERROR, message))
-        self._leave_attempt()
-        attempt, self._attempt = self._attempt, None
+        attempt = self._take_attempt()
         if attempt is not None:
             # Cancelled while an attempt was on the wire.
             attempt.set_attribute("error.type", error_type or CANCELLED)
