@@ -578,17 +578,9 @@ class _ClientBase(Generic[HttpT, GivenT]):
         )
         return call, finish
 
-    def _json_plan(self, call: Call) -> Plan:
-        return json_plan(
-            call,
-            self._http.build_request,
-            self._clocks,
-            self._config.retry_base_delay_s,
-            self._retry_ledger,
-        )
-
-    def _stream_plan(self, call: Call) -> Plan:
-        return stream_plan(
+    def _plan(self, lay_out: Callable[..., Plan], call: Call) -> Plan:
+        """The attempts of ``call``, as ``json_plan`` or ``stream_plan`` lays them out."""
+        return lay_out(
             call,
             self._http.build_request,
             self._clocks,
@@ -730,10 +722,10 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         self.close()
 
     def _request(self, call: Call) -> Any:
-        return self._run(self._json_plan(call))
+        return self._run(self._plan(json_plan, call))
 
     def _stream(self, call: Call, finish: Optional[Finisher] = None) -> Stream[Any]:
-        return Stream(self._reader(self._run(self._stream_plan(call)), call), finish)
+        return Stream(self._reader(self._run(self._plan(stream_plan, call)), call), finish)
 
     def _run(self, plan: Plan) -> Any:
         outcome: Outcome = None
@@ -910,11 +902,11 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         await self.aclose()
 
     async def _request(self, call: Call) -> Any:
-        return await self._run(self._json_plan(call))
+        return await self._run(self._plan(json_plan, call))
 
     def _stream(self, call: Call, finish: Optional[Finisher] = None) -> AsyncStream[Any]:
         async def open_reader() -> EventReader:
-            return self._reader(await self._run(self._stream_plan(call)), call)
+            return self._reader(await self._run(self._plan(stream_plan, call)), call)
 
         return AsyncStream(open_reader, finish)
 
