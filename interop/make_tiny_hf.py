@@ -2,7 +2,9 @@
 
 OUT_DIR/tiny-llama    LlamaForCausalLM: chat and completions, and embeddings when served
                       with --runner pooling --convert embed
-OUT_DIR/tiny-rerank   LlamaForSequenceClassification with one label: /v1/rerank, /v1/score
+OUT_DIR/tiny-rerank   LlamaForSequenceClassification with one label: /v1/rerank, /score, /classify
+OUT_DIR/tiny-lora     a PEFT-format LoRA adapter (rank 8, q_proj and v_proj) for tiny-llama,
+                      for vLLM's /v1/load_lora_adapter
 
 The tokenizer is a byte-level BPE trained here on a fixed word list, with ChatML markers
 and Hermes-style <tool_call> markers, and a chat template that renders `tools`, so vLLM
@@ -16,10 +18,12 @@ Usage: python make_tiny_hf.py OUT_DIR
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
     LlamaConfig,
@@ -101,6 +105,33 @@ def printable(raw: Tokenizer, fast: PreTrainedTokenizerFast) -> torch.Tensor:
     return allowed
 
 
+def lora(out: Path, config: LlamaConfig, rank: int = 8) -> None:
+    """Write a seeded random LoRA adapter for the causal model, as PEFT saves one."""
+    torch.manual_seed(2)
+    hidden = config.hidden_size
+    tensors = {}
+    for layer in range(config.num_hidden_layers):
+        for module in ("q_proj", "v_proj"):
+            prefix = f"base_model.model.model.layers.{layer}.self_attn.{module}"
+            tensors[f"{prefix}.lora_A.weight"] = torch.randn(rank, hidden) * 0.01
+            tensors[f"{prefix}.lora_B.weight"] = torch.randn(hidden, rank) * 0.01
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(out / "adapter_model.safetensors"))
+    adapter_config = {
+        "peft_type": "LORA",
+        "task_type": "CAUSAL_LM",
+        "base_model_name_or_path": "tiny-llama",
+        "r": rank,
+        "lora_alpha": 2 * rank,
+        "lora_dropout": 0.0,
+        "target_modules": ["q_proj", "v_proj"],
+        "bias": "none",
+        "fan_in_fan_out": False,
+        "modules_to_save": None,
+    }
+    (out / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2))
+
+
 def main(out_dir: str) -> None:
     """Write tiny-llama and tiny-rerank into `out_dir`."""
     fast, raw = tokenizer()
@@ -133,6 +164,7 @@ def main(out_dir: str) -> None:
     out = Path(out_dir)
     causal.save_pretrained(out / "tiny-llama", safe_serialization=True)
     fast.save_pretrained(out / "tiny-llama")
+    lora(out / "tiny-lora", config)
 
     config.num_labels = 1
     config.architectures = ["LlamaForSequenceClassification"]

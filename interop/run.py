@@ -141,6 +141,7 @@ def llama_servers(setup: dict[str, Path], logs: Path, port: int) -> list[Server]
         "--models-preset",
         preset,
         "--no-webui",
+        "--metrics",
     ]
     return [
         Server(
@@ -163,12 +164,15 @@ def vllm_servers(setup: dict[str, Path], logs: Path, first_port: int) -> list[Se
         VLLM_NO_USAGE_STATS="1",
         DO_NOT_TRACK="1",
         VLLM_CPU_KVCACHE_SPACE="1",
+        # /v1/load_lora_adapter and /v1/unload_lora_adapter exist only with this set.
+        VLLM_ALLOW_RUNTIME_LORA_UPDATING="True",
     )
     models = setup["models"]
+    lora = ["--enable-lora", "--max-lora-rank", "8", "--max-loras", "1"]
     roles = {
         "chat": (
             models / "tiny-llama",
-            ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"],
+            ["--enable-auto-tool-choice", "--tool-call-parser", "hermes", *lora],
         ),
         "embed": (models / "tiny-llama", ["--runner", "pooling", "--convert", "embed"]),
         "rerank": (models / "tiny-rerank", ["--runner", "pooling"]),
@@ -195,6 +199,8 @@ def vllm_servers(setup: dict[str, Path], logs: Path, first_port: int) -> list[Se
             "2048",
             "--enforce-eager",
             "--enable-request-id-headers",
+            # GET /load counts requests in flight only when asked to.
+            "--enable-server-load-tracking",
             *extra,
         ]
         servers.append(Server(f"vllm {role}", cmd, port, logs / f"vllm-{role}.log", env=env))
@@ -232,6 +238,8 @@ def targets(name: str, servers: list[Server], setup: dict[str, Path]) -> dict[st
             role: {"base_url": s.base_url, "model": MODELS[role]}
             for role, s in zip(MODELS, servers)
         },
+        # A LoRA adapter for the chat model, loaded and unloaded at run time by the tests.
+        "lora_path": str(setup["models"] / "tiny-lora"),
     }
 
 

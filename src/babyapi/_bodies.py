@@ -17,12 +17,21 @@ __all__ = ["check_body", "default_model_for"]
 _CODE = "INVALID_REQUEST_BODY"
 
 
+# Endpoints whose model is an embedding or a scoring model, never the chat default.
+_EMBEDDING_PATHS = frozenset({"/v1/embeddings", "/pooling"})
+_RERANK_PATHS = frozenset({"/v1/rerank", "/score"})
+# vLLM's classifier takes no default: the server's one model answers when none is named.
+_NO_DEFAULT_PATHS = frozenset({"/classify"})
+
+
 def default_model_for(config: ClientConfig, path: str) -> Optional[str]:
     """The client's default model for an endpoint: a chat model never fills embeddings or rerank."""
-    if path == "/v1/embeddings":
+    if path in _EMBEDDING_PATHS:
         return config.default_embedding_model
-    if path == "/v1/rerank":
+    if path in _RERANK_PATHS:
         return config.default_rerank_model
+    if path in _NO_DEFAULT_PATHS:
+        return None
     return config.default_model
 
 

@@ -33,6 +33,8 @@ class Target(NamedTuple):
     chat: Endpoint
     embed: Endpoint
     rerank: Endpoint
+    # A LoRA adapter for the chat model, where the server can load one at run time.
+    lora_path: Optional[str] = None
 
 
 def require_servers() -> None:
@@ -56,6 +58,7 @@ def load_targets() -> list[Target]:
             title=s.get("title", s["name"]),
             version=s.get("version", ""),
             **{role: Endpoint(**s["endpoints"][role]) for role in ("chat", "embed", "rerank")},
+            lora_path=s.get("lora_path"),
         )
         for s in spec["servers"]
     ]

@@ -333,24 +333,27 @@ async def health(request: Request) -> Response:
 
 
 async def list_models(request: Request) -> Response:
-    """GET /v1/models."""
-    return json_response(model_list())
+    """GET /v1/models, LoRA adapters loaded at run time included."""
+    listing = model_list()
+    listing["data"] += request.app.state.adapters.cards()
+    return json_response(listing)
 
 
 async def get_model(request: Request) -> Response:
     """GET /v1/models/{model}."""
     model = request.path_params["model"]
     card = MODELS.get(model)
-    if card is None:
+    adapter = request.app.state.adapters.loaded.get(model)
+    if card is None and adapter is None:
         raise APIError(
             404, f"The model `{model}` does not exist.", param="model", code="model_not_found"
         )
-    return json_response(card.card())
+    return json_response(adapter.card() if card is None else card.card())
 
 
 async def chat_completions(request: Request) -> Response:
     """POST /v1/chat/completions, plain or streaming."""
-    parsed = completions.parse_chat(await read_json(request))
+    parsed = request.app.state.adapters.through(await read_json(request), completions.parse_chat)
     choices = completions.run(parsed)
     if parsed.stream:
         return _event_stream(completions.chat_chunks(parsed, choices), request.scope)
@@ -359,7 +362,9 @@ async def chat_completions(request: Request) -> Response:
 
 async def text_completions(request: Request) -> Response:
     """POST /v1/completions, plain or streaming."""
-    parsed = completions.parse_completion(await read_json(request))
+    parsed = request.app.state.adapters.through(
+        await read_json(request), completions.parse_completion
+    )
     choices = completions.run(parsed)
     if parsed.stream:
         return _event_stream(completions.completion_chunks(parsed, choices), request.scope)
@@ -372,7 +377,7 @@ async def infer(request: Request) -> Response:
     return json_response(completions.infer_response(parsed, completions.run(parsed)))
 
 
-def _texts(body: Body, name: str) -> List[str]:
+def texts_of(body: Body, name: str) -> List[str]:
     value = body.get(name)
     if value is None:
         raise invalid(name, f"`{name}` is required.", code="missing_field")
@@ -391,7 +396,7 @@ async def embeddings(request: Request) -> Response:
     """POST /v1/embeddings."""
     body = await read_json(request)
     model = required_str(body, "model")
-    texts = _texts(body, "input")
+    texts = texts_of(body, "input")
     resolve(model, EMBED)
     dimensions = optional_int(body, "dimensions", 1, NATIVE_DIMENSIONS)
     encoding = body.get("encoding_format", "float")
@@ -522,6 +527,10 @@ def create_app(
         exception_handlers={APIError: _api_error, HTTPException: _http_error, Exception: _crash},
     )
     app.state.max_body_bytes = max_body_bytes
+    # Imported here: native builds on this module's helpers.
+    from babyapi.server.native import install
+
+    install(app)
     app.add_middleware(
         GatewayMiddleware,
         api_key=api_key,

@@ -84,7 +84,7 @@ def _stream_flags(body: Body) -> Tuple[bool, bool]:
     return stream, include_usage(body)
 
 
-def _message_text(message: Any, index: int, vision: bool, model: str) -> Tuple[str, int]:
+def message_text(message: Any, index: int, vision: bool, model: str) -> Tuple[str, int]:
     """Return (text, image count) of one chat message, checking its shape."""
     param = f"messages[{index}]"
     if not isinstance(message, dict):
@@ -148,10 +148,10 @@ def parse_chat(body: Body) -> TextRequest:
     tool_results: List[str] = []
     everything: List[str] = []
     for i, message in enumerate(cast(List[object], messages)):
-        text, images = _message_text(message, i, vision, model)
+        text, images = message_text(message, i, vision, model)
         prompt_tokens += MESSAGE_OVERHEAD_TOKENS + count_tokens(text) + IMAGE_TOKENS * images
         everything.append(text)
-        last_role = cast(Body, message)["role"]  # _message_text checked it is an object
+        last_role = cast(Body, message)["role"]  # message_text checked it is an object
         tool_results = [*tool_results, text] if last_role == "tool" else []
         if last_role == "user":
             last_user = text

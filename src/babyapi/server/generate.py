@@ -51,6 +51,11 @@ _STOPWORDS = STOPWORDS | frozenset(
 )
 
 
+def token_pieces(text: str) -> List[str]:
+    """The tokens of a text as usage figures count them: words and punctuation marks."""
+    return _TOKEN_RE.findall(text)
+
+
 def count_tokens(text: str) -> int:
     """Count tokens the way usage figures do: words and punctuation marks."""
     return len(_TOKEN_RE.findall(text))

@@ -10,6 +10,7 @@ from babyapi.server.errors import APIError
 GENERATE = "generate"
 EMBED = "embed"
 RERANK = "rerank"
+CLASSIFY = "classify"
 VISION = "vision"
 
 # A context length that matches what the small hosted models advertise; the
@@ -47,14 +48,15 @@ MODELS: Dict[str, ModelCard] = {
         ModelCard("qwen3-embedding", frozenset({EMBED})),
         ModelCard("qwen3-reranker", frozenset({RERANK})),
         # One model that does everything, so tests need to remember a single name.
-        ModelCard("babyapi-tiny", frozenset({GENERATE, VISION, EMBED, RERANK})),
+        ModelCard("babyapi-tiny", frozenset({GENERATE, VISION, EMBED, RERANK, CLASSIFY})),
     )
 }
 
 _TASK_ENDPOINTS = {
     GENERATE: "text generation (/v1/chat/completions, /v1/completions, /infer)",
     EMBED: "embeddings (/v1/embeddings)",
-    RERANK: "reranking (/v1/rerank)",
+    RERANK: "reranking and scoring (/v1/rerank, /score)",
+    CLASSIFY: "classification (/classify)",
 }
 
 
