@@ -18,6 +18,10 @@ from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 __all__ = ["RetryBudget", "RetryLedger"]
 
 _SLOTS = 10  # the window slides in tenths
+# A window shorter than this counts nothing useful, and far shorter ones (1e-320 s) overflow
+# the tick arithmetic; a floor beyond a billion would overflow the float comparison.
+_MIN_WINDOW_S = 0.001
+_MAX_MIN_RETRIES = 10**9
 
 
 class RetryBudget:
@@ -35,15 +39,17 @@ class RetryBudget:
 
     def __init__(self, ratio: float = 0.2, min_retries: int = 10, window_s: float = 10.0) -> None:
         _check_number(ratio, "ratio", "e.g. ratio=0.2 lets one call in five retry")
-        _check_number(window_s, "window_s", "e.g. window_s=10.0", positive=True)
+        _check_number(window_s, "window_s", "e.g. window_s=10.0", minimum=_MIN_WINDOW_S)
+        whole = f"a whole number from 0 to {_MAX_MIN_RETRIES:,}"
         if isinstance(min_retries, bool) or not isinstance(min_retries, int):
             raise InvalidArgumentTypeError(
-                f"RetryBudget min_retries must be a whole number >= 0, got {min_retries!r}.",
+                f"RetryBudget min_retries must be {whole}, got {min_retries!r}.",
                 code="INVALID_OPTIONS",
             )
-        if min_retries < 0:
+        if not 0 <= min_retries <= _MAX_MIN_RETRIES:
             raise InvalidArgumentError(
-                f"RetryBudget min_retries must be a whole number >= 0, got {min_retries!r}.",
+                f"RetryBudget min_retries must be {whole}, got {min_retries!r}; "
+                "retry_budget=None turns the budget off.",
                 code="INVALID_OPTIONS",
             )
         object.__setattr__(self, "ratio", float(ratio))
@@ -74,14 +80,20 @@ class RetryBudget:
         )
 
 
-def _check_number(value: Any, name: str, hint: str, *, positive: bool = False) -> None:
+def _check_number(value: Any, name: str, hint: str, *, minimum: float = 0.0) -> None:
     number = not isinstance(value, bool) and isinstance(value, (int, float))
-    if not number or not math.isfinite(value) or value < 0 or (positive and value == 0):
+    if not number or not _finite(value) or value < minimum:
         raise (InvalidArgumentError if number else InvalidArgumentTypeError)(
-            f"RetryBudget {name} must be a finite number {'> 0' if positive else '>= 0'}, "
-            f"got {value!r}; {hint}.",
+            f"RetryBudget {name} must be a finite number >= {minimum:g}, got {value!r}; {hint}.",
             code="INVALID_OPTIONS",
         )
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float, such as 10**400
+        return False
 
 
 def _count(n: int, one: str, many: str) -> str:

@@ -10,6 +10,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from babyapi import BabyAPIError, RetryBudget
 from babyapi._budget import RetryLedger
@@ -147,3 +149,52 @@ def test_a_child_forked_while_the_lock_is_held_can_still_retry() -> None:
             pytest.fail("the child waited forever for a lock its parent held at the fork")
         time.sleep(0.01)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"window_s": 1e-320},  # accepted once, then every call raised a raw OverflowError
+        {"window_s": 1e-4},
+        {"window_s": 10**400},
+        {"ratio": 10**400},
+        {"min_retries": 10**400},
+    ],
+    ids=[
+        "window_s=1e-320",
+        "window_s=1e-4",
+        "window_s=10**400",
+        "ratio=10**400",
+        "min_retries=10**400",
+    ],
+)
+def test_budgets_that_cannot_be_counted_are_refused(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(BabyAPIError) as info:
+        RetryBudget(**kwargs)
+    assert info.value.code == "INVALID_OPTIONS"
+    assert next(iter(kwargs)) in info.value.message
+
+
+_ANY_NUMBER = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
+    st.integers(min_value=-(10**400), max_value=10**400),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ratio=_ANY_NUMBER, min_retries=_ANY_NUMBER, window_s=_ANY_NUMBER, now=st.floats(0, 1e12))
+def test_any_budget_is_refused_or_works(
+    ratio: float, min_retries: int, window_s: float, now: float
+) -> None:
+    """Whatever numbers a user passes: a BabyAPIError now, or a ledger that never raises later."""
+    try:
+        budget = RetryBudget(ratio=ratio, min_retries=min_retries, window_s=window_s)
+    except BabyAPIError as error:
+        assert error.code == "INVALID_OPTIONS"
+        return
+    ledger = RetryLedger(budget)
+    ledger.record_call(now)
+    ledger.try_retry(now)
+    ledger.try_retry(now + budget.window_s / 3)
+    assert ledger.totals(now)[0] == 1
+    assert "retry budget" in ledger.refusal(now)
