@@ -56,6 +56,7 @@ from babyapi._config import (
 from babyapi._errors import BabyAPIError, InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._infer import CHAT_PATH, baby_infer_body, route_infer
 from babyapi._observe import Observer
+from babyapi._openai_names import PointsToBabyAPINames, refuse_call_settings
 from babyapi._options import RequestOptionsLike
 from babyapi._pool_guard import inside_pool
 from babyapi._request import Call, prepare_call
@@ -336,7 +337,7 @@ def _ledger(config: ClientConfig) -> Optional[RetryLedger]:
     return None if config.retry_budget is None else RetryLedger(config.retry_budget)
 
 
-class _ClientBase(Generic[HttpT, GivenT]):
+class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
     """Configuration, validation and request preparation shared by both shells; no I/O here."""
 
     def __init__(
@@ -507,6 +508,7 @@ class _ClientBase(Generic[HttpT, GivenT]):
         extra_headers: Optional[Mapping[str, str]] = None,
         extra_query: Optional[Mapping[str, Any]] = None,
     ) -> Call:
+        refuse_call_settings(body)  # before extra_body, the way to send such a field anyway
         if extra_body is not None:
             if not isinstance(extra_body, Mapping):
                 raise InvalidArgumentTypeError(
@@ -534,6 +536,8 @@ class _ClientBase(Generic[HttpT, GivenT]):
         extra_headers: Optional[Mapping[str, str]] = None,
         extra_query: Optional[Mapping[str, Any]] = None,
     ) -> Call:
+        refuse_call_settings(value)
+        refuse_call_settings(options)
         body = baby_infer_body(value, options, self._config.default_model)
         return prepare_call(
             self._config,

@@ -208,3 +208,78 @@ def test_with_response_decodes_base64_embeddings_too(driver: Driver) -> None:
     )
     assert res.data["data"][0]["embedding"] == [1.5, 2.0]
     assert isinstance(res.response.json()["data"][0]["embedding"], str)  # the wire, as sent
+
+
+# openai-python takes timeout= and max_retries= per call; here keyword arguments are the body.
+CALL_SETTINGS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("chat", lambda c, **kw: c.chat.completions.create(model="m", messages=MESSAGES, **kw)),
+    ("chat.stream", lambda c, **kw: c.chat.completions.stream(model="m", messages=MESSAGES, **kw)),
+    ("completions", lambda c, **kw: c.completions.create(model="m", prompt="Hi", **kw)),
+    ("embeddings", lambda c, **kw: c.embeddings.create(model="m", input="Hi", **kw)),
+    ("rerank", lambda c, **kw: c.rerank.create(model="m", query="q", documents=["a"], **kw)),
+    ("baby.infer", lambda c, **kw: c.baby.infer("Hi", model="m", **kw)),
+    ("baby.infer dict", lambda c, **kw: c.baby.infer({"prompt": "Hi", "model": "m", **kw})),
+    ("client.infer", lambda c, **kw: c.infer(model="m", prompt="Hi", **kw)),
+]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "ours"), [("timeout", 0.5, "timeout_s"), ("max_retries", 0, "max_retries")]
+)
+@pytest.mark.parametrize(("name", "call"), CALL_SETTINGS, ids=[c[0] for c in CALL_SETTINGS])
+def test_per_call_timeout_and_max_retries_are_refused_with_the_way_to_say_it(
+    driver: Driver, name: str, call: Callable[..., Any], setting: str, value: Any, ours: str
+) -> None:
+    with pytest.raises(BabyAPIError) as info:
+        driver.run(call(driver.client, **{setting: value}))
+    assert info.value.code == "INVALID_REQUEST_OPTIONS"
+    assert isinstance(info.value, TypeError)
+    assert f"request_options={{'{ours}': {value!r}}}" in info.value.message
+    assert f"extra_body={{'{setting}': {value!r}}}" in info.value.message
+    assert driver.server.requests == [], "nothing may be sent with a field the server ignores"
+
+
+def test_request_options_give_one_call_its_timeout_and_extra_body_still_sends_the_field(
+    driver: Driver,
+) -> None:
+    driver.server.script(Reply.json({"choices": []}))
+    driver.call(
+        lambda c: c.chat.completions.create(
+            model="m",
+            messages=MESSAGES,
+            request_options={"timeout_s": 5, "max_retries": 0},
+            extra_body={"timeout": 30},
+        )
+    )
+    (req,) = driver.server.requests
+    body = req.json()
+    assert body["timeout"] == 30 and "max_retries" not in body
+
+
+@pytest.mark.parametrize(
+    ("path", "points_to"),
+    [
+        ("with_raw_response", "with_response"),
+        ("with_streaming_response", ".stream("),
+        ("beta", "client.chat.completions"),
+        ("chat.completions.with_raw_response", "with_response"),
+        ("chat.with_streaming_response", ".stream("),
+        ("embeddings.with_raw_response", "with_response"),
+        ("models.with_raw_response", "with_response"),
+    ],
+)
+def test_openai_names_point_to_ours(driver: Driver, path: str, points_to: str) -> None:
+    target: Any = driver.client
+    *parents, name = path.split(".")
+    for parent in parents:
+        target = getattr(target, parent)
+    with pytest.raises(AttributeError) as info:
+        getattr(target, name)
+    assert f"has no attribute {name!r}: " in str(info.value)
+    assert points_to in str(info.value)
+    assert not hasattr(target, name)
+
+
+def test_other_missing_names_stay_plain_attribute_errors(driver: Driver) -> None:
+    with pytest.raises(AttributeError, match="object has no attribute 'chatt'"):
+        driver.client.chatt  # noqa: B018

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping, Optional, final
 
 from babyapi._api_response import async_with_response, with_response
+from babyapi._openai_names import PointsToBabyAPINames
 
 if TYPE_CHECKING:
     from babyapi._client import AsyncBabyAPI, BabyAPI
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from babyapi.types.infer import InferInput, InferResponse
 
 
-class Baby:
+class Baby(PointsToBabyAPINames):
     def __init__(self, client: BabyAPI) -> None:
         self._client = client
 
@@ -37,7 +38,7 @@ class Baby:
         return result
 
 
-class AsyncBaby:
+class AsyncBaby(PointsToBabyAPINames):
     def __init__(self, client: AsyncBabyAPI) -> None:
         self._client = client
 

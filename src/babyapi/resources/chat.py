@@ -15,6 +15,7 @@ from typing import (
 )
 
 from babyapi._api_response import async_with_response, with_response
+from babyapi._openai_names import PointsToBabyAPINames
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -57,7 +58,7 @@ def _extras(
     return {"extra_body": body, "extra_headers": headers, "extra_query": query}
 
 
-class ChatCompletions:
+class ChatCompletions(PointsToBabyAPINames):
     def __init__(self, client: BabyAPI) -> None:
         self._client = client
 
@@ -212,7 +213,7 @@ class ChatCompletions:
         )
 
 
-class Chat:
+class Chat(PointsToBabyAPINames):
     def __init__(self, client: BabyAPI) -> None:
         self.completions = ChatCompletions(client)
 
@@ -222,7 +223,7 @@ class Chat:
         return ChatWithResponse(self)
 
 
-class AsyncChatCompletions:
+class AsyncChatCompletions(PointsToBabyAPINames):
     def __init__(self, client: AsyncBabyAPI) -> None:
         self._client = client
 
@@ -373,7 +374,7 @@ class AsyncChatCompletions:
         )
 
 
-class AsyncChat:
+class AsyncChat(PointsToBabyAPINames):
     def __init__(self, client: AsyncBabyAPI) -> None:
         self.completions = AsyncChatCompletions(client)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping, Optional, final
 
 from babyapi._api_response import async_with_response, with_response
+from babyapi._openai_names import PointsToBabyAPINames
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 PATH = "/v1/completions"
 
 
-class Completions:
+class Completions(PointsToBabyAPINames):
     def __init__(self, client: BabyAPI) -> None:
         self._client = client
 
@@ -71,7 +72,7 @@ class Completions:
         )
 
 
-class AsyncCompletions:
+class AsyncCompletions(PointsToBabyAPINames):
     def __init__(self, client: AsyncBabyAPI) -> None:
         self._client = client
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, final
 
 from babyapi._api_response import async_with_response, with_response
 from babyapi._embeddings import decode_embeddings
+from babyapi._openai_names import PointsToBabyAPINames
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 PATH = "/v1/embeddings"
 
 
-class Embeddings:
+class Embeddings(PointsToBabyAPINames):
     def __init__(self, client: BabyAPI) -> None:
         self._client = client
 
@@ -54,7 +55,7 @@ class Embeddings:
         return result
 
 
-class AsyncEmbeddings:
+class AsyncEmbeddings(PointsToBabyAPINames):
     def __init__(self, client: AsyncBabyAPI) -> None:
         self._client = client
 

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from babyapi._api_response import async_with_response, with_response
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
+from babyapi._openai_names import PointsToBabyAPINames
 
 if TYPE_CHECKING:
     from babyapi._client import AsyncBabyAPI, BabyAPI
@@ -28,7 +29,7 @@ def model_path(model: object) -> str:
     return f"{PATH}/{quote(model, safe='')}"
 
 
-class Models:
+class Models(PointsToBabyAPINames):
     def __init__(self, client: BabyAPI) -> None:
         self._client = client
 
@@ -67,7 +68,7 @@ class Models:
         return result
 
 
-class AsyncModels:
+class AsyncModels(PointsToBabyAPINames):
     def __init__(self, client: AsyncBabyAPI) -> None:
         self._client = client
 
