@@ -10,7 +10,7 @@ from typing import Any, TypeVar, cast
 
 from babyapi._errors import BabyAPIError
 
-__all__ = ["decode_embeddings"]
+__all__ = ["decode_embeddings", "decode_vector"]
 
 BodyT = TypeVar("BodyT")
 
@@ -28,11 +28,12 @@ def decode_embeddings(body: BodyT) -> BodyT:
             fields = cast("dict[str, Any]", item)
             vector = fields.get("embedding")
             if isinstance(vector, str):
-                fields["embedding"] = _floats(vector, fields.get("index"))
+                fields["embedding"] = decode_vector(vector, fields.get("index"))
     return body
 
 
-def _floats(text: str, index: object) -> list[float]:
+def decode_vector(text: str, index: object) -> list[float]:
+    """One base64 embedding as floats; ``index`` names it in the error."""
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:

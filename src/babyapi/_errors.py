@@ -25,6 +25,7 @@ __all__ = [
     "StructuredOutputError",
     "ToolError",
     "UnprocessableEntityError",
+    "error_class",
 ]
 
 
@@ -267,3 +268,21 @@ def status_error_class(status: int) -> type[APIStatusError]:
     if status >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status, APIStatusError)
+
+
+_RECORDED: tuple[type[BabyAPIError], ...] = (
+    BabyAPIError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    APIConnectionError,
+    APITimeoutError,
+    APIStatusError,
+    InternalServerError,
+    *_STATUS_CLASSES.values(),
+)
+_BY_NAME: dict[str, type[BabyAPIError]] = {cls.__name__: cls for cls in _RECORDED}
+
+
+def error_class(name: object) -> type[BabyAPIError]:
+    """The class an error had by its ``name`` (as a checkpoint records it); BabyAPIError if unknown."""
+    return _BY_NAME.get(name, BabyAPIError) if isinstance(name, str) else BabyAPIError

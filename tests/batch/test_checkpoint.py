@@ -10,13 +10,15 @@ import sys
 import textwrap
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from babyapi import BabyAPI, BabyAPIError
+from babyapi import BabyAPI, BabyAPIError, BadRequestError
 from babyapi.server import LocalServer
+from scripted_server import Recorded, Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
-from .conftest import EMBED_MODEL
+from .conftest import CHAT_MODEL, EMBED_MODEL
 
 TEXTS = [f"line {i}: {'alpha beta' if i % 3 else 'gamma'}" for i in range(400)]
 
@@ -217,3 +219,83 @@ def test_the_server_dying_mid_job_stops_it_and_a_rerun_finishes(tmp_path: Path) 
         summary = _embed(again, path, batch_size=4)
     assert summary.resumed == len(kept)  # type: ignore[attr-defined]
     assert sorted(int(line["index"]) for line in _lines(path)) == list(range(len(TEXTS)))  # type: ignore[call-overload]
+
+
+def test_a_tuple_valued_request_field_resumes(local_server: LocalServer, tmp_path: Path) -> None:
+    path = tmp_path / "answers.jsonl"
+    prompts = ["one", "two", "three"]
+    with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
+        first = client.batch.chat(
+            prompts, model=CHAT_MODEL, max_tokens=2, stop=("\n\n", "END"), checkpoint=path
+        ).results()
+        again = client.batch.chat(
+            prompts, model=CHAT_MODEL, max_tokens=2, stop=("\n\n", "END"), checkpoint=path
+        ).results()
+    assert all(item.ok for item in first)
+    assert [item.resumed for item in again] == [True, True, True]
+    assert [item.result for item in again] == [item.result for item in first]
+
+
+def _drop_index_lines(path: Path, count: int) -> None:
+    """What a kill between a data write and its index write leaves: data lines without hashes."""
+    index = Path(f"{path}.index")
+    lines = index.read_text().splitlines(keepends=True)
+    index.write_text("".join(lines[:-count]))
+
+
+def test_a_line_whose_fingerprint_never_reached_the_index_is_not_trusted(
+    local_server: LocalServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "v.jsonl"
+    _embed(local_server, path, TEXTS[:10], batch_size=5, concurrency=1)
+    _drop_index_lines(path, 5)
+    changed = [*TEXTS[:9], "a different last line"]
+    with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
+        items = client.batch.embed(
+            changed, model=EMBED_MODEL, checkpoint=path, batch_size=5
+        ).results()
+        fresh = client.embeddings.create(model=EMBED_MODEL, input="a different last line")
+    assert items[9].result == fresh["data"][0]["embedding"]
+    assert [item.resumed for item in items] == [True] * 5 + [False] * 5
+    assert sorted(int(line["index"]) for line in _lines(path)) == list(range(10))  # type: ignore[call-overload]
+
+
+def test_a_torn_index_line_is_done_again_not_refused(
+    local_server: LocalServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "v.jsonl"
+    _embed(local_server, path, TEXTS[:10], batch_size=5, concurrency=1)
+    index = Path(f"{path}.index")
+    index.write_text(index.read_text()[:-4])  # the kill cut the last hash short
+    summary = _embed(local_server, path, TEXTS[:10], batch_size=5)
+    assert summary.resumed == 9  # type: ignore[attr-defined]
+    assert sorted(int(line["index"]) for line in _lines(path)) == list(range(10))  # type: ignore[call-overload]
+    again = _embed(local_server, path, TEXTS[:10], batch_size=5)
+    assert again.resumed == 10  # type: ignore[attr-defined]
+
+
+def test_a_resumed_failure_keeps_its_class(scripted_server: ScriptedServer, tmp_path: Path) -> None:
+    def handler(request: Recorded) -> Reply:
+        texts = request.json()["input"]
+        if "poison" in texts:
+            return Reply.api_error(400, "input 'poison' is longer than the context window")
+        data = [{"index": i, "embedding": [1.0, float(i)]} for i in range(len(texts))]
+        return Reply.json({"object": "list", "data": data, "model": "m"})
+
+    scripted_server.set_handler(handler)
+    path = tmp_path / "v.jsonl"
+    inputs: list[Any] = ["a", "poison", 7]
+    with BabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
+        first = client.batch.embed(inputs, model="m", checkpoint=path).results()
+        again = client.batch.embed(inputs, model="m", checkpoint=path).results()
+    assert [item.resumed for item in again] == [True, True, True]
+    for before, after in zip(first[1:], again[1:]):
+        assert type(after.error) is type(before.error)
+        assert after.error is not None and before.error is not None
+        assert (after.error.message, after.error.code, after.error.status) == (
+            before.error.message,
+            before.error.code,
+            before.error.status,
+        )
+    assert isinstance(again[1].error, BadRequestError) and again[1].error.status == 400
+    assert type(again[2].error) is BabyAPIError and again[2].error.code == "INVALID_ITEM"

@@ -10,6 +10,7 @@ import pytest
 from babyapi import BabyAPI, BabyAPIError
 from babyapi.batch import BatchItem, BatchProgress, BatchSummary
 from babyapi.server import LocalServer
+from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
 from .conftest import CHAT_MODEL, EMBED_MODEL, RERANK_MODEL
 
@@ -194,3 +195,61 @@ def test_the_clients_default_models_fill_each_job_shape(local_server: LocalServe
         assert client.batch.rerank([("q", ["d"])]).results()[0].ok
         answer = client.batch.chat(["hi"], max_tokens=2).results()[0]
     assert answer.result["model"] == CHAT_MODEL
+
+
+@pytest.mark.parametrize(
+    ("shape", "item", "fragment"),
+    [
+        ("rerank", "just a query", "(query, documents) pairs"),
+        ("rerank", ("q", "not a list"), "documents must be a list of strings"),
+        ("rerank", {"query": 3, "documents": ["d"]}, "query must be a string, got int"),
+        ("chat", 42, "chat items are a prompt string"),
+        ("chat", [{"role": "user", "content": "hi"}, "loose text"], "chat items are"),
+        ("completions", {"text": "no prompt key"}, "completion items are"),
+        ("completions", None, "got NoneType"),
+    ],
+)
+def test_an_item_of_the_wrong_shape_fails_alone_in_every_kind(
+    run_job: RunJob, shape: str, item: Any, fragment: str
+) -> None:
+    good = {"rerank": ("q", ["d1", "d2"]), "chat": "hello", "completions": "Once"}[shape]
+    model = RERANK_MODEL if shape == "rerank" else CHAT_MODEL
+    extra = {} if shape == "rerank" else {"max_tokens": 2}
+    items, summary = run_job(shape, [good, item, good], model=model, **extra)
+    assert [entry.ok for entry in items] == [True, False, True]
+    error = items[1].error
+    assert error is not None and error.code == "INVALID_ITEM" and error.status is None
+    assert fragment in error.message
+    assert (summary.succeeded, summary.failed, summary.requests) == (2, 1, 2)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"data": [[0.1]]},
+        {"data": [{"index": 0, "embedding": "not base64!"}]},
+        {"data": [{"index": 0, "embedding": {"x": 1}}]},
+        {"data": "nothing"},
+        {"object": "list"},
+    ],
+)
+def test_a_malformed_embeddings_answer_is_the_items_typed_error(
+    scripted_server: ScriptedServer, answer: dict[str, Any]
+) -> None:
+    scripted_server.set_handler(lambda request: Reply.json(answer))
+    with BabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
+        job = client.batch.embed(["a", "b"], model="m", batch_size=1)
+        items = job.results()
+    assert [item.index for item in items] == [0, 1]
+    for item in items:
+        assert item.error is not None and item.error.code == "INVALID_RESPONSE", item
+    assert job.summary is not None and job.summary.failed == 2
+
+
+def test_a_rerank_answer_without_results_is_the_items_typed_error(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.set_handler(lambda request: Reply.json({"results": {"0": 1}}))
+    with BabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
+        items = client.batch.rerank([("q", ["d"])], model="m").results()
+    assert items[0].error is not None and items[0].error.code == "INVALID_RESPONSE"

@@ -59,3 +59,57 @@ def test_embed_rerank_and_chat_on_ray(ray_cluster: None, local_server: LocalServ
     answered = _run(prompts, Chat, client=client, model=CHAT_MODEL, max_tokens=4)
     assert all(isinstance(row["answer"], str) and row["answer"] for row in answered)
     client.close()
+
+
+def _run_at_size(rows: list[dict[str, Any]], mapper: type, **kwargs: Any) -> list[dict[str, Any]]:
+    """The docs' shape: many Ray batches of 64 over two actors."""
+    mapped = ray.data.from_items(rows).map_batches(
+        mapper,
+        fn_constructor_kwargs=kwargs,
+        compute=ray.data.ActorPoolStrategy(size=2),
+        batch_size=64,
+    )
+    return list(mapped.take_all())
+
+
+@pytest.mark.parametrize(
+    ("mapper", "count", "good", "bad", "output"),
+    [
+        ("Embed", 2_000, lambda i: {"text": f"document {i}"}, {"text": None}, "embedding"),
+        (
+            "Rerank",
+            640,
+            lambda i: {"query": f"q{i}", "documents": ["a cat", "stocks fell"]},
+            {"query": "q", "documents": None},
+            "results",
+        ),
+        ("Chat", 640, lambda i: {"prompt": f"hello {i}"}, {"prompt": None}, "answer"),
+    ],
+)
+def test_one_failed_row_among_many_batches_keeps_its_place(
+    ray_cluster: None,
+    local_server: LocalServer,
+    mapper: str,
+    count: int,
+    good: Any,
+    bad: dict[str, Any],
+    output: str,
+) -> None:
+    from babyapi.integrations import ray as integration
+
+    models = {"Embed": EMBED_MODEL, "Rerank": RERANK_MODEL, "Chat": CHAT_MODEL}
+    options: dict[str, Any] = {"max_tokens": 2} if mapper == "Chat" else {}
+    rows = [{"n": i, **good(i)} for i in range(count)]
+    rows[count // 2 + 7] = {"n": count // 2 + 7, **bad}
+    client = BabyAPI(api_key="k", base_url=local_server.base_url)
+    done = _run_at_size(
+        rows, getattr(integration, mapper), client=client, model=models[mapper], **options
+    )
+    client.close()
+    assert sorted(row["n"] for row in done) == list(range(count))
+    failed = [row for row in done if row["error"] is not None]
+    assert [row["n"] for row in failed] == [count // 2 + 7]
+    assert "INVALID_ITEM" in failed[0]["error"] and failed[0][output] is None
+    assert all(
+        row[output] is not None and len(row[output]) > 0 for row in done if row["error"] is None
+    )

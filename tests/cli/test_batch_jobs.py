@@ -92,9 +92,11 @@ def test_failed_items_are_reported_and_kept(cli: CLI, tmp_path: Path) -> None:
         {
             "index": 1,
             "error": {
-                "message": errors[0]["error"]["message"],
+                "message": "embedding inputs must be strings, got int; convert items to text "
+                "before handing them to the job.",
                 "code": "INVALID_ITEM",
                 "status": None,
+                "name": "BabyAPIError",
             },
         }
     ]

@@ -5,8 +5,10 @@ The data file holds one JSON object per finished item, ``{"index": i, "<result k
 naming the job (kind, model, parameters) and then lists ``<item index> <input hash>`` for every
 line written, so a rerun can tell that it is the same job on the same inputs.
 
-Exactly once, even after SIGKILL: a line is only complete with its newline; a rerun truncates a
-torn last line, and counts an item as done if and only if its complete line is in the data file.
+Exactly once, even after SIGKILL: a line is only complete with its newline, and a data line
+only counts once the index holds its input hash (data is written first, then the index). A rerun
+cuts a torn last line from both files and the data lines whose hash never reached the index, so
+an item is done if and only if its complete line and its fingerprint are both on disk.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ class Checkpoint:
     def __init__(self, path: str, header: Mapping[str, Any]) -> None:
         self.path = path
         self.index_path = path + ".index"
-        self._header = {"format": FORMAT, **header}
+        # As JSON gives it back: a tuple field (stop=("a", "b")) must compare equal on resume.
+        self._header: dict[str, Any] = json.loads(json.dumps({"format": FORMAT, **header}))
         self._offsets = array("q")  # item index -> offset of its line in the data file, or -1
         self._hashes = array("q")  # item index -> input hash recorded for it, or 0
         self._failed: set[int] = set()
@@ -79,6 +82,10 @@ class Checkpoint:
             if os.path.exists(self.path):
                 if not os.path.isfile(self.path):
                     raise _mismatch(self.path, "it is not a regular file")
+                if os.path.getsize(self.path) == 0:
+                    # Nothing finished yet (say, the server refused every request): whatever
+                    # job wrote the header, this one may start over, with its fix.
+                    self._start_index()
                 self._check_header()
                 self._load_index()
                 self._scan_data()
@@ -99,9 +106,6 @@ class Checkpoint:
             with open(self.index_path, encoding="utf-8") as index:
                 header = json.loads(index.readline() or "null")
         except FileNotFoundError:
-            if os.path.getsize(self.path) == 0:
-                self._start_index()
-                return
             raise _mismatch(self.path, f"it has no {os.path.basename(self.index_path)}") from None
         except ValueError:
             header = None
@@ -115,12 +119,16 @@ class Checkpoint:
                 raise _mismatch(self.path, f"{key} {written.get(key)!r}, not {value!r}")
 
     def _load_index(self) -> None:
-        with open(self.index_path, encoding="utf-8") as index:
-            index.readline()
+        with open(self.index_path, "r+b") as index:
+            offset = len(index.readline())
             for line in index:
+                if not line.endswith(b"\n"):
+                    break  # torn by a kill: its hash may be cut short, so it says nothing
                 parts = line.split()
                 if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
                     _put(self._hashes, int(parts[0]), int(parts[1]), _UNKNOWN)
+                offset += len(line)
+            index.truncate(offset)
 
     def _scan_data(self) -> None:
         with open(self.path, "r+b") as data:
@@ -131,6 +139,10 @@ class Checkpoint:
                 match = _INDEX_PREFIX.match(line)
                 if match is not None:
                     index = int(match.group(1))
+                    if _get(self._hashes, index, _UNKNOWN) == _UNKNOWN:
+                        # Killed between the data and the index write: this line and those
+                        # after it were never fingerprinted, so the input they answer is unknown.
+                        break
                     if _get(self._offsets, index, -1) < 0:
                         _put(self._offsets, index, offset, -1)
                         self.done += 1
@@ -145,8 +157,7 @@ class Checkpoint:
         """Whether an earlier run finished this item; refuses an item whose input changed."""
         if _get(self._offsets, index, -1) < 0:
             return False
-        recorded = _get(self._hashes, index, _UNKNOWN)
-        if recorded not in (_UNKNOWN, item_hash):
+        if _get(self._hashes, index, _UNKNOWN) != item_hash:
             raise _mismatch(self.path, f"item {index} is not the input it was written for")
         return True
 

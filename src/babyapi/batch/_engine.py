@@ -27,7 +27,13 @@ from typing import (
 
 import anyio
 
-from babyapi._errors import APIConnectionError, APIStatusError, APITimeoutError, BabyAPIError
+from babyapi._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    BabyAPIError,
+    error_class,
+)
 from babyapi._retry import backoff_s, status_is_retryable
 from babyapi.batch._checkpoint import Checkpoint, input_hash
 from babyapi.batch._kinds import Kind
@@ -128,15 +134,17 @@ def _verdict(error: BabyAPIError, kind: Kind, batch_len: int) -> str:
 
 
 def _stored_error(line: Mapping[str, Any]) -> BabyAPIError:
-    """An item failure as an earlier run recorded it."""
+    """An item failure as an earlier run recorded it, of the class it had then."""
     recorded = line.get("error")
     failure: Mapping[str, Any] = (
         cast("Mapping[str, Any]", recorded) if isinstance(recorded, Mapping) else {}
     )
-    return BabyAPIError(
+    status = failure.get("status")
+    code = failure.get("code")
+    return error_class(failure.get("name"))(
         str(failure.get("message") or "failed in an earlier run"),
-        code=failure.get("code"),
-        status=failure.get("status"),
+        code=code if isinstance(code, str) else None,
+        status=status if isinstance(status, int) else None,
     )
 
 
@@ -383,7 +391,12 @@ class Engine:
         error = item.error
         return {
             "index": item.index,
-            "error": {"message": error.message, "code": error.code, "status": error.status},
+            "error": {
+                "message": error.message,
+                "code": error.code,
+                "status": error.status,
+                "name": error.name,
+            },
         }
 
     async def _resume(self, index: int) -> None:

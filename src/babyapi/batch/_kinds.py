@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence, cast
 
+from babyapi._embeddings import decode_vector
 from babyapi._errors import BabyAPIError
 from babyapi.resources.chat import PATH as CHAT
 from babyapi.resources.completions import PATH as COMPLETIONS
@@ -71,18 +72,47 @@ class Embed(Kind):
         self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
         answer = await _post(client, EMBEDDINGS, {**params, "input": list(items)})
-        vectors: list[Any] = [None] * len(items)
-        for position, entry in enumerate(answer.get("data") or []):
-            index = entry.get("index", position)
-            if isinstance(index, int) and 0 <= index < len(items):
-                vectors[index] = entry.get("embedding")
-        if any(vector is None for vector in vectors):
-            raise BabyAPIError(
-                f"the server answered {len(answer.get('data') or [])} embeddings for "
-                f"{len(items)} inputs.",
-                code="INVALID_RESPONSE",
+        return _vectors(answer, len(items))
+
+
+def _vectors(answer: Mapping[str, Any], count: int) -> list[Any]:
+    """One vector per input from an embeddings answer; INVALID_RESPONSE for anything else."""
+    data = answer.get("data")
+    entries: list[Any] = data if isinstance(data, list) else []
+    vectors: list[Any] = [None] * count
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise malformed(
+                f"the server's embeddings answer has a {type(entry).__name__} at data[{position}] "
+                "where an object with an 'embedding' was expected."
             )
-        return vectors
+        fields = cast("Mapping[str, Any]", entry)
+        index = fields.get("index", position)
+        vector = fields.get("embedding")
+        if isinstance(vector, str):
+            vector = decode_vector(vector, index)
+        if isinstance(index, int) and 0 <= index < count and _numbers(vector):
+            vectors[index] = vector
+    if any(vector is None for vector in vectors):
+        missing = vectors.index(None)
+        raise malformed(
+            f"the server answered {len(entries)} embeddings for {count} inputs, and none that "
+            f"is a list of numbers for input {missing}."
+        )
+    return vectors
+
+
+def _numbers(vector: object) -> bool:
+    # The first value stands for the rest: checking a thousand floats per item costs more
+    # than the request itself, and a server mixing types within one vector is not seen.
+    if not isinstance(vector, list):
+        return False
+    values = cast("list[object]", vector)
+    return not values or (isinstance(values[0], (int, float)) and not isinstance(values[0], bool))
+
+
+def malformed(message: str) -> BabyAPIError:
+    return BabyAPIError(message, code="INVALID_RESPONSE")
 
 
 class Rerank(Kind):
@@ -116,7 +146,12 @@ class Rerank(Kind):
         self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
         answer = await _post(client, RERANK, {**params, **items[0]})
-        return [answer.get("results")]
+        results = answer.get("results")
+        if not isinstance(results, list):
+            raise malformed(
+                f"the server's rerank answer has no 'results' list (got {type(results).__name__})."
+            )
+        return [results]
 
 
 class Chat(Kind):

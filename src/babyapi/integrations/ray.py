@@ -77,6 +77,9 @@ class _Mapper:
         raise NotImplementedError
 
     def _results(self, items: Sequence[BatchItem]) -> Any:
+        # Plain values, None for a failed row, in every batch alike: a 2-D float tensor for a
+        # clean batch of embeddings and objects for one with a failed row would give blocks of
+        # two types, which Ray cannot concatenate (the whole dataset fails, however few rows did).
         return _objects([item.result for item in items])
 
     def _options(self) -> dict[str, Any]:
@@ -95,7 +98,7 @@ def _objects(values: list[Any]) -> Any:
 
 
 class Embed(_Mapper):
-    """Adds an ``embedding`` column (float32 vectors) for the ``text`` column."""
+    """Adds an ``embedding`` column (lists of floats; None for a failed row) for ``text``."""
 
     output_column = "embedding"
 
@@ -111,12 +114,6 @@ class Embed(_Mapper):
 
     def _job(self, batch: Batch) -> BatchJob:
         return self._client.batch.embed(_python(batch[self._input]), **self._options())
-
-    def _results(self, items: Sequence[BatchItem]) -> Any:
-        if all(item.ok for item in items) and items:
-            return np.asarray([item.result for item in items], dtype=np.float32)
-        return _objects([item.result for item in items])
-
 
 class Rerank(_Mapper):
     """Adds a ``results`` column (the server's ranking) for ``query`` and ``documents`` columns."""
@@ -163,7 +160,9 @@ class Chat(_Mapper):
 
 
 def _answer(response: Mapping[str, Any]) -> Optional[str]:
-    choices: list[dict[str, Any]] = response.get("choices") or [{}]
-    message: dict[str, Any] = choices[0].get("message") or {}
-    content = message.get("content")
+    """The first choice's text; None when the server's answer has none."""
+    choices = response.get("choices")
+    first: object = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
     return content if isinstance(content, str) else None
