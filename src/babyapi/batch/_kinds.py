@@ -77,8 +77,8 @@ class Embed(Kind):
 
 def _vectors(answer: Mapping[str, Any], count: int) -> list[Any]:
     """One vector per input from an embeddings answer; INVALID_RESPONSE for anything else."""
-    data = answer.get("data")
-    entries: list[Any] = data if isinstance(data, list) else []
+    data: object = answer.get("data")
+    entries = cast("list[object]", data) if isinstance(data, list) else []
     vectors: list[Any] = [None] * count
     for position, entry in enumerate(entries):
         if not isinstance(entry, Mapping):

@@ -22,7 +22,7 @@ Needs ``pip install 'babyapi[ray]'``.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any, Mapping, MutableMapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, MutableMapping, Optional, Sequence, Union, cast
 
 import numpy as np
 
@@ -115,6 +115,7 @@ class Embed(_Mapper):
     def _job(self, batch: Batch) -> BatchJob:
         return self._client.batch.embed(_python(batch[self._input]), **self._options())
 
+
 class Rerank(_Mapper):
     """Adds a ``results`` column (the server's ranking) for ``query`` and ``documents`` columns."""
 
@@ -161,8 +162,12 @@ class Chat(_Mapper):
 
 def _answer(response: Mapping[str, Any]) -> Optional[str]:
     """The first choice's text; None when the server's answer has none."""
-    choices = response.get("choices")
-    first: object = choices[0] if isinstance(choices, list) and choices else None
-    message = first.get("message") if isinstance(first, dict) else None
-    content = message.get("content") if isinstance(message, dict) else None
+    choices: object = response.get("choices")
+    first = cast("list[object]", choices)[0] if isinstance(choices, list) and choices else None
+    message = _field(first, "message")
+    content = _field(message, "content")
     return content if isinstance(content, str) else None
+
+
+def _field(value: object, key: str) -> object:
+    return cast("dict[str, object]", value).get(key) if isinstance(value, dict) else None
