@@ -29,6 +29,12 @@ FEATURES = {
     "structured-stream": "structured stream: `stream(response_format=T).final()`",
     "tool-call": "tool call with a named `tool_choice`",
     "tool-loop": "`run_tools()` loop",
+    "responses-create": "Responses API: `responses.create()`",
+    "responses-stream": "Responses API stream: named events, `text_deltas()`, `final()`",
+    "responses-parse": "Responses API: `parse(text_format=T)` (json_schema)",
+    "responses-tools": "Responses API: `function_call_output` items, `run_tools()`",
+    "responses-store": "Responses API: `retrieve`, `previous_response_id` (store on)",
+    "responses-background": "Responses API: `background=True`, `wait()`, `cancel()`",
 }
 
 PASSES = "passes"

@@ -166,6 +166,9 @@ def vllm_servers(setup: dict[str, Path], logs: Path, first_port: int) -> list[Se
         VLLM_CPU_KVCACHE_SPACE="1",
         # /v1/load_lora_adapter and /v1/unload_lora_adapter exist only with this set.
         VLLM_ALLOW_RUNTIME_LORA_UPDATING="True",
+        # Without it /v1/responses ignores `store`: no retrieve, cancel, background or
+        # previous_response_id.
+        VLLM_ENABLE_RESPONSES_API_STORE="1",
     )
     models = setup["models"]
     lora = ["--enable-lora", "--max-lora-rank", "8", "--max-loras", "1"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, cast
+from typing import TYPE_CHECKING, Any, Iterable, Optional, cast
+
+if TYPE_CHECKING:
+    from babyapi._response_events import ResponseFold
 
 __all__ = ["Accumulator", "text_of_chunk"]
 
@@ -15,12 +18,15 @@ _PIECES_PER_BLOCK = 256
 
 
 def text_of_chunk(data: Any) -> Optional[str]:
-    """The new text in a chat or completion chunk (first choice), or None."""
+    """The new text in a chat or completion chunk (first choice) or a Responses text delta."""
     if not isinstance(data, dict):
         return None
     chunk = cast("dict[str, Any]", data)
     choices = chunk.get("choices")
     if not choices or not isinstance(choices, list):
+        if chunk.get("type") == "response.output_text.delta":
+            delta = chunk.get("delta")
+            return delta if isinstance(delta, str) and delta else None
         return None
     first: object = cast("list[object]", choices)[0]
     if not isinstance(first, dict):
@@ -155,9 +161,11 @@ class _Choice:
 
 
 class Accumulator:
-    """Feed it every event's data; ``result()`` is a ``chat.completion`` or ``text_completion``."""
+    """Feed it every event's data; ``result()`` is a ``chat.completion`` or ``text_completion``,
+    or for a Responses API stream the ``response``."""
 
     def __init__(self) -> None:
+        self._events: Optional[ResponseFold] = None
         self._head: dict[str, Any] = {}
         self._choices: dict[int, _Choice] = {}
         self._usage: Optional[dict[str, Any]] = None
@@ -194,6 +202,9 @@ class Accumulator:
         if not isinstance(data, dict):
             return
         chunk = cast("dict[str, Any]", data)
+        if self._events is not None or _is_response_event(chunk):
+            self._fold_event(chunk)
+            return
         if not self._head:
             self._head = {
                 k: chunk[k] for k in ("id", "created", "model", "system_fingerprint") if k in chunk
@@ -232,8 +243,17 @@ class Accumulator:
             if key not in _CHOICE_KEYS_HANDLED and value is not None:
                 choice.extra[key] = value
 
+    def _fold_event(self, chunk: dict[str, Any]) -> None:
+        if self._events is None:
+            from babyapi._response_events import ResponseFold  # Responses streams only
+
+            self._events = ResponseFold()
+        self._events.add(chunk)
+
     def result(self) -> dict[str, Any]:
         """The accumulated answer so far, shaped like the non-streaming response."""
+        if self._events is not None:
+            return self._events.result()
         if self._whole is not None:
             return self._whole
         chat = self._chat is not False
@@ -249,3 +269,11 @@ class Accumulator:
         if self._usage is not None:
             answer["usage"] = self._usage
         return answer
+
+
+def _is_response_event(chunk: dict[str, Any]) -> bool:
+    """A Responses API event (``{"type": "response.created", ...}``) or a whole response."""
+    kind = chunk.get("type")
+    if isinstance(kind, str):
+        return kind.startswith("response.")
+    return chunk.get("object") == "response"

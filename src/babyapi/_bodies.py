@@ -120,9 +120,35 @@ def _rerank(body: Mapping[str, Any]) -> None:
         )
 
 
+def _response_input(body: Mapping[str, Any]) -> None:
+    if "text_format" in body:
+        raise InvalidArgumentTypeError(
+            "text_format is parse()'s: call responses.parse(...) or .stream(...) to have the "
+            "answer parsed, or pass text={'format': {'type': 'json_schema', ...}} to create().",
+            code=_CODE,
+        )
+    value = body.get("input")
+    if value is None or isinstance(value, str):
+        return  # whether input may be left out is the server's call
+    if not isinstance(value, (list, tuple)):
+        raise InvalidArgumentTypeError(
+            "input must be a string or a list of items such as "
+            f"[{{'role': 'user', 'content': 'Hello'}}], got {type(value).__name__}.",
+            code=_CODE,
+        )
+    for index, item in enumerate(cast("Sequence[object]", value)):
+        if not isinstance(item, Mapping):
+            raise InvalidArgumentTypeError(
+                f"input[{index}] must be a dict such as {{'role': 'user', 'content': 'Hi'}} "
+                f"or {{'type': 'function_call_output', ...}}, got {item!r:.80}.",
+                code=_CODE,
+            )
+
+
 _CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
     "/v1/chat/completions": _messages,
     "/v1/completions": _prompt,
     "/v1/embeddings": _input,
     "/v1/rerank": _rerank,
+    "/v1/responses": _response_input,
 }

@@ -92,6 +92,12 @@ if TYPE_CHECKING:
     from typing_extensions import Never
 
     from babyapi.batch import AsyncBatch, Batch
+    from babyapi.resources.responses import (
+        AsyncResponses,
+        AsyncResponsesWithResponse,
+        Responses,
+        ResponsesWithResponse,
+    )
     from babyapi.structured import ParsedChatCompletion
     from babyapi.types.chat import ChatCompletion, ChatCompletionMessageParam
     from babyapi.types.completions import Completion
@@ -646,6 +652,13 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
 
         return Batch(self)
 
+    @property
+    def responses(self) -> Responses:
+        """The Responses API (``POST /v1/responses``); see docs/responses.md."""
+        from babyapi.resources.responses import Responses  # loaded on first use
+
+        return Responses(self)
+
     @overload
     def infer(  # pyright: ignore[reportOverlappingOverload] - the narrower one comes first
         self,
@@ -823,6 +836,13 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
 
         return AsyncBatch(self)
 
+    @property
+    def responses(self) -> AsyncResponses:
+        """The Responses API (``POST /v1/responses``); see docs/responses.md."""
+        from babyapi.resources.responses import AsyncResponses  # loaded on first use
+
+        return AsyncResponses(self)
+
     @overload
     async def infer(
         self,
@@ -947,6 +967,7 @@ class BabyAPIWithResponse:
     """``client.with_response``: the client's non-streaming methods returning ``APIResponse``."""
 
     def __init__(self, client: BabyAPI) -> None:
+        self._client = client
         self.infer = with_response(client.infer)
         self.chat = client.chat.with_response
         self.completions = client.completions.with_response
@@ -955,12 +976,17 @@ class BabyAPIWithResponse:
         self.models = client.models.with_response
         self.baby = client.baby.with_response
 
+    @property
+    def responses(self) -> ResponsesWithResponse:
+        return self._client.responses.with_response
+
 
 @final
 class AsyncBabyAPIWithResponse:
     """``client.with_response``: the client's non-streaming methods returning ``APIResponse``."""
 
     def __init__(self, client: AsyncBabyAPI) -> None:
+        self._client = client
         self.infer = async_with_response(client.infer)
         self.chat = client.chat.with_response
         self.completions = client.completions.with_response
@@ -968,3 +994,7 @@ class AsyncBabyAPIWithResponse:
         self.rerank = client.rerank.with_response
         self.models = client.models.with_response
         self.baby = client.baby.with_response
+
+    @property
+    def responses(self) -> AsyncResponsesWithResponse:
+        return self._client.responses.with_response

@@ -36,7 +36,7 @@ class RequestOptions:
     included; ``stream_idle_timeout_s`` bounds the time between data events of a stream
     (keep-alive comments do not count); ``headers_timeout_s`` bounds the wait for the
     response headers. ``retry_read_timeouts=True`` retries a read timeout even after a
-    generation request (chat, completions, ``/infer``), which is not retried by default since
+    generation request (chat, completions, responses, ``/infer``), not retried by default since
     the server may still be generating; ``False`` retries read timeouts nowhere. Values are
     checked here, so a mistake fails before any request.
     """

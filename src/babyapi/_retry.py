@@ -25,7 +25,7 @@ NOT_RETRYABLE = "not retryable"
 
 # Endpoints whose every attempt is paid compute: servers such as vLLM and llama.cpp ignore
 # Idempotency-Key, so a second attempt generates the answer a second time.
-GENERATION_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", "/infer"})
+GENERATION_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", "/v1/responses", "/infer"})
 READ_TIMEOUT_NOT_RETRIED = (
     "not retried: the request reached the server, which may still be generating, and a retry "
     "would pay for the answer twice; to retry anyway, pass retry_read_timeouts=True to the "

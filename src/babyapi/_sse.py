@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from typing import Any, Callable, Final, List, Optional, Tuple
+from typing import Any, Callable, Final, List, Optional, Tuple, cast
 
 __all__ = ["SSEDecoder", "SSEEvent"]
 
@@ -88,6 +88,18 @@ class SSEEvent:
                 parsed = None
         self._parsed = parsed
         return parsed
+
+    @property
+    def type(self) -> str:
+        """The event's name: the ``event:`` field, else the payload's ``"type"``, else "message".
+
+        Responses API streams name every event (``response.output_text.delta``, ...).
+        """
+        if self.event != "message":
+            return self.event
+        data = self.data
+        kind: object = cast("dict[str, Any]", data).get("type") if type(data) is dict else None
+        return kind if isinstance(kind, str) else "message"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SSEEvent):

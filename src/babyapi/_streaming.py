@@ -135,8 +135,13 @@ class EventReader:
         """Fold in a data event about to be handed to the user; error frames raise instead."""
         # Parsed once: the user's `event.data` gets the same object.
         data = event.data
-        if event.event == "error" or (
-            type(data) is dict and "error" in data and "choices" not in data
+        # A Responses API event names itself ("response.failed", "error"); chat chunks do not.
+        fields = cast("dict[str, Any]", data) if type(data) is dict else None
+        kind = fields.get("type") if fields is not None else None
+        if (
+            event.event == "error"
+            or kind == "error"
+            or (fields is not None and "error" in fields and "choices" not in fields)
         ):
             raise self._attach(
                 error_from_stream_frame(self.response, data if data is not None else event.raw)
@@ -147,6 +152,11 @@ class EventReader:
         if self._idle_s is not None:
             self._last_data_at = self._clock()
         self._accumulator.add(data)
+        if kind == "response.failed":
+            from babyapi._response_events import failure_of
+
+            # The Responses API's failure: the response so far is kept in error.partial.
+            raise self._attach(error_from_stream_frame(self.response, failure_of(fields or {})))
 
     def accumulated(self) -> dict[str, Any]:
         """The answer so far, shaped like the non-streaming response."""

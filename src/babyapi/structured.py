@@ -15,8 +15,9 @@ from babyapi._schema import as_object, build, first_mismatch, schema_of
 
 if TYPE_CHECKING:
     from babyapi.types.chat import ChatCompletion, ChatCompletionMessage
+    from babyapi.types.responses import Response
 
-__all__ = ["OutputFormat", "ParsedChatCompletion", "wants_parsing"]
+__all__ = ["OutputFormat", "ParsedChatCompletion", "ParsedResponse", "wants_parsing"]
 
 T = TypeVar("T")
 # What servers take as a response_format already; these pass through unchanged.
@@ -67,6 +68,30 @@ class ParsedChatCompletion(Generic[T]):
         return f"ParsedChatCompletion(parsed={self.parsed!r}, finish_reason={self.finish_reason!r})"
 
 
+class ParsedResponse(Generic[T]):
+    """A Responses API answer whose text was checked against the schema and parsed into ``T``."""
+
+    __slots__ = ("parsed", "response")
+
+    def __init__(self, response: Response, parsed: T) -> None:
+        #: The response exactly as the server sent it (with babyapi's ``output_text``).
+        self.response = response
+        #: The answer, typed as the ``text_format`` you passed.
+        self.parsed: T = parsed
+
+    @property
+    def output_text(self) -> str:
+        """The raw JSON text of the answer."""
+        return self.response.get("output_text") or ""
+
+    @property
+    def status(self) -> Optional[str]:
+        return self.response.get("status")
+
+    def __repr__(self) -> str:
+        return f"ParsedResponse(parsed={self.parsed!r}, status={self.status!r})"
+
+
 class OutputFormat(Generic[T]):
     """What ``parse()`` sends for a type or schema, and how it reads the answer back."""
 
@@ -77,6 +102,33 @@ class OutputFormat(Generic[T]):
             "type": "json_schema",
             "json_schema": {"name": name, "schema": self.schema, "strict": True},
         }
+
+    @property
+    def text_format(self) -> dict[str, Any]:
+        """The same request as the Responses API's ``text.format`` (flat, not nested)."""
+        return {"type": "json_schema", **self.response_format["json_schema"]}
+
+    def read_response(self, response: Any) -> ParsedResponse[T]:
+        """Check and parse a Responses API answer; raises StructuredOutputError naming what is wrong."""
+        answer = as_object(response)
+        if not isinstance(response, dict) or not isinstance(answer.get("output"), list):
+            raise StructuredOutputError(
+                f"the server's answer is not a response object: {response!r:.120}",
+                code="OUTPUT_NOT_JSON",
+            )
+        texts, refusals, calls = _message_parts(answer["output"])
+        status = answer.get("status")
+        if not texts and not refusals:
+            what = "function calls" if calls else "no text"
+            raise StructuredOutputError(
+                f"the model answered with {what} where JSON was asked for (status={status!r}).",
+                code="OUTPUT_NOT_JSON",
+                raw=None,
+                completion=answer,
+            )
+        refusal = "".join(refusals) or None
+        value = self.value_of("".join(texts), refusal, status == "incomplete", answer)
+        return ParsedResponse(cast("Response", answer), value)
 
     def read(self, completion: Any) -> ParsedChatCompletion[T]:
         """Check and parse every choice; raises StructuredOutputError naming what is wrong."""
@@ -101,15 +153,8 @@ class OutputFormat(Generic[T]):
         message = as_object(fields.get("message"))
         finish = fields.get("finish_reason")
         refusal = message.get("refusal")
-        if isinstance(refusal, str) and refusal:
-            raise StructuredOutputError(
-                f"the model refused to answer: {refusal!r:.200}",
-                code="OUTPUT_REFUSED",
-                raw=refusal,
-                completion=completion,
-            )
         text = message.get("content")
-        if not isinstance(text, str):
+        if not isinstance(text, str) and not (isinstance(refusal, str) and refusal):
             what = "tool calls" if message.get("tool_calls") else "no text"
             raise StructuredOutputError(
                 f"the model answered with {what} where JSON was asked for "
@@ -118,10 +163,22 @@ class OutputFormat(Generic[T]):
                 raw=None,
                 completion=completion,
             )
+        return self.value_of(text, refusal, finish == "length", completion)
+
+    def value_of(self, text: Any, refusal: Any, truncated: bool, completion: dict[str, Any]) -> T:
+        """The answer's JSON text checked against the schema and built into ``T``."""
+        if isinstance(refusal, str) and refusal:
+            raise StructuredOutputError(
+                f"the model refused to answer: {refusal!r:.200}",
+                code="OUTPUT_REFUSED",
+                raw=refusal,
+                completion=completion,
+            )
+        assert isinstance(text, str)
         try:
             value = _loads(text)
         except ValueError as exc:
-            raise _unparsable(text, finish, completion, exc) from exc
+            raise _unparsable(text, truncated, completion, exc) from exc
         mismatch = first_mismatch(value, self.schema)
         if mismatch is not None:
             raise StructuredOutputError(
@@ -151,16 +208,40 @@ class OutputFormat(Generic[T]):
             ) from exc
 
 
+def _message_parts(output: list[Any]) -> tuple[list[str], list[str], int]:
+    """The output_text and refusal texts of a response's messages, and how many calls it made."""
+    texts: list[str] = []
+    refusals: list[str] = []
+    calls = 0
+    for item in output:
+        fields = as_object(item)
+        calls += fields.get("type") == "function_call"
+        content = fields.get("content") if fields.get("type") == "message" else None
+        for part in cast("list[object]", content) if isinstance(content, list) else ():
+            part_fields = as_object(part)
+            if part_fields.get("type") == "output_text" and isinstance(
+                part_fields.get("text"), str
+            ):
+                texts.append(part_fields["text"])
+            elif part_fields.get("type") == "refusal" and isinstance(
+                part_fields.get("refusal"), str
+            ):
+                refusals.append(part_fields["refusal"])
+    return texts, refusals, calls
+
+
 def _schema_and_name(target: Any) -> tuple[dict[str, Any], str]:
     if isinstance(target, Mapping):
         given = cast("Mapping[str, Any]", target)
         if given.get("type") == "json_schema":
-            inner = as_object(given.get("json_schema"))
+            # Chat's form nests it under "json_schema"; the Responses API's text.format is flat.
+            inner = as_object(given.get("json_schema", given))
             schema = inner.get("schema")
             if not isinstance(schema, dict):
                 raise InvalidArgumentError(
                     "response_format {'type': 'json_schema', ...} needs "
-                    "'json_schema': {'name': ..., 'schema': {...}}.",
+                    "'json_schema': {'name': ..., 'schema': {...}} (text_format: "
+                    "{'type': 'json_schema', 'name': ..., 'schema': {...}}).",
                     code="INVALID_RESPONSE_FORMAT",
                 )
             return as_object(cast(object, schema)), _safe_name(str(inner.get("name", "response")))
@@ -191,12 +272,13 @@ def _loads(text: str) -> Any:
 
 
 def _unparsable(
-    text: str, finish: Any, completion: dict[str, Any], exc: ValueError
+    text: str, truncated: bool, completion: dict[str, Any], exc: ValueError
 ) -> StructuredOutputError:
-    if finish == "length":
+    if truncated:
         return StructuredOutputError(
             "the answer was cut at max_tokens before its JSON was complete "
-            f"({len(text)} characters arrived); raise max_tokens and try again.",
+            f"({len(text)} characters arrived); raise max_tokens (max_output_tokens for "
+            "responses) and try again.",
             code="OUTPUT_TRUNCATED",
             raw=text,
             completion=completion,

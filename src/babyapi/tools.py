@@ -1,8 +1,9 @@
 """Tools: Python functions the model may call, and the loop that runs them.
 
-``client.chat.completions.run_tools(...)`` builds on the client from here; the core never
-imports this module. The loop itself is a generator that asks for model calls and tool runs,
-so the sync and async clients share every rule and differ only in how they do the I/O.
+``client.chat.completions.run_tools(...)`` and ``client.responses.run_tools(...)`` build on the
+client from here; the core never imports this module. The loop itself is a generator that asks
+for model calls and tool runs, so the sync and async clients, and chat and the Responses API,
+share every rule and differ only in how they do the I/O and carry the conversation.
 """
 
 from __future__ import annotations
@@ -24,18 +25,23 @@ from typing import (
     cast,
 )
 
-from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError, ToolError
+from babyapi._errors import (
+    APIStatusError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    ToolError,
+)
 from babyapi._schema import as_object, build, first_mismatch, function_schema, to_jsonable
 
 if TYPE_CHECKING:
     from babyapi._client import AsyncBabyAPI, BabyAPI
     from babyapi._options import RequestOptionsLike
     from babyapi.types.chat import ChatCompletion, ChatCompletionToolParam
+    from babyapi.types.responses import Response
 
-__all__ = ["Tool", "ToolRun", "tool"]
+__all__ = ["ResponseToolRun", "Tool", "ToolRun", "tool"]
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-PATH = "/v1/chat/completions"
 
 
 class Tool:
@@ -165,11 +171,13 @@ class _Ask(NamedTuple):
 class _Call:
     """One tool call of a round: what to run, or the answer already known (a bad call)."""
 
-    __slots__ = ("answer", "error", "id", "kwargs", "name", "tool")
+    __slots__ = ("answer", "arguments", "error", "id", "kwargs", "name", "tool")
 
-    def __init__(self, call_id: str, name: str) -> None:
+    def __init__(self, call_id: str, name: str, arguments: str) -> None:
         self.id = call_id
         self.name = name
+        # The arguments as the model wrote them, to send back with the call.
+        self.arguments = arguments
         self.tool: Optional[Tool] = None
         self.kwargs: dict[str, Any] = {}
         self.answer: Optional[str] = None
@@ -185,9 +193,6 @@ class _Call:
     def finished(self, value: Any) -> None:
         self.answer = value if isinstance(value, str) else json.dumps(to_jsonable(value))
 
-    def message(self) -> dict[str, Any]:
-        return {"role": "tool", "tool_call_id": self.id, "content": self.answer or ""}
-
 
 class _Run(NamedTuple):
     """Run these calls; each records its own answer."""
@@ -195,7 +200,58 @@ class _Run(NamedTuple):
     calls: list[_Call]
 
 
-_Step = Union[_Ask, _Run]
+class _Stored(NamedTuple):
+    """Ask whether the server keeps this response (True) or not (False)."""
+
+    response_id: str
+
+
+_Step = Union[_Ask, _Run, _Stored]
+# A call as the model asked for it: its id (may be missing), the function's name, its arguments.
+_Requested = tuple[Any, Any, Any]
+
+
+class _Conversation:
+    """How one API carries a tool conversation: chat's messages or the Responses API's items."""
+
+    path: str
+
+    @staticmethod
+    def tool_param(tool: Tool) -> Any:
+        """The tool as this API's ``tools`` list carries it."""
+        raise NotImplementedError
+
+    def request(self) -> dict[str, Any]:
+        """The body of the next model call."""
+        raise NotImplementedError
+
+    def requested(self, reply: Any) -> list[_Requested]:
+        """The calls the model asked for in ``reply``; raises ToolError when it is no answer."""
+        raise NotImplementedError
+
+    def model_turn(self, reply: Any, calls: list[_Call]) -> None:
+        """Keep the model's turn."""
+        raise NotImplementedError
+
+    def tool_answers(self, calls: list[_Call]) -> None:
+        """Keep the tools' answers, to send with the next call."""
+        raise NotImplementedError
+
+    def continue_by(self, reply: Any) -> Optional[_Stored]:
+        """Before the second call: what to ask the server first, if anything."""
+        return None
+
+    def stored(self, kept: bool) -> None:
+        """The server's answer to ``continue_by``'s question."""
+
+    def __init__(self, body: Mapping[str, Any], tools: list[Any]) -> None:
+        raise NotImplementedError
+
+    def transcript(self) -> list[Any]:
+        raise NotImplementedError
+
+    def result(self, reply: Any, rounds: int) -> Any:
+        raise NotImplementedError
 
 
 class _Loop:
@@ -211,6 +267,7 @@ class _Loop:
         allow_async: bool,
         on_text: Optional[Callable[[str], object]] = None,
         request_options: Optional[RequestOptionsLike] = None,
+        kind: type[_Conversation] = _Conversation,
         **extras: Any,
     ) -> None:
         if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
@@ -219,14 +276,8 @@ class _Loop:
                 code="INVALID_OPTIONS",
             )
         self.tools = _tool_table(tools, allow_async)
-        messages = body.get("messages")
-        if not isinstance(messages, (list, tuple)):
-            raise InvalidArgumentTypeError(
-                "messages must be a list such as [{'role': 'user', 'content': 'Hello'}].",
-                code="INVALID_REQUEST_BODY",
-            )
-        self.messages: list[Any] = list(cast("Sequence[Any]", messages))
-        self.body = {**body, "tools": [t.param for t in self.tools.values()]}
+        kind = _ChatConversation if kind is _Conversation else kind
+        self.conversation = kind(body, [kind.tool_param(t) for t in self.tools.values()])
         self.max_rounds = max_rounds
         self.raise_tool_errors = raise_tool_errors
         self.on_text = on_text
@@ -237,47 +288,50 @@ class _Loop:
     def call(self, client: Any, step: _Ask) -> Any:
         """The prepared request for one model call: streamed when text is wanted as it comes."""
         return client._prepare(
-            PATH,
+            self.conversation.path,
             step.body,
             self.request_options,
             stream=self.on_text is not None,
             **self.extras,
         )
 
-    def steps(self) -> Generator[_Step, Any, ToolRun]:
+    def steps(self) -> Generator[_Step, Any, Any]:
+        conversation = self.conversation
         for round_number in range(1, self.max_rounds + 1):
-            completion = yield _Ask({**self.body, "messages": list(self.messages)})
-            message = _first_message(completion)
-            calls = [self._prepare(raw, i) for i, raw in enumerate(_tool_calls(message))]
-            self.messages.append(_assistant_turn(message, calls))
+            reply = yield _Ask(conversation.request())
+            requested = conversation.requested(reply)
+            calls = [self._prepare(raw, i) for i, raw in enumerate(requested)]
+            conversation.model_turn(reply, calls)
             if not calls:
-                return ToolRun(cast("ChatCompletion", completion), self.messages, round_number)
+                return conversation.result(reply, round_number)
             runnable = [c for c in calls if c.answer is None]
             if runnable:
                 yield _Run(runnable)
             for call in calls:
                 if call.error is not None and self.raise_tool_errors:
                     raise self._with_transcript(call.error)
-                self.messages.append(call.message())
+            conversation.tool_answers(calls)
+            question = conversation.continue_by(reply)
+            if question is not None:
+                conversation.stored((yield question))
         raise ToolError(
             f"the model still asked for tools after max_rounds={self.max_rounds} rounds; "
             "raise max_rounds, or check that tool_choice is not 'required' (it never lets the "
             "model answer). The conversation so far is in error.messages.",
             code="TOOL_ROUNDS_EXCEEDED",
-            messages=self.messages,
+            messages=conversation.transcript(),
         )
 
     def _with_transcript(self, error: ToolError) -> ToolError:
-        error.messages = self.messages
+        error.messages = self.conversation.transcript()
         return error
 
-    def _prepare(self, raw: Any, index: int) -> _Call:
-        fields = as_object(raw)
-        function = as_object(fields.get("function"))
-        call_id = fields.get("id")
-        name = function.get("name")
+    def _prepare(self, requested: _Requested, index: int) -> _Call:
+        call_id, name, arguments = requested
         call = _Call(
-            call_id if isinstance(call_id, str) and call_id else f"call_{index}", str(name)
+            call_id if isinstance(call_id, str) and call_id else f"call_{index}",
+            str(name),
+            arguments if isinstance(arguments, str) else json.dumps(arguments or {}),
         )
         found = self.tools.get(name) if isinstance(name, str) else None
         if found is None:
@@ -287,7 +341,7 @@ class _Loop:
             )
             return call
         try:
-            call.kwargs = found.arguments(function.get("arguments"))
+            call.kwargs = found.arguments(arguments)
         except ValueError as exc:
             call.failed(
                 f"{exc}; call {found.name} again with arguments that fit.", "TOOL_ARGUMENTS_INVALID"
@@ -324,6 +378,66 @@ def _tool_table(tools: Sequence[Any], allow_async: bool) -> dict[str, Tool]:
     return table
 
 
+# --- chat: a list of messages ---------------------------------------------------------------------
+
+
+class _ChatConversation(_Conversation):
+    path = "/v1/chat/completions"
+
+    def __init__(self, body: Mapping[str, Any], tools: list[Any]) -> None:
+        messages = body.get("messages")
+        if not isinstance(messages, (list, tuple)):
+            raise InvalidArgumentTypeError(
+                "messages must be a list such as [{'role': 'user', 'content': 'Hello'}].",
+                code="INVALID_REQUEST_BODY",
+            )
+        self.messages: list[Any] = list(cast("Sequence[Any]", messages))
+        self.body = {**body, "tools": tools}
+
+    @staticmethod
+    def tool_param(tool: Tool) -> Any:
+        return tool.param
+
+    def request(self) -> dict[str, Any]:
+        return {**self.body, "messages": list(self.messages)}
+
+    def requested(self, reply: Any) -> list[_Requested]:
+        requested: list[_Requested] = []
+        for raw in _tool_calls(_first_message(reply)):
+            fields = as_object(raw)
+            function = as_object(fields.get("function"))
+            requested.append((fields.get("id"), function.get("name"), function.get("arguments")))
+        return requested
+
+    def model_turn(self, reply: Any, calls: list[_Call]) -> None:
+        # Only what every server accepts back: extra response keys (reasoning, refusal: null)
+        # can 400.
+        message = _first_message(reply)
+        turn: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+        if calls:
+            turn["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for call in calls
+            ]
+        self.messages.append(turn)
+
+    def tool_answers(self, calls: list[_Call]) -> None:
+        for call in calls:
+            self.messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": call.answer or ""}
+            )
+
+    def transcript(self) -> list[Any]:
+        return self.messages
+
+    def result(self, reply: Any, rounds: int) -> ToolRun:
+        return ToolRun(cast("ChatCompletion", reply), self.messages, rounds)
+
+
 def _first_message(completion: Any) -> dict[str, Any]:
     choices = as_object(completion).get("choices")
     first: object = (
@@ -343,25 +457,147 @@ def _tool_calls(message: dict[str, Any]) -> list[object]:
     return cast("list[object]", calls) if isinstance(calls, list) else []
 
 
-def _assistant_turn(message: dict[str, Any], calls: list[_Call]) -> dict[str, Any]:
-    # Only what every server accepts back: extra response keys (reasoning, refusal: null) can 400.
-    turn: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
-    if calls:
-        raws = _tool_calls(message)
-        turn["tool_calls"] = [
-            {
-                "id": call.id,
-                "type": "function",
-                "function": {"name": call.name, "arguments": _arguments_text(raw)},
-            }
-            for call, raw in zip(calls, raws)
+# --- the Responses API: a list of items ------------------------------------------------------------
+
+PREVIOUS_RESPONSE_ID = "previous_response_id"
+CONVERSATION = "conversation"
+
+
+class ResponseToolRun:
+    """What ``responses.run_tools`` returns: the final response and the whole conversation."""
+
+    __slots__ = ("continued_by", "items", "response", "rounds")
+
+    def __init__(
+        self, response: Response, items: list[Any], rounds: int, continued_by: Optional[str]
+    ) -> None:
+        #: The model's last response, the one without function calls.
+        self.response = response
+        #: Your input items, then every function call and its output, ending with the answer.
+        self.items = items
+        #: How many times the model was called.
+        self.rounds = rounds
+        #: How the rounds after the first went on: "previous_response_id" (the server keeps
+        #: responses, so only the function outputs were sent), "conversation" (it does not,
+        #: or store=False was asked: the whole conversation was sent again), or None (the
+        #: model called no function).
+        self.continued_by = continued_by
+
+    @property
+    def text(self) -> str:
+        """The final answer's text."""
+        return self.response.get("output_text") or ""
+
+    def __repr__(self) -> str:
+        return (
+            f"ResponseToolRun(rounds={self.rounds}, continued_by={self.continued_by!r}, "
+            f"text={self.text!r:.80})"
+        )
+
+
+class _ResponsesConversation(_Conversation):
+    path = "/v1/responses"
+
+    def __init__(self, body: Mapping[str, Any], tools: list[Any]) -> None:
+        given = body.get("input")
+        if isinstance(given, str):
+            items: list[Any] = [{"role": "user", "content": given}]
+        elif isinstance(given, (list, tuple)):
+            items = list(cast("Sequence[Any]", given))
+        else:
+            raise InvalidArgumentTypeError(
+                "input must be a string or a list of items such as "
+                "[{'role': 'user', 'content': 'Hello'}].",
+                code="INVALID_REQUEST_BODY",
+            )
+        self.items = items
+        self.body = {**body, "tools": tools}
+        # Sent with the next call when going on by previous_response_id.
+        self._new: list[Any] = []
+        self._last_id: Optional[str] = None
+        self.continued_by: Optional[str] = CONVERSATION if body.get("store") is False else None
+
+    @staticmethod
+    def tool_param(tool: Tool) -> Any:
+        param: dict[str, Any] = {"type": "function", "name": tool.name}
+        if tool.description:
+            param["description"] = tool.description
+        param["parameters"] = tool.parameters
+        return param
+
+    def request(self) -> dict[str, Any]:
+        if self._last_id is None:
+            return {**self.body, "input": list(self.items)}
+        if self.continued_by == PREVIOUS_RESPONSE_ID:
+            return {**self.body, "input": self._new, PREVIOUS_RESPONSE_ID: self._last_id}
+        return {**self.body, "input": list(self.items)}
+
+    def requested(self, reply: Any) -> list[_Requested]:
+        return [
+            (item.get("call_id"), item.get("name"), item.get("arguments"))
+            for item in _output_items(reply)
+            if item.get("type") == "function_call"
         ]
-    return turn
+
+    def model_turn(self, reply: Any, calls: list[_Call]) -> None:
+        self._last_id = as_object(reply).get("id")
+        self._new = []
+        for item in _output_items(reply):
+            kept = _item_to_send_back(item)
+            if kept is not None:
+                self.items.append(kept)
+
+    def tool_answers(self, calls: list[_Call]) -> None:
+        self._new = [
+            {"type": "function_call_output", "call_id": call.id, "output": call.answer or ""}
+            for call in calls
+        ]
+        self.items.extend(self._new)
+
+    def continue_by(self, reply: Any) -> Optional[_Stored]:
+        if self.continued_by is not None:
+            return None
+        if not isinstance(self._last_id, str) or not self._last_id:
+            self.continued_by = CONVERSATION
+            return None
+        return _Stored(self._last_id)
+
+    def stored(self, kept: bool) -> None:
+        self.continued_by = PREVIOUS_RESPONSE_ID if kept else CONVERSATION
+
+    def transcript(self) -> list[Any]:
+        return self.items
+
+    def result(self, reply: Any, rounds: int) -> ResponseToolRun:
+        from babyapi._response_events import with_output_text
+
+        response = cast("Response", with_output_text(reply))
+        return ResponseToolRun(response, self.items, rounds, self.continued_by)
 
 
-def _arguments_text(raw: Any) -> str:
-    arguments = as_object(as_object(raw).get("function")).get("arguments")
-    return arguments if isinstance(arguments, str) else json.dumps(arguments or {})
+def _output_items(reply: Any) -> list[dict[str, Any]]:
+    output = as_object(reply).get("output")
+    if not isinstance(output, list):
+        raise ToolError(
+            f"the server's answer is not a response with output items: {reply!r:.120}",
+            code="TOOL_BAD_RESPONSE",
+        )
+    return [cast("dict[str, Any]", i) for i in cast("list[object]", output) if isinstance(i, dict)]
+
+
+def _item_to_send_back(item: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """An output item as input for the next call, in the fields every server accepts back."""
+    kind = item.get("type")
+    if kind == "function_call":
+        return {k: item[k] for k in ("type", "call_id", "name", "arguments") if k in item}
+    if kind == "message":
+        content = [
+            {"type": "output_text", "text": part.get("text", "")}
+            for part in (as_object(p) for p in cast("list[object]", item.get("content") or []))
+            if part.get("type") == "output_text"
+        ]
+        return {"type": "message", "role": "assistant", "content": content}
+    return None  # reasoning: servers differ on taking it back, and the answer does not need it
 
 
 # --- the two drivers ----------------------------------------------------------------------------
@@ -392,11 +628,17 @@ async def _arun_one(call: _Call) -> None:
         call.raised(exc)
 
 
-def run_tools(
-    client: BabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
-) -> ToolRun:
-    """The tool loop on the sync client: tools run one after another."""
-    loop = _Loop(tools, body, allow_async=False, **options)
+def _is_stored(error: Optional[BaseException]) -> bool:
+    """A retrieve that succeeded means kept; a 404 (or no such route) means not kept."""
+    if error is None:
+        return True
+    if isinstance(error, APIStatusError) and error.status in (404, 405, 501):
+        return False
+    raise error
+
+
+def _drive(client: BabyAPI, loop: _Loop) -> Any:
+    """Carry out the loop's steps on the sync client: tools run one after another."""
     steps = loop.steps()
     step = next(steps)
     while True:
@@ -409,22 +651,25 @@ def run_tools(
                 for text in stream.text_deltas():
                     cast("Callable[[str], object]", on_text)(text)
                 reply = stream.final()
+        elif isinstance(step, _Stored):
+            try:
+                client.responses.retrieve(step.response_id, request_options=loop.request_options)
+                reply = _is_stored(None)
+            except APIStatusError as error:
+                reply = _is_stored(error)
         else:
             for item in step.calls:
                 _run_one(item)
         try:
             step = steps.send(reply)
         except StopIteration as stop:
-            return cast(ToolRun, stop.value)
+            return stop.value
 
 
-async def arun_tools(
-    client: AsyncBabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
-) -> ToolRun:
-    """The tool loop on the async client: the calls of one round run concurrently."""
+async def _adrive(client: AsyncBabyAPI, loop: _Loop) -> Any:
+    """Carry out the loop's steps on the async client: the calls of one round run concurrently."""
     import anyio
 
-    loop = _Loop(tools, body, allow_async=True, **options)
     steps = loop.steps()
     step = next(steps)
     while True:
@@ -437,6 +682,14 @@ async def arun_tools(
                 async for text in stream.text_deltas():
                     cast("Callable[[str], object]", on_text)(text)
                 reply = await stream.final()
+        elif isinstance(step, _Stored):
+            try:
+                await client.responses.retrieve(
+                    step.response_id, request_options=loop.request_options
+                )
+                reply = _is_stored(None)
+            except APIStatusError as error:
+                reply = _is_stored(error)
         else:
             # Each call catches its own exceptions, so the group never raises an ExceptionGroup.
             async with anyio.create_task_group() as group:
@@ -445,4 +698,35 @@ async def arun_tools(
         try:
             step = steps.send(reply)
         except StopIteration as stop:
-            return cast(ToolRun, stop.value)
+            return stop.value
+
+
+def run_tools(
+    client: BabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
+) -> ToolRun:
+    """The chat tool loop on the sync client."""
+    return cast(ToolRun, _drive(client, _Loop(tools, body, allow_async=False, **options)))
+
+
+async def arun_tools(
+    client: AsyncBabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
+) -> ToolRun:
+    """The chat tool loop on the async client."""
+    loop = _Loop(tools, body, allow_async=True, **options)
+    return cast(ToolRun, await _adrive(client, loop))
+
+
+def run_response_tools(
+    client: BabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
+) -> ResponseToolRun:
+    """The Responses API tool loop on the sync client."""
+    loop = _Loop(tools, body, allow_async=False, kind=_ResponsesConversation, **options)
+    return cast(ResponseToolRun, _drive(client, loop))
+
+
+async def arun_response_tools(
+    client: AsyncBabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
+) -> ResponseToolRun:
+    """The Responses API tool loop on the async client."""
+    loop = _Loop(tools, body, allow_async=True, kind=_ResponsesConversation, **options)
+    return cast(ResponseToolRun, await _adrive(client, loop))

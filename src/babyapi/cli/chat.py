@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-from typing import TYPE_CHECKING, Any, Generator, List, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, Generator, List, Optional, cast
 
 from babyapi._infer import CHAT_PATH
 from babyapi.cli.context import Context
@@ -141,6 +141,23 @@ class ChatSession:
             system.append({"role": "system", "content": self.system})
         return system + self.history
 
+    def _respond(self, parts: List[str]) -> Dict[str, Any]:
+        """One turn on the Responses API: the conversation goes as input items, so a server
+        that does not store responses still sees it all."""
+        from babyapi.resources.responses import PATH
+
+        body: Dict[str, Any] = {"model": self.model, "input": list(self.history)}
+        if self.system:
+            body["instructions"] = self.system
+        body.update(self.ctx.responses_options())
+        return self.ctx.stream_text(
+            PATH,
+            lambda options: cast(
+                Any, self.ctx.client.responses.stream(request_options=options, **body)
+            ),
+            parts,
+        )
+
     def reply(self, text: str) -> None:
         """Send one user turn and stream the answer; errors and Ctrl-C keep the session."""
         from babyapi import BabyAPIError
@@ -149,20 +166,23 @@ class ChatSession:
         parts: List[str] = []
         messages = self.messages()
         try:
-            answer = self.ctx.stream_text(
-                CHAT_PATH,
-                # Options unpacked from a dict match every overload; the plain one is meant.
-                lambda options: cast(
-                    Any,
-                    self.ctx.client.chat.completions.stream(
-                        model=self.model,
-                        messages=messages,
-                        request_options=options,
-                        **self.ctx.body_options(),
+            if self.ctx.args.responses:
+                answer = self._respond(parts)
+            else:
+                answer = self.ctx.stream_text(
+                    CHAT_PATH,
+                    # Options unpacked from a dict match every overload; the plain one is meant.
+                    lambda options: cast(
+                        Any,
+                        self.ctx.client.chat.completions.stream(
+                            model=self.model,
+                            messages=messages,
+                            request_options=options,
+                            **self.ctx.body_options(),
+                        ),
                     ),
-                ),
-                parts,
-            )
+                    parts,
+                )
         except KeyboardInterrupt:
             self.out.end_line()
             self.note("[reply stopped]")

@@ -38,6 +38,8 @@ def chat(ctx: Context) -> int:
         if not is_terminal(sys.stdin):
             raise UsageError("no prompt: give PROMPT, pipe text, or run in a terminal")
         return ChatSession(ctx).run()
+    if args.responses:
+        return _respond(ctx, prompt)
     messages: List[ChatCompletionMessageParam] = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
@@ -64,6 +66,31 @@ def chat(ctx: Context) -> int:
                 model=model, messages=messages, request_options=options, **body
             ),
         ),
+    )
+    ctx.out.end_line()
+    ctx.note_if_cut(answer)
+    return EXIT_OK
+
+
+def _respond(ctx: Context, prompt: str) -> int:
+    """babyapi chat --responses PROMPT: the same, on POST /v1/responses."""
+    from babyapi.resources.responses import PATH
+
+    args = ctx.args
+    body: Dict[str, Any] = {"model": ctx.model(), "input": prompt, **ctx.responses_options()}
+    if args.system:
+        body["instructions"] = args.system
+    if args.json_schema:
+        schema = _schema_file(args.json_schema)
+        parsed = ctx.client.responses.parse(text_format=schema, **body)
+        ctx.out.json(parsed.response if ctx.json else parsed.parsed)
+        return EXIT_OK
+    if ctx.json:
+        ctx.out.json(ctx.client.responses.create(**body))
+        return EXIT_OK
+    answer = ctx.stream_text(
+        PATH,
+        lambda options: cast(Any, ctx.client.responses.stream(request_options=options, **body)),
     )
     ctx.out.end_line()
     ctx.note_if_cut(answer)

@@ -171,6 +171,8 @@ class Context:
             if isinstance(first, dict)
             else None
         )
+        if answer.get("status") == "incomplete":  # a Responses API answer cut short
+            reason = "length"
         if reason == "length" and self.option("max_tokens") is None:
             self.out.end_line()
             print(
@@ -216,6 +218,13 @@ class Context:
                 body[key] = json.loads(raw)
             except ValueError:
                 body[key] = raw
+        return body
+
+    def responses_options(self) -> Dict[str, Any]:
+        """``body_options()`` for the Responses API, where the length limit is max_output_tokens."""
+        body = self.body_options()
+        if "max_tokens" in body:
+            body["max_output_tokens"] = body.pop("max_tokens")
         return body
 
     def close(self) -> None:

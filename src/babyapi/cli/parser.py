@@ -207,11 +207,17 @@ def build_parser() -> Tuple[argparse.ArgumentParser, Parsers]:
         "With a PROMPT (or text piped on stdin), stream the answer and exit.\n"
         "With neither, start an interactive session that keeps the conversation;\n"
         "inside it: /system TEXT, /reset, /model NAME, /help, /exit.\n"
-        "Ctrl-C stops a reply, Ctrl-D exits. PROMPT '-' reads stdin.",
+        "Ctrl-C stops a reply, Ctrl-D exits. PROMPT '-' reads stdin.\n"
+        "--responses talks to POST /v1/responses instead of /v1/chat/completions.",
         parents=[common],
     )
     _model_option(chat)
     chat.add_argument("--system", metavar="TEXT", help="system prompt")
+    chat.add_argument(
+        "--responses",
+        action="store_true",
+        help="use the Responses API (POST /v1/responses); --system becomes its instructions",
+    )
     chat.add_argument(
         "--json-schema",
         metavar="FILE",

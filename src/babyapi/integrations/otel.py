@@ -47,6 +47,7 @@ OPERATIONS = {
     "/v1/embeddings": "embeddings",
     "/v1/rerank": "rerank",
     "/v1/models": "list_models",
+    "/v1/responses": "chat",
 }
 # Request fields and the attributes that carry them.
 _REQUEST_PARAMS = (
@@ -230,7 +231,7 @@ class _CallSpan(CallWatch):
         self._settings = settings
         self._tools = tools
         self._call = call
-        self._operation = OPERATIONS.get(call.path, call.path.rsplit("/", 1)[-1] or "call")
+        self._operation = _operation(call.path)
         model = call.model
         url = call.url
         self._attributes: dict[str, AttributeValue] = {
@@ -244,7 +245,7 @@ class _CallSpan(CallWatch):
         attributes = {**self._attributes, **_request_attributes(call)}
         attributes["babyapi.request_id"] = call.request_id
         if settings.capture_content:
-            attributes.update(_input_messages(call.body))
+            attributes.update(_input_messages(call.body, call.path))
         self._span = tools.tracer.start_span(
             f"{self._operation} {model}" if model else self._operation,
             kind=SpanKind.CLIENT,
@@ -372,12 +373,22 @@ class _CallSpan(CallWatch):
             self._tools.tokens.record(counts.output, {**attributes, "gen_ai.token.type": "output"})
 
 
+def _operation(path: str) -> str:
+    """The operation's name; never a path segment that is an id (a span name must stay short)."""
+    known = OPERATIONS.get(path)
+    if known is not None:
+        return known
+    if path.startswith("/v1/responses/"):
+        return "cancel_response" if path.endswith("/cancel") else "retrieve_response"
+    return path.rsplit("/", 1)[-1] or "call"
+
+
 def _request_attributes(call: CallInfo) -> dict[str, AttributeValue]:
     body = call.body or {}
     attributes: dict[str, AttributeValue] = {}
     if call.stream:
         attributes["gen_ai.request.stream"] = True
-    for field, key in _REQUEST_PARAMS:
+    for field, key in (*_REQUEST_PARAMS, ("max_output_tokens", "gen_ai.request.max_tokens")):
         value = body.get(field)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             attributes[key] = value
@@ -394,7 +405,13 @@ def _request_attributes(call: CallInfo) -> dict[str, AttributeValue]:
     encoding = body.get("encoding_format")
     if isinstance(encoding, str):
         attributes["gen_ai.request.encoding_formats"] = [encoding]
-    output_type = _output_type(body.get("response_format"))
+    text = body.get("text")
+    response_format = (
+        cast("Mapping[str, Any]", text).get("format")
+        if isinstance(text, Mapping)
+        else body.get("response_format")
+    )
+    output_type = _output_type(response_format)
     if output_type is not None:
         attributes["gen_ai.output.type"] = output_type
     return attributes
@@ -422,6 +439,9 @@ def _response_attributes(answer: Optional[Mapping[str, Any]]) -> dict[str, Attri
         for choice in _choices(answer)
         if choice.get("finish_reason") is not None
     ]
+    status = answer.get("status")
+    if not reasons and answer.get("object") == "response" and isinstance(status, str):
+        reasons = [status]  # the Responses API's nearest to a finish reason
     if reasons:
         attributes["gen_ai.response.finish_reasons"] = reasons
     counts = token_counts(answer)
@@ -484,7 +504,7 @@ def _qualified_name(value: object) -> str:
     )
 
 
-def _input_messages(body: Optional[Mapping[str, Any]]) -> dict[str, AttributeValue]:
+def _input_messages(body: Optional[Mapping[str, Any]], path: str) -> dict[str, AttributeValue]:
     """The prompt as ``gen_ai.input.messages`` (JSON text, in the conventions' message shape)."""
     if body is None:
         return {}
@@ -493,11 +513,54 @@ def _input_messages(body: Optional[Mapping[str, Any]]) -> dict[str, AttributeVal
             _message(m.get("role"), m.get("content"), m.get("tool_calls"))
             for m in _mappings(body.get("messages"))
         ]
+    elif path == "/v1/responses":
+        converted = _response_input(body)
     else:
         prompt: object = body.get("prompt")
         prompts = cast("list[object]", prompt) if isinstance(prompt, list) else [prompt]
         converted = [_message("user", p, None) for p in prompts if isinstance(p, str)]
     return {"gen_ai.input.messages": json.dumps(converted, ensure_ascii=False)} if converted else {}
+
+
+def _response_input(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A Responses API request's instructions and input as messages."""
+    converted: list[dict[str, Any]] = []
+    instructions = body.get("instructions")
+    if isinstance(instructions, str):
+        converted.append(_message("system", instructions, None))
+    given = body.get("input")
+    if isinstance(given, str):
+        return [*converted, _message("user", given, None)]
+    for item in _mappings(given):
+        if item.get("type", "message") == "message":
+            converted.append(_message(item.get("role"), _parts_as_text(item.get("content")), None))
+        elif item.get("type") == "function_call_output":
+            converted.append(
+                {
+                    "role": "tool",
+                    "parts": [
+                        {
+                            "type": "tool_call_response",
+                            "id": item.get("call_id"),
+                            "response": item.get("output"),
+                        }
+                    ],
+                }
+            )
+    return converted
+
+
+def _parts_as_text(content: Any) -> Any:
+    """Responses content parts (``input_text``, ``output_text``) as chat's ``text`` parts."""
+    if not isinstance(content, list):
+        return content
+    parts = cast("list[object]", content)
+    return [
+        {"type": "text", "text": part.get("text")}
+        if part.get("type") in ("input_text", "output_text")
+        else part
+        for part in _mappings(parts)
+    ]
 
 
 def _output_messages(answer: Mapping[str, Any]) -> dict[str, AttributeValue]:
@@ -506,6 +569,8 @@ def _output_messages(answer: Mapping[str, Any]) -> dict[str, AttributeValue]:
     output = answer.get("output")
     if isinstance(output, str):  # POST /infer
         converted.append(_message("assistant", output, None))
+    elif isinstance(output, list):  # the Responses API's output items
+        converted.append(_response_output(answer))
     for choice in _choices(answer):
         message = _mapping(choice, "message")
         content = message.get("content", choice.get("text"))
@@ -515,6 +580,29 @@ def _output_messages(answer: Mapping[str, Any]) -> dict[str, AttributeValue]:
     return (
         {"gen_ai.output.messages": json.dumps(converted, ensure_ascii=False)} if converted else {}
     )
+
+
+def _response_output(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """A response's output items as one assistant message."""
+    items = _mappings(answer.get("output"))
+    content = [
+        {"type": "text", "text": part.get("text")}
+        for item in items
+        if item.get("type") == "message"
+        for part in _mappings(item.get("content"))
+        if part.get("type") == "output_text"
+    ]
+    calls = [
+        {
+            "id": item.get("call_id"),
+            "function": {"name": item.get("name"), "arguments": item.get("arguments")},
+        }
+        for item in items
+        if item.get("type") == "function_call"
+    ]
+    reply = _message("assistant", content, calls)
+    reply["finish_reason"] = answer.get("status")
+    return reply
 
 
 def _message(role: Any, content: Any, tool_calls: Any) -> dict[str, Any]:

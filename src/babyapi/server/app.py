@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import babyapi.server.completions as completions
+import babyapi.server.responses as responses
 from babyapi.server.embed import NATIVE_DIMENSIONS, embed, to_base64
 from babyapi.server.errors import APIError, error_body, invalid
 from babyapi.server.faults import (
@@ -250,6 +251,16 @@ def _sse_frame(data: Any) -> bytes:
     )
 
 
+def _named_sse_frame(data: Any) -> bytes:
+    """A frame with an ``event:`` line naming its ``type``, as Responses API streams send."""
+    return b"event: " + str(data.get("type", "message")).encode() + b"\n" + _sse_frame(data)
+
+
+# How a stream ends: chat and completions with OpenAI's sentinel; Responses API streams
+# just end after their last event (response.completed), as OpenAI's and vLLM's do.
+_DONE = b"data: [DONE]\n\n"
+
+
 async def _cut(scope: Scope) -> None:
     transport = scope.get(SCOPE_TRANSPORT)
     if transport is None:
@@ -286,16 +297,21 @@ async def _stream_fault(plan: FaultPlan, sent: int, scope: Scope) -> AsyncIterat
         await _cut(scope)
 
 
-async def sse_body(frames: Iterable[JSON], scope: Scope) -> AsyncIterator[bytes]:
-    """Encode frames as SSE, then ``[DONE]``, applying any stream fault drill."""
+async def sse_body(
+    frames: Iterable[JSON],
+    scope: Scope,
+    encode: Callable[[Any], bytes] = _sse_frame,
+    end: bytes = _DONE,
+) -> AsyncIterator[bytes]:
+    """Encode frames as SSE, then ``end``, applying any stream fault drill."""
     plan: Optional[FaultPlan] = scope.get(SCOPE_FAULT)
     if plan is None:
         for frame in frames:
-            yield _sse_frame(frame)
+            yield encode(frame)
             # One loop turn per token, so each chunk leaves on its own as a
             # real server's would, instead of the whole reply in one write.
             await asyncio.sleep(0)
-        yield b"data: [DONE]\n\n"
+        yield end
         return
     sent = 0
     for frame in frames:
@@ -305,7 +321,7 @@ async def sse_body(frames: Iterable[JSON], scope: Scope) -> AsyncIterator[bytes]
             return
         if plan.chunk_delay_s > 0:
             await asyncio.sleep(plan.chunk_delay_s)
-        yield _sse_frame(frame)
+        yield encode(frame)
         await asyncio.sleep(0)
         sent += 1
     # A count past the last chunk still fires, before [DONE]: a drill never ends cleanly.
@@ -313,12 +329,13 @@ async def sse_body(frames: Iterable[JSON], scope: Scope) -> AsyncIterator[bytes]
         async for tail in _stream_fault(plan, sent, scope):
             yield tail
         return
-    yield b"data: [DONE]\n\n"
+    yield end
 
 
-def _event_stream(frames: Iterable[JSON], scope: Scope) -> StreamingResponse:
+def _event_stream(frames: Iterable[JSON], scope: Scope, named: bool = False) -> StreamingResponse:
+    body = sse_body(frames, scope, _named_sse_frame, b"") if named else sse_body(frames, scope)
     return StreamingResponse(
-        sse_body(frames, scope),
+        body,
         media_type="text/event-stream",
         headers={"cache-control": "no-cache"},
     )
@@ -375,6 +392,31 @@ async def infer(request: Request) -> Response:
     """POST /infer: BabyAPI's text-in, text-out endpoint."""
     parsed = completions.parse_infer(await read_json(request))
     return json_response(completions.infer_response(parsed, completions.run(parsed)))
+
+
+async def create_response(request: Request) -> Response:
+    """POST /v1/responses, plain or streaming."""
+    store: responses.Store = request.app.state.responses
+    parsed = responses.parse_request(await read_json(request), store)
+    answer, choice = responses.create(parsed, store)
+    if not parsed.stream:
+        return json_response(answer)
+    if choice is None:  # a background response streams nothing now: it is polled
+        return _event_stream([{"type": "response.queued", "response": answer}], request.scope, True)
+    frames = responses.numbered(responses.events(parsed, answer, choice))
+    return _event_stream(frames, request.scope, named=True)
+
+
+async def retrieve_response(request: Request) -> Response:
+    """GET /v1/responses/{id}."""
+    store: responses.Store = request.app.state.responses
+    return json_response(responses.retrieve(store, request.path_params["response_id"]))
+
+
+async def cancel_response(request: Request) -> Response:
+    """POST /v1/responses/{id}/cancel."""
+    store: responses.Store = request.app.state.responses
+    return json_response(responses.cancel(store, request.path_params["response_id"]))
 
 
 def texts_of(body: Body, name: str) -> List[str]:
@@ -508,6 +550,9 @@ def routes() -> List[Route]:
         Route("/infer", infer, methods=["POST"]),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/v1/rerank", rerank, methods=["POST"]),
+        Route("/v1/responses", create_response, methods=["POST"]),
+        Route("/v1/responses/{response_id}", retrieve_response, methods=["GET"]),
+        Route("/v1/responses/{response_id}/cancel", cancel_response, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", get_model, methods=["GET"]),
@@ -527,6 +572,7 @@ def create_app(
         exception_handlers={APIError: _api_error, HTTPException: _http_error, Exception: _crash},
     )
     app.state.max_body_bytes = max_body_bytes
+    app.state.responses = responses.Store()
     # Imported here: native builds on this module's helpers.
     from babyapi.server.native import install
 
