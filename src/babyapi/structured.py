@@ -6,12 +6,11 @@ build on the client from here; the core never imports this module.
 
 from __future__ import annotations
 
-import json
 import re
-from typing import TYPE_CHECKING, Any, Generic, Mapping, Optional, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, TypeVar, cast
 
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError, StructuredOutputError
-from babyapi._schema import as_object, build, first_mismatch, schema_of
+from babyapi._schema import Shape, as_object, check_schema, first_mismatch, loads, shape_of
 
 if TYPE_CHECKING:
     from babyapi.types.chat import ChatCompletion, ChatCompletionMessage
@@ -97,11 +96,21 @@ class OutputFormat(Generic[T]):
 
     def __init__(self, target: Any) -> None:
         self.target = target
-        self.schema, name = _schema_and_name(target)
-        self.response_format: dict[str, Any] = {
-            "type": "json_schema",
-            "json_schema": {"name": name, "schema": self.schema, "strict": True},
-        }
+        wire = _wire_form(target)
+        self._convert_value: Callable[[Any], Any] = _as_is
+        if wire is not None:
+            self.schema = wire["schema"]
+        elif isinstance(target, Mapping):
+            self.schema = dict(cast("Mapping[str, Any]", target))
+            wire = {"name": _safe_name(str(self.schema.get("title") or "response"))}
+        else:
+            shape = _shape(target)
+            self.schema, self._convert_value = shape.schema, shape.convert
+            wire = {"name": _safe_name(getattr(target, "__name__", "response"))}
+        # Refused here, before sending, so that no answer is judged by a guess.
+        check_schema(self.schema, "response_format")
+        inner = {**wire, "schema": self.schema, "strict": wire.get("strict", True)}
+        self.response_format: dict[str, Any] = {"type": "json_schema", "json_schema": inner}
 
     @property
     def text_format(self) -> dict[str, Any]:
@@ -192,10 +201,8 @@ class OutputFormat(Generic[T]):
         return self._convert(value, text, completion)
 
     def _convert(self, value: Any, text: str, completion: dict[str, Any]) -> T:
-        if isinstance(self.target, Mapping):
-            return cast(T, value)
         try:
-            return cast(T, build(value, self.target))
+            return cast(T, self._convert_value(value))
         except Exception as exc:  # a pydantic validator or a dataclass __post_init__ said no
             raise StructuredOutputError(
                 f"the answer fits the schema but {getattr(self.target, '__name__', self.target)} "
@@ -230,35 +237,44 @@ def _message_parts(output: list[Any]) -> tuple[list[str], list[str], int]:
     return texts, refusals, calls
 
 
-def _schema_and_name(target: Any) -> tuple[dict[str, Any], str]:
-    if isinstance(target, Mapping):
-        given = cast("Mapping[str, Any]", target)
-        if given.get("type") == "json_schema":
-            # Chat's form nests it under "json_schema"; the Responses API's text.format is flat.
-            inner = as_object(given.get("json_schema", given))
-            schema = inner.get("schema")
-            if not isinstance(schema, dict):
-                raise InvalidArgumentError(
-                    "response_format {'type': 'json_schema', ...} needs "
-                    "'json_schema': {'name': ..., 'schema': {...}} (text_format: "
-                    "{'type': 'json_schema', 'name': ..., 'schema': {...}}).",
-                    code="INVALID_RESPONSE_FORMAT",
-                )
-            return as_object(cast(object, schema)), _safe_name(str(inner.get("name", "response")))
-        if given.get("type") in ("text", "json_object"):
-            raise InvalidArgumentError(
-                f"parse() needs a schema, not response_format type {given.get('type')!r}: pass a "
-                "TypedDict, a dataclass, a pydantic model or a JSON Schema dict.",
-                code="INVALID_RESPONSE_FORMAT",
-            )
-        return dict(given), _safe_name(str(given.get("title") or "response"))
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _wire_form(target: Any) -> Optional[dict[str, Any]]:
+    """OpenAI's ``{"type": "json_schema", "json_schema": {...}}``: its inner part, else None."""
+    if not isinstance(target, Mapping):
+        return None
+    given = cast("Mapping[str, Any]", target)
+    if given.get("type") in ("text", "json_object"):
+        raise InvalidArgumentError(
+            f"parse() needs a schema, not response_format type {given.get('type')!r}: pass a "
+            "TypedDict, a dataclass, a pydantic model or a JSON Schema dict.",
+            code="INVALID_RESPONSE_FORMAT",
+        )
+    if given.get("type") != "json_schema":
+        return None
+    # Chat's form nests it under "json_schema"; the Responses API's text.format is flat.
+    inner = {k: v for k, v in as_object(given.get("json_schema", given)).items() if k != "type"}
+    if not isinstance(inner.get("schema"), dict):
+        raise InvalidArgumentError(
+            "response_format {'type': 'json_schema', ...} needs "
+            "'json_schema': {'name': ..., 'schema': {...}} (text_format: "
+            "{'type': 'json_schema', 'name': ..., 'schema': {...}}).",
+            code="INVALID_RESPONSE_FORMAT",
+        )
+    # The caller's own settings (strict, description) go out as given.
+    return {**inner, "name": _safe_name(str(inner.get("name", "response")))}
+
+
+def _shape(target: Any) -> Shape:
     if not isinstance(target, type) and not hasattr(target, "__origin__"):
         raise InvalidArgumentTypeError(
             f"response_format must be a type (TypedDict, dataclass, pydantic model) or a JSON "
             f"Schema dict, got {type(target).__name__} {target!r:.60}.",
             code="INVALID_RESPONSE_FORMAT",
         )
-    return schema_of(target), _safe_name(getattr(target, "__name__", "response"))
+    return shape_of(target)
 
 
 def _safe_name(name: str) -> str:
@@ -268,7 +284,7 @@ def _safe_name(name: str) -> str:
 
 def _loads(text: str) -> Any:
     fenced = _FENCE_RE.match(text.strip())
-    return json.loads(fenced.group(1) if fenced else text)
+    return loads(fenced.group(1) if fenced else text)
 
 
 def _unparsable(

@@ -31,7 +31,15 @@ from babyapi._errors import (
     InvalidArgumentTypeError,
     ToolError,
 )
-from babyapi._schema import as_object, build, first_mismatch, function_schema, to_jsonable
+from babyapi._schema import (
+    as_object,
+    callable_name,
+    check_schema,
+    first_mismatch,
+    function_shape,
+    loads,
+    to_jsonable,
+)
 
 if TYPE_CHECKING:
     from babyapi._client import AsyncBabyAPI, BabyAPI
@@ -50,7 +58,7 @@ class Tool:
     Calling a Tool calls the function, so ``@tool`` can decorate a function you still use.
     """
 
-    __slots__ = ("_hints", "description", "function", "is_async", "name", "parameters")
+    __slots__ = ("_convert", "description", "function", "is_async", "name", "parameters")
 
     def __init__(
         self,
@@ -66,7 +74,7 @@ class Tool:
                 code="INVALID_TOOL",
             )
         self.function = function
-        self.name: str = name or str(getattr(function, "__name__", ""))
+        self.name: str = name or callable_name(function)
         if not _NAME_RE.match(self.name):
             raise InvalidArgumentError(
                 f"tool name {self.name!r} must be 1-64 letters, digits, '_' or '-': "
@@ -74,7 +82,8 @@ class Tool:
                 code="INVALID_TOOL",
             )
         if parameters is None:
-            summary, schema, self._hints = function_schema(function)
+            shape = function_shape(function)
+            summary, schema, self._convert = shape.description, shape.parameters, shape.convert
         else:
             if not isinstance(parameters, Mapping):
                 raise InvalidArgumentTypeError(
@@ -82,7 +91,9 @@ class Tool:
                     f"{type(parameters).__name__}.",
                     code="INVALID_TOOL",
                 )
-            summary, schema, self._hints = "", dict(parameters), {}
+            summary, schema, self._convert = "", dict(parameters), _as_is
+        # Refused here, before sending: every call's arguments are checked against it.
+        check_schema(schema, f"tool {self.name!r} parameters")
         self.parameters: dict[str, Any] = schema
         self.description = description if description is not None else summary
         target = getattr(function, "__call__", None)  # noqa: B004 - callable objects too
@@ -104,10 +115,18 @@ class Tool:
         return cast("ChatCompletionToolParam", {"type": "function", "function": function})
 
     def arguments(self, raw: object) -> dict[str, Any]:
-        """The call's arguments parsed, checked and typed; raises ValueError saying what is wrong."""
+        """The call's arguments parsed, checked and typed.
+
+        Arguments that are not JSON or do not fit raise ValueError saying what is wrong;
+        whatever the parameters' own types raise (a dataclass ``__post_init__``) propagates.
+        """
+        return self._convert(self.checked_arguments(raw))
+
+    def checked_arguments(self, raw: object) -> dict[str, Any]:
+        """The call's arguments parsed and checked, as JSON; raises ValueError saying what is wrong."""
         if isinstance(raw, str):
             try:
-                value: Any = json.loads(raw) if raw.strip() else {}
+                value: Any = loads(raw) if raw.strip() else {}
             except ValueError as exc:
                 raise ValueError(f"the arguments are not valid JSON ({exc})") from exc
         else:
@@ -118,7 +137,11 @@ class Tool:
         mismatch = first_mismatch(fields, self.parameters)
         if mismatch is not None:
             raise ValueError(f"the arguments do not fit the schema at {mismatch}")
-        return {k: build(v, self._hints.get(k, Any)) for k, v in fields.items()}
+        return fields
+
+
+def _as_is(arguments: dict[str, Any]) -> dict[str, Any]:
+    return arguments
 
 
 def tool(
@@ -341,10 +364,20 @@ class _Loop:
             )
             return call
         try:
-            call.kwargs = found.arguments(arguments)
+            checked = found.checked_arguments(arguments)
         except ValueError as exc:
             call.failed(
                 f"{exc}; call {found.name} again with arguments that fit.", "TOOL_ARGUMENTS_INVALID"
+            )
+            return call
+        try:
+            call.kwargs = found._convert(checked)
+        except Exception as exc:  # a parameter's type said no: the model hears it, as for the tool
+            call.failed(
+                f"the arguments fit the schema but {found.name} rejected them "
+                f"({type(exc).__name__}: {exc}); call it again with other arguments.",
+                "TOOL_ARGUMENTS_INVALID",
+                exc,
             )
             return call
         call.tool = found

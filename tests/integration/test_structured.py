@@ -271,3 +271,46 @@ def test_parse_sends_extra_headers_and_query(driver: Driver) -> None:
     request = driver.server.requests[0]
     assert request.headers["x-trace"] == "t-2"
     assert request.query == {"debug": ["1"]}
+
+
+def test_parse_sends_a_wire_format_with_its_own_strict_and_description(driver: Driver) -> None:
+    wire = {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "city",
+            "description": "A city",
+            "schema": {"type": "object", "properties": {"name": {"type": "string"}}},
+            "strict": False,
+        },
+    }
+    driver.server.script(Reply.json(answer('{"name": "Porto"}')))
+    result = driver.call(
+        lambda c: c.chat.completions.parse(model="m", messages=ASK, response_format=wire)
+    )
+    assert driver.server.requests[0].json()["response_format"] == wire
+    assert result.parsed == {"name": "Porto"}
+
+
+def test_a_schema_babyapi_cannot_check_is_refused_before_sending(driver: Driver) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+        "unevaluatedProperties": False,
+    }
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(
+            lambda c: c.chat.completions.parse(model="m", messages=ASK, response_format=schema)
+        )
+    assert info.value.code == "UNSUPPORTED_SCHEMA"
+    assert "unevaluatedProperties" in info.value.message
+    assert driver.server.requests == []
+
+
+def test_an_answer_nested_too_deeply_to_read_is_not_json(driver: Driver) -> None:
+    driver.server.script(Reply.json(answer("[" * 100_000)))
+    with pytest.raises(StructuredOutputError) as info:
+        driver.call(
+            lambda c: c.chat.completions.parse(model="m", messages=ASK, response_format=City)
+        )
+    assert info.value.code == "OUTPUT_NOT_JSON"
+    assert "nests too deeply" in info.value.message

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 from typing import Any, Literal
 
@@ -361,3 +363,96 @@ def test_extra_fields_and_headers_reach_every_model_call(driver: Driver) -> None
         body = request.json()
         assert body["temperature"] == 0 and body["top_k"] == 5
         assert request.headers["x-trace"] == "t-1"
+
+
+# --- what the arguments' own types raise, and odd argument texts -----------------------------
+
+
+@dataclasses.dataclass
+class Span:
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        assert self.start <= self.end, "start must not come after end"
+
+
+def measure(span: Span) -> int:
+    """Length of a span."""
+    return span.end - span.start
+
+
+def test_an_argument_type_that_raises_is_answered_to_the_model(driver: Driver) -> None:
+    bad = ("measure", {"span": {"start": 5, "end": 1}})
+    driver.server.script(reply_with_calls(bad), reply_text("sorry"))
+    run = driver.call(
+        lambda c: c.chat.completions.run_tools(model="m", messages=ASK, tools=[measure])
+    )
+    assert run.text == "sorry"
+    answer = driver.server.requests[1].json()["messages"][2]["content"]
+    assert answer.startswith("error: the arguments fit the schema but measure rejected them")
+    assert "AssertionError: start must not come after end" in answer
+
+
+def test_an_argument_type_that_raises_is_a_tool_error_when_asked_to_raise(driver: Driver) -> None:
+    driver.server.script(reply_with_calls(("measure", {"span": {"start": 5, "end": 1}})))
+    with pytest.raises(ToolError) as info:
+        driver.call(
+            lambda c: c.chat.completions.run_tools(
+                model="m", messages=ASK, tools=[measure], raise_tool_errors=True
+            )
+        )
+    assert info.value.code == "TOOL_ARGUMENTS_INVALID"
+    assert isinstance(info.value.cause, AssertionError)
+    assert "measure rejected them" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        ({"a": 1, "b": "2"}, "the arguments do not fit the schema at $.b: expected integer"),
+        ("[" * 100_000, "the arguments are not valid JSON (the JSON nests too deeply"),
+    ],
+)
+def test_arguments_that_do_not_fit_are_a_tool_error_when_asked_to_raise(
+    driver: Driver, arguments: Any, words: str
+) -> None:
+    driver.server.script(reply_with_calls(("add", arguments)))
+    with pytest.raises(ToolError) as info:
+        driver.call(
+            lambda c: c.chat.completions.run_tools(
+                model="m", messages=ASK, tools=[add], raise_tool_errors=True
+            )
+        )
+    assert info.value.code == "TOOL_ARGUMENTS_INVALID"
+    assert words in info.value.message
+    assert info.value.messages[-1]["role"] == "assistant"
+    assert len(driver.server.requests) == 1  # raised at once, not answered to the model
+
+
+class Counter:
+    """Counts words."""
+
+    def __call__(self, text: str) -> int:
+        return len(text.split())
+
+
+def test_callable_objects_and_partials_run_as_tools(driver: Driver) -> None:
+    scale = functools.partial(lambda factor, value: factor * value, 10)
+    scale.func.__annotations__ = {"factor": int, "value": int}  # type: ignore[attr-defined]
+    times_ten = tool(scale, name="times_ten")
+    driver.server.script(
+        reply_with_calls(("Counter", {"text": "one two three"}), ("times_ten", {"value": 4})),
+        reply_text("3 and 40"),
+    )
+    driver.call(
+        lambda c: c.chat.completions.run_tools(
+            model="m", messages=ASK, tools=[Counter(), times_ten]
+        )
+    )
+    first, second = (r.json() for r in driver.server.requests)
+    assert [t["function"]["parameters"]["properties"] for t in first["tools"]] == [
+        {"text": {"type": "string"}},
+        {"value": {"type": "integer"}},
+    ]
+    assert [m["content"] for m in second["messages"][2:]] == ["3", "40"]

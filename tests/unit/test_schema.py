@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from babyapi import BabyAPIError, InvalidArgumentTypeError
-from babyapi._schema import build, first_mismatch, function_schema, schema_of, to_jsonable
+from babyapi._schema import first_mismatch, function_shape, schema_of, shape_of, to_jsonable
 
 
 class Color(enum.Enum):
@@ -179,7 +179,7 @@ def test_first_mismatch_names_the_path(change: dict[str, Any], path: str, proble
 
 def test_a_fitting_value_has_no_mismatch_and_builds_the_dataclass() -> None:
     assert first_mismatch(GOOD_ORDER, schema_of(Order)) is None
-    order = build(GOOD_ORDER, Order)
+    order = shape_of(Order).convert(GOOD_ORDER)
     assert order == Order(
         id=7,
         items=[Item("pen", 1.5), Item("ink", 3.0, ["blue"])],
@@ -274,7 +274,8 @@ def sphinx_style(path: str) -> str:
 
 
 def test_function_schema_from_hints_and_google_docstring() -> None:
-    description, parameters, hints = function_schema(weather)
+    shape = function_shape(weather)
+    description, parameters = shape.description, shape.parameters
     assert description == "Get the weather for a city."
     assert parameters == {
         "type": "object",
@@ -286,15 +287,17 @@ def test_function_schema_from_hints_and_google_docstring() -> None:
         "required": ["city"],
         "additionalProperties": False,
     }
-    assert hints == {"city": str, "unit": Literal["c", "f"], "days": int}
+    assert shape.convert({"city": "Paris", "days": 2.0}) == {"city": "Paris", "days": 2}
 
 
 def test_function_schema_reads_numpy_and_sphinx_docstrings() -> None:
-    description, parameters, _ = function_schema(numpy_style)
+    shape = function_shape(numpy_style)
+    description, parameters = shape.description, shape.parameters
     assert description == "Add two numbers."
     assert parameters["properties"]["x"]["description"] == "The first number."
     assert parameters["properties"]["y"]["description"] == "The second number."
-    description, parameters, _ = function_schema(sphinx_style)
+    shape = function_shape(sphinx_style)
+    description, parameters = shape.description, shape.parameters
     assert description == "Read a file."
     assert parameters["properties"]["path"]["description"] == "where the file is"
 
@@ -308,7 +311,7 @@ def test_function_without_hints_or_with_star_args_is_refused() -> None:
 
     for function, words in [(untyped, "'city' has no type hint"), (star, "'cities'")]:
         with pytest.raises(BabyAPIError) as info:
-            function_schema(function)
+            function_shape(function)
         assert info.value.code == "INVALID_TOOL"
         assert words in info.value.message
 
@@ -332,7 +335,7 @@ def test_pydantic_models_give_their_own_schema_and_are_validated() -> None:
     schema = schema_of(Person)
     assert schema["required"] == ["name", "age"]
     assert first_mismatch({"name": "Ada", "age": "x"}, schema) is not None
-    person = build({"name": "Ada", "age": 36}, Person)
+    person = shape_of(Person).convert({"name": "Ada", "age": 36})
     assert isinstance(person, Person) and person.age == 36
     assert to_jsonable(person) == {"name": "Ada", "age": 36}
 
@@ -354,7 +357,7 @@ def test_pydantic_definitions_move_to_the_root_where_their_refs_point() -> None:
 
     plan.__annotations__ = {"route": Route, "days": int, "return": str}
 
-    for schema in (schema_of(trip), function_schema(plan)[1]):
+    for schema in (schema_of(trip), function_shape(plan).parameters):
         assert set(schema["$defs"]) == {"Stop"}
         good = {"route": {"stops": [{"city": "Rome"}]}, "days": 2}
         assert first_mismatch(good, schema) is None
