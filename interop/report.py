@@ -155,6 +155,8 @@ SETUP_NOTES = """## How the servers run
   `--runner pooling --convert embed`) and `tiny-rerank` (`LlamaForSequenceClassification`).
   The chat server runs with `--enable-auto-tool-choice --tool-call-parser hermes`; the tiny
   tokenizer has `<tool_call>`/`</tool_call>` tokens and its chat template renders `tools`.
+  It runs with `VLLM_ENABLE_RESPONSES_API_STORE=1`, without which `/v1/responses` keeps
+  nothing (no `retrieve`, `cancel`, `background` or `previous_response_id`).
 - Structured output and tool calling are tested by `tests/interop/test_real_structured.py`:
   both servers answer `json_schema` with JSON that fits (llama-server through a grammar, which
   needs a GGUF tokenizer without SentencePiece's leading space, else 400 `Failed to

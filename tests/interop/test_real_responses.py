@@ -14,7 +14,14 @@ from typing import Any, Literal
 import pytest
 from real_servers import Record, ServerDriver, Target, require_servers  # pyright: ignore[reportImplicitRelativeImport]
 
-from babyapi import APIStatusError, BabyAPIError, BadRequestError, NotFoundError, ToolError
+from babyapi import (
+    APIStatusError,
+    BabyAPIError,
+    BadRequestError,
+    NotFoundError,
+    StructuredOutputError,
+    ToolError,
+)
 
 require_servers()
 
@@ -103,15 +110,21 @@ def test_parse_with_a_json_schema_format(
 ) -> None:
     if created_or_lacking(driver, record, target) is None:
         return
-    result = driver.call(
-        lambda c: c.responses.parse(
-            model=target.chat.model,
-            input="Judge it.",
-            text_format=Verdict,
-            max_output_tokens=96,
-            temperature=0,
+    try:
+        result = driver.call(
+            lambda c: c.responses.parse(
+                model=target.chat.model,
+                input="Judge it.",
+                text_format=Verdict,
+                max_output_tokens=96,
+                temperature=0,
+            )
         )
-    )
+    except StructuredOutputError as err:
+        # The SDK names it; the server answered free text to a json_schema text.format.
+        assert err.code == "OUTPUT_NOT_JSON", err
+        record.lacks_it(f"text.format json_schema is ignored: the answer is {err.raw!r:.80}")
+        return
     assert isinstance(result.parsed, Verdict)
     assert result.parsed.level in (1, 2, 3)
 
@@ -214,9 +227,11 @@ def test_background_wait_and_cancel(target: Target, driver: ServerDriver, record
     except BadRequestError as err:
         record.lacks_it(err)
         return
-    assert job["status"] in ("queued", "in_progress", "completed")
+    if job["status"] not in ("queued", "in_progress"):
+        record.lacks_it(f"background=True is answered at once, with status {job['status']!r}")
+        return
     done = driver.call(lambda c: c.responses.wait(job, deadline_s=120, poll_interval_s=0.2))
-    assert done["status"] == "completed"
+    assert done["status"] in ("completed", "incomplete")
     assert done["output_text"]
     # A long generation, cancelled at once.
     long = driver.call(
