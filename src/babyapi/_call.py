@@ -8,6 +8,8 @@ live here, so the sync and async shells only perform actions, each in its own wa
 from __future__ import annotations
 
 import logging
+import os
+import ssl
 from typing import Any, Callable, Generator, NamedTuple, Optional, Union
 
 import httpx
@@ -370,6 +372,9 @@ def error_from_exception(
     if isinstance(exc, httpx.TimeoutException):
         return _timeout_error(exc, call, where, origin, time_left, reading_body)
     if isinstance(exc, httpx.ConnectError):
+        reason = _system_reason(exc)
+        if reason is not None and reason[reason.index("]") + 2 :] not in detail:
+            detail = f"{reason}: {detail}"
         return APIConnectionError(
             f"could not connect to {origin} ({detail}); check base_url and that the server is running.",
             code="CONNECTION_ERROR",
@@ -380,6 +385,24 @@ def error_from_exception(
         code="CONNECTION_ERROR",
         cause=exc,
     )
+
+
+def _system_reason(exc: BaseException) -> Optional[str]:
+    """The system's words ("[Errno 111] Connection refused") under a transport's own message.
+
+    httpx's async transport says "All connection attempts failed" and aiohttp says "Connect call
+    failed"; the refusal itself is an OSError further down the chain.
+    """
+    current: Optional[BaseException] = exc
+    for _ in range(10):  # bounded: a chain can loop back on itself
+        if current is None:
+            return None
+        errno = getattr(current, "errno", None)
+        system = isinstance(current, OSError) and not isinstance(current, ssl.SSLError)
+        if system and isinstance(errno, int) and errno > 0:
+            return f"[Errno {errno}] {os.strerror(errno)}"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 _TIMEOUT_ADVICE = {

@@ -54,8 +54,7 @@ def test_field_picks_what_is_embedded(cli: CLI, tmp_path: Path) -> None:
     missing = cli.run("embed", "--input", str(docs), "--output", str(out))
     assert missing.returncode == 2
     assert "line 1" in missing.stderr and '"text"' in missing.stderr and "--field" in missing.stderr
-    out.unlink()
-    out.with_name("v.jsonl.index").unlink()
+    assert not out.exists() and not out.with_name("v.jsonl.index").exists()
     chosen = cli.run("embed", "--input", str(docs), "--output", str(out), "--field", "body")
     assert chosen.returncode == 0, chosen.stderr
     assert _indexes(out) == [0, 1]
@@ -113,7 +112,7 @@ def test_usage_errors(cli: CLI, tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     nothing = cli.run("embed", "--input", str(empty), "--output", str(tmp_path / "e.jsonl"))
-    assert nothing.returncode == 1 and "nothing to do" in nothing.stderr
+    assert nothing.returncode == 2 and "nothing to do" in nothing.stderr
     absent = cli.run(
         "embed", "--input", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "n.jsonl")
     )

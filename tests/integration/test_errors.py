@@ -248,8 +248,22 @@ def test_connection_dropped_before_headers(driver: Driver) -> None:
 
 
 def test_body_cut_short_is_a_connection_error(driver: Driver) -> None:
-    err = raised(driver, Reply.json({"choices": [{"text": "x" * 100}]}, drop="after_headers"))
+    cut = Reply.json({"choices": [{"text": "x" * 100}]}, drop="after_headers")
+    driver.server.script(cut, cut, cut)
+    client = driver.make(max_retries=2)
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(chat, client)
+    err = info.value
     assert isinstance(err, APIConnectionError)
+    assert err.code == "CONNECTION_ERROR" and err.status is None
+    assert len(driver.server.requests) == 3
+    assert err.message.startswith(
+        f"POST /v1/chat/completions failed: the connection to {driver.server.base_url} broke ("
+    )
+    # The transport's words for a short body, and how the retries ended.
+    assert "received 127" in err.message and "227" in err.message
+    assert err.message.endswith("(gave up after 3 attempts: max_retries=2 reached)")
+    assert isinstance(err.cause, httpx.RemoteProtocolError)
 
 
 def test_the_api_key_appears_in_no_error(driver: Driver) -> None:
@@ -281,3 +295,16 @@ def test_a_redirect_is_an_error_that_names_the_new_address(driver: Driver) -> No
     assert (err.status, err.code) == (301, "REDIRECT")
     assert "https://api.example.com/v1/chat/completions" in err.message
     assert "base_url" in err.message
+
+
+def test_a_refused_connection_says_connection_refused_on_every_transport(driver: Driver) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: connecting is refused
+        client = driver.make(base_url=f"http://127.0.0.1:{port}", max_retries=0)
+        with pytest.raises(BabyAPIError) as info:
+            driver.call(chat, client)
+    err = info.value
+    assert isinstance(err, APIConnectionError) and err.code == "CONNECTION_ERROR"
+    assert err.message.startswith(f"could not connect to http://127.0.0.1:{port} (")
+    assert "Connection refused" in err.message, "aiohttp's 'Connect call failed' says less"

@@ -76,6 +76,14 @@ def _hint(error: BabyAPIError, base_url: Optional[str], in_session: bool) -> str
         return "raise --timeout or try again later"
     if code in _OUTPUT_HINTS:
         return _OUTPUT_HINTS[code]
+    if code == "CHECKPOINT_WRITE_FAILED":
+        return (
+            "check that --output names a file you can write (its folder exists, the disk has room)"
+        )
+    if code == "CHECKPOINT_MISMATCH":
+        return "pass another --output, or delete that file and its .index to start over"
+    if code == "INVALID_ITEM":
+        return "fix those items: the output file has each one's index and error"
     if code == "STREAM_INTERRUPTED":
         return "the server ended the answer early: try again"
     if status is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import sys
 from typing import IO, Any, Mapping, Optional, Sequence
@@ -37,6 +38,32 @@ def clip(text: str, width: int) -> str:
     return flat[: width - 1] + "…"
 
 
+def _write_all(stream: IO[str], text: str) -> None:
+    """Write and flush all of ``text``; a reader that went away raises BrokenPipeError.
+
+    Unbuffered (``python -u``, PYTHONUNBUFFERED), sys.stdout hands big writes straight to
+    the pipe and drops what the reader's exit cut off without an error, so the command
+    would exit 0 instead of 141. Writing the bytes ourselves sees every short write.
+    """
+    raw = getattr(stream, "buffer", None)
+    encoding = getattr(stream, "encoding", None)
+    if raw is None or not isinstance(encoding, str):
+        stream.write(text)
+        stream.flush()
+        return
+    stream.flush()
+    if os.linesep != "\n":  # what the text layer would have translated (Windows)
+        text = text.replace("\n", os.linesep)
+    data = memoryview(text.encode(encoding, getattr(stream, "errors", None) or "strict"))
+    while data:
+        written = raw.write(data)
+        if written is None:  # a non-blocking stream that is full: wait for room
+            select.select([], [raw], [], 1.0)
+            continue
+        data = data[written:]
+    raw.flush()
+
+
 class Output:
     """Where a command writes its results; knows if it may use colour and tables."""
 
@@ -59,8 +86,7 @@ class Output:
         """Write text as is and flush it, so streamed tokens appear at once."""
         if not text:
             return
-        self.stream.write(text)
-        self.stream.flush()
+        _write_all(self.stream, text)
         self._at_line_start = text.endswith("\n")
 
     def line(self, text: str = "") -> None:

@@ -26,7 +26,8 @@ exit status:
   1    the request failed (API, network or timeout error); serve: the
        server extra is not installed
   2    bad usage (wrong arguments, no API key, no model, no prompt, an
-       unreadable --file, a bad header or port)
+       unreadable --file, a bad header or port, an --input line of the
+       wrong shape or an empty --input)
   3    serve could not listen (the port is in use or not permitted)
   130  interrupted (Ctrl-C)
   141  standard output was closed early (babyapi models | head -1)
