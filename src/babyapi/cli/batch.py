@@ -135,7 +135,7 @@ def _rerank_group(path: str) -> Extract:
     def extract(value: Any, number: int) -> Any:
         if isinstance(value, dict) and {"query", "documents"} <= value.keys():
             return cast("dict[str, Any]", value)
-        if isinstance(value, list) and len(cast("list[Any]", value)) == 2:
+        if isinstance(value, list) and len(cast("list[object]", value)) == 2:
             return value  # [query, documents], as the Python API takes it
         raise UsageError(
             f"line {number} of {path} is not a rerank group: each line is an object such as "
