@@ -135,8 +135,9 @@ def _rerank_group(path: str) -> Extract:
     def extract(value: Any, number: int) -> Any:
         if isinstance(value, dict) and {"query", "documents"} <= value.keys():
             return cast("dict[str, Any]", value)
-        if isinstance(value, list) and len(cast("list[object]", value)) == 2:
-            return value  # [query, documents], as the Python API takes it
+        pair = cast("list[object]", value) if isinstance(value, list) else None
+        if pair is not None and len(pair) == 2:
+            return pair  # [query, documents], as the Python API takes it
         raise UsageError(
             f"line {number} of {path} is not a rerank group: each line is an object such as "
             '{"query": "a question", "documents": ["a text", "another"]} '
@@ -192,7 +193,7 @@ class _Failures:
         self.first.setdefault(reason, error)
 
     def describe(self, shape: str, base_url: str) -> list[str]:
-        lines = []
+        lines: list[str] = []
         for reason, count in self.count.most_common(_SHOWN_REASONS):
             items = "1 item" if count == 1 else f"{count} items"
             action = f"{shape} of {items}"
