@@ -253,3 +253,64 @@ def test_a_rerank_answer_without_results_is_the_items_typed_error(
     with BabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
         items = client.batch.rerank([("q", ["d"])], model="m").results()
     assert items[0].error is not None and items[0].error.code == "INVALID_RESPONSE"
+
+
+def test_an_async_job_runs_under_trio(local_server: LocalServer) -> None:
+    trio = pytest.importorskip("trio")
+    from babyapi import AsyncBabyAPI
+
+    async def main() -> tuple[list[BatchItem], Any, Any]:
+        async with AsyncBabyAPI(api_key="k", base_url=local_server.base_url) as client:
+            job = client.batch.embed(TEXTS[:50], model=EMBED_MODEL, batch_size=8)
+            items = [item async for item in job]
+            stopped = client.batch.chat(["a", "b", "c"], model=CHAT_MODEL, max_tokens=2)
+            async for _ in stopped:
+                break
+            return items, job.summary, stopped.summary
+
+    items, summary, stopped = trio.run(main)
+    assert [item.index for item in items] == list(range(50)) and all(item.ok for item in items)
+    assert summary is not None and summary.succeeded == 50
+    assert stopped is not None and stopped.succeeded >= 1
+
+
+def _quiet(server: ScriptedServer) -> int:
+    """The server's request count once it stops growing (bounded wait)."""
+    import time
+
+    count = -1
+    for _ in range(100):
+        if len(server.requests) == count:
+            break
+        count = len(server.requests)
+        time.sleep(0.2)
+    return count
+
+
+def test_a_break_leaves_a_summary_and_stops_the_sending(scripted_server: ScriptedServer) -> None:
+    from babyapi import AsyncBabyAPI
+
+    def handler(request: Any) -> Reply:
+        texts = request.json()["input"]
+        data = [{"index": i, "embedding": [1.0]} for i in range(len(texts))]
+        return Reply.json({"object": "list", "data": data, "model": "m"})
+
+    scripted_server.set_handler(handler)
+
+    async def main() -> tuple[Any, int]:
+        async with AsyncBabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
+            job = client.batch.embed(
+                (f"text {i}" for i in range(5_000)), model="m", batch_size=4, concurrency=2
+            )
+            iterator = job.__aiter__()  # still referenced after the loop
+            async for _ in iterator:
+                break
+            summary = job.summary
+            sent = await asyncio.get_running_loop().run_in_executor(None, _quiet, scripted_server)
+            await iterator.aclose()  # type: ignore[attr-defined]
+            return summary, sent
+
+    summary, sent = asyncio.run(main())
+    assert summary is not None and summary.succeeded >= 1
+    # A window of items (batch_size * (2 * concurrency + 1)), not the whole input or 1,000 more.
+    assert sent <= 4 * (2 * 2 + 1) // 4 + 2 + 1

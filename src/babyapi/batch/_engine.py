@@ -180,7 +180,6 @@ class Engine:
         self._group = group
         # Room for every slot's request, a second round being assembled, and one partial group.
         self._window = anyio.Semaphore(group * (2 * settings.concurrency + 1))
-        self._deliver_lock = anyio.Lock()
         self._waiting: dict[int, BatchItem] = {}
         self._next = 0
         self._checkpoint = (
@@ -188,7 +187,7 @@ class Engine:
         )
         self._failure: Optional[BaseException] = None
         self._tasks: Optional[TaskGroup] = None
-        self._out: Optional[MemoryObjectSendStream[BatchItem]] = None
+        self._out: Optional[MemoryObjectSendStream[list[BatchItem]]] = None
         self._transient_in_a_row = 0
         self._abort_after = max(8, 2 * settings.concurrency)
         self.seen = self.succeeded = self.failed = self.resumed = 0
@@ -199,7 +198,7 @@ class Engine:
     def _header(self) -> dict[str, Any]:
         return {"kind": self._kind.name, "params": dict(self._settings.params)}
 
-    async def run(self, out: MemoryObjectSendStream[BatchItem]) -> BatchSummary:
+    async def run(self, out: MemoryObjectSendStream[list[BatchItem]]) -> BatchSummary:
         """Process every item, sending outcomes to ``out``; raises what stopped the job."""
         self._out = out
         self._started = self._monotonic()
@@ -366,7 +365,7 @@ class Engine:
         self._report(len(items))
         if error is not None:
             self._check_failure(error, items[0].index)
-        await self._deliver(items)
+        self._deliver(items)
 
     def _check_failure(self, error: BabyAPIError, index: int) -> None:
         if self._settings.fail_fast:
@@ -412,7 +411,7 @@ class Engine:
                 stored = self._checkpoint.stored(index)
                 item = replace(item, result=stored.get(self._kind.result_key))
         self._report(1)
-        await self._deliver([item])
+        self._deliver([item])
 
     def _report(self, newly_done: int) -> None:
         assert self._progress is not None
@@ -426,21 +425,24 @@ class Engine:
         )
         self._progress.update(progress, newly_done)
 
-    async def _deliver(self, items: list[BatchItem]) -> None:
+    def _deliver(self, items: list[BatchItem]) -> None:
+        """Hand finished items to the consumer (in input order when asked); their place in the
+        window frees once the consumer takes them (``taken``)."""
         if not self._deliver_items:
-            for _ in items:
-                self._window.release()
+            self.taken(len(items))
             return
         assert self._out is not None
-        async with self._deliver_lock:
-            if not self._ordered:
-                for item in items:
-                    await self._out.send(item)
-                    self._window.release()
-                return
+        if self._ordered:
             for item in items:
                 self._waiting[item.index] = item
+            items = []
             while self._next in self._waiting:
-                await self._out.send(self._waiting.pop(self._next))
+                items.append(self._waiting.pop(self._next))
                 self._next += 1
-                self._window.release()
+        if items:
+            self._out.send_nowait(items)
+
+    def taken(self, count: int) -> None:
+        """The consumer took ``count`` items: as many new ones may be read."""
+        for _ in range(count):
+            self._window.release()

@@ -9,12 +9,17 @@ in chunks so the thread hop costs nothing per item.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import math
 import os
+import sys
 from typing import (
     TYPE_CHECKING,
     Any,
     AsyncIterator,
+    Callable,
+    Coroutine,
     Generic,
     Iterator,
     Optional,
@@ -40,7 +45,6 @@ PathLike = Union[str, "os.PathLike[str]"]
 ClientT = TypeVar("ClientT", "BabyAPI", "AsyncBabyAPI")
 JobT = TypeVar("JobT", "BatchJob", "AsyncBatchJob")
 
-_HANDOVER = 1024  # items taken across per wake-up of the consumer
 DEFAULT_BATCH_SIZE = 64  # inputs per embeddings request: inside vLLM's and llama.cpp's usual limits
 DEFAULT_CONCURRENCY = 16
 DEFAULT_MAX_RETRIES = 5
@@ -116,50 +120,145 @@ def job_settings(
     )
 
 
+def _spawn(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main`` beside the calling task, on asyncio or trio.
+
+    A job's engine must outlive each ``__anext__`` and must not run inside the consumer's
+    cancel scope (an async generator cannot hold a task group across its ``yield``); anyio has
+    no detached task, so this is the one place that asks which event loop runs.
+    """
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            pass
+        else:
+            trio.lowlevel.spawn_system_task(main)
+            return
+    task: asyncio.Task[None] = asyncio.get_running_loop().create_task(main())
+    _RUNNING.add(task)  # the loop holds tasks weakly: keep each until it is done
+    task.add_done_callback(_RUNNING.discard)
+
+
+_RUNNING: set[asyncio.Task[None]] = set()
+
+
 class _Runner:
-    """The engine running in its own task, and the consumer's end of its output."""
+    """The engine running in its own task, and the consumer's end of its output.
+
+    The engine admits a new item only when the consumer has taken one (the window), so a
+    consumer that stops pulling stops the sending too, within one window of items.
+    """
 
     def __init__(self, engine: Engine) -> None:
-        send: MemoryObjectSendStream[BatchItem]
-        receive: MemoryObjectReceiveStream[BatchItem]
-        send, receive = anyio.create_memory_object_stream[BatchItem](_HANDOVER)
+        send: MemoryObjectSendStream[list[BatchItem]]
+        receive: MemoryObjectReceiveStream[list[BatchItem]]
+        # Unbounded: the window bounds what can be in it.
+        send, receive = anyio.create_memory_object_stream[list[BatchItem]](math.inf)
+        self._send = send
         self._receive = receive
         self._engine = engine
         self.summary: Optional[BatchSummary] = None
         self._failure: Optional[BaseException] = None
-        self._task = asyncio.get_running_loop().create_task(self._main(send))
+        self._scope = anyio.CancelScope()
+        self._done = anyio.Event()
+        _spawn(self._main)
 
-    async def _main(self, send: MemoryObjectSendStream[BatchItem]) -> None:
-        async with send:
-            try:
-                self.summary = await self._engine.run(send)
-            except Exception as exc:  # handed to the consumer, who raises it
-                self._failure = exc
+    async def _main(self) -> None:
+        try:
+            with self._scope, self._send:
+                await self._engine.run(self._send)
+        except Exception as exc:  # handed to the consumer, who raises it
+            self._failure = exc
+        finally:
+            self.summary = self._engine.summary()
+            self._done.set()
+
+    def progress(self) -> BatchSummary:
+        """What the job has done so far; final once it has ended."""
+        return self.summary if self.summary is not None else self._engine.summary()
 
     async def take(self) -> list[BatchItem]:
-        """The next items as soon as there is one; an empty list once the job is over."""
+        """The next items as soon as there are some; an empty list once the job is over."""
         try:
-            items = [await self._receive.receive()]
+            items = await self._receive.receive()
         except anyio.EndOfStream:
-            await asyncio.wait({self._task})
+            await self._done.wait()
             if self._failure is not None:
                 raise self._failure from None
             return []
-        while len(items) < _HANDOVER:
+        while True:
             try:
-                items.append(self._receive.receive_nowait())
+                items += self._receive.receive_nowait()
             except (anyio.WouldBlock, anyio.EndOfStream):
                 break
+        self._engine.taken(len(items))
         return items
 
     async def stop(self) -> None:
         """Cancel the engine if it still runs; finished items stay in the checkpoint."""
-        if not self._task.done():
-            self._task.cancel()
-            await asyncio.wait({self._task})
+        self.abandon()
+        await self._done.wait()
+
+    def abandon(self) -> None:
+        """Cancel the engine without waiting for it (the consumer is gone)."""
+        self._scope.cancel()
         self._receive.close()
-        if self.summary is None:
-            self.summary = self._engine.summary()
+
+
+class _Items:
+    """Iterating a job: a ``break`` then ``aclose()``, or dropping the iterator, stops the job.
+
+    A class rather than an async generator: trio and asyncio then have nothing to finalize
+    behind the program's back when a loop breaks early.
+    """
+
+    def __init__(self, start: Callable[[], _Runner]) -> None:
+        self._start = start
+        self._runner: Optional[_Runner] = None
+        self._ready: list[BatchItem] = []
+        self._next = 0
+        self._closed = False
+
+    def __aiter__(self) -> _Items:
+        return self
+
+    async def __anext__(self) -> BatchItem:
+        if self._next < len(self._ready):
+            self._next += 1
+            return self._ready[self._next - 1]
+        if self._closed:
+            raise StopAsyncIteration
+        if self._runner is None:
+            self._runner = self._start()
+        try:
+            self._ready = await self._runner.take()
+        except BaseException:  # the job's failure, or the consumer cancelled
+            self._abandon()
+            raise
+        if not self._ready:
+            await self.aclose()
+            raise StopAsyncIteration
+        self._next = 1
+        return self._ready[0]
+
+    async def aclose(self) -> None:
+        """Stop the job; what finished stays in the checkpoint, and ``job.summary`` is final."""
+        self._closed = True
+        if self._runner is not None:
+            await self._runner.stop()
+
+    def _abandon(self) -> None:
+        self._closed = True
+        if self._runner is not None:
+            self._runner.abandon()
+
+    def __del__(self) -> None:
+        if not self._closed:
+            # Dropped mid-way, outside the loop's thread, or after the loop: nothing to stop then.
+            with contextlib.suppress(Exception):
+                self._abandon()
 
 
 class _JobBase:
@@ -167,8 +266,13 @@ class _JobBase:
         self._inputs = inputs
         self._settings = settings
         self._started = False
-        #: What the job did, once it has finished (or was stopped).
-        self.summary: Optional[BatchSummary] = None
+        self._runner: Optional[_Runner] = None
+
+    @property
+    def summary(self) -> Optional[BatchSummary]:
+        """What the job did: final once it ended or was stopped, so far while it runs (say,
+        after a ``break``); None before it starts."""
+        return None if self._runner is None else self._runner.progress()
 
     def _claim(self) -> None:
         if self._started:
@@ -189,11 +293,11 @@ class AsyncBatchJob(_JobBase):
 
     def __aiter__(self) -> AsyncIterator[BatchItem]:
         """Items in input order."""
-        return self._items(ordered=True)
+        return _Items(lambda: self._start(ordered=True, deliver=True))
 
     def as_completed(self) -> AsyncIterator[BatchItem]:
         """Items as they finish; ``item.index`` says which input each one is."""
-        return self._items(ordered=False)
+        return _Items(lambda: self._start(ordered=False, deliver=True))
 
     async def results(self) -> list[BatchItem]:
         """Every item, in input order."""
@@ -201,30 +305,19 @@ class AsyncBatchJob(_JobBase):
 
     async def run(self) -> BatchSummary:
         """Run to the end without keeping results (they go to the checkpoint, if any)."""
-        async for _ in self._items(ordered=False, deliver=False):
+        async for _ in _Items(lambda: self._start(ordered=False, deliver=False)):
             pass
-        assert self.summary is not None
-        return self.summary
+        summary = self.summary
+        assert summary is not None
+        return summary
 
     def _start(self, *, ordered: bool, deliver: bool) -> _Runner:
         self._claim()
         engine = Engine(
             self._client, self._inputs, self._settings, ordered=ordered, deliver=deliver
         )
-        return _Runner(engine)
-
-    async def _items(self, *, ordered: bool, deliver: bool = True) -> AsyncIterator[BatchItem]:
-        runner = self._start(ordered=ordered, deliver=deliver)
-        try:
-            while True:
-                items = await runner.take()
-                if not items:
-                    break
-                for item in items:
-                    yield item
-        finally:
-            await runner.stop()
-            self.summary = runner.summary
+        self._runner = _Runner(engine)
+        return self._runner
 
 
 class BatchJob(_JobBase):
@@ -254,8 +347,9 @@ class BatchJob(_JobBase):
         """Run to the end without keeping results (they go to the checkpoint, if any)."""
         for _ in self._items(ordered=False, deliver=False):
             pass
-        assert self.summary is not None
-        return self.summary
+        summary = self.summary
+        assert summary is not None
+        return summary
 
     def _items(self, *, ordered: bool, deliver: bool = True) -> Iterator[BatchItem]:
         self._claim()
@@ -264,7 +358,7 @@ class BatchJob(_JobBase):
         with start_blocking_portal() as portal:
             twin = portal.call(self._twin)
             inner = AsyncBatchJob(twin, self._inputs, self._settings)
-            runner = portal.call(self._runner, inner, ordered, deliver)
+            runner = self._runner = portal.call(self._start_inner, inner, ordered, deliver)
             try:
                 while True:
                     items = portal.call(runner.take)
@@ -274,7 +368,6 @@ class BatchJob(_JobBase):
             finally:
                 portal.call(runner.stop)
                 portal.call(twin.aclose)
-                self.summary = runner.summary
 
     async def _twin(self) -> AsyncBabyAPI:
         from babyapi._client import AsyncBabyAPI
@@ -286,7 +379,7 @@ class BatchJob(_JobBase):
         return twin
 
     @staticmethod
-    async def _runner(job: AsyncBatchJob, ordered: bool, deliver: bool) -> _Runner:
+    async def _start_inner(job: AsyncBatchJob, ordered: bool, deliver: bool) -> _Runner:
         return job._start(ordered=ordered, deliver=deliver)
 
 
