@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 from typing import Any
 
-from babyapi import BabyAPI
+import pytest
+
+from babyapi import BabyAPI, BadRequestError
 from scripted_server import Recorded, Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
 
@@ -135,3 +139,68 @@ def test_a_chat_read_timeout_is_not_paid_twice(scripted_server: ScriptedServer) 
         items = client.batch.chat(["hello"], model="m").results()
     assert items[0].error is not None and items[0].error.code == "TIMEOUT"
     assert len(scripted_server.requests) == 1
+
+
+def _refusing_a_field(request: Recorded) -> Reply:
+    body = request.json()
+    if "dimensionz" in body:
+        return Reply.api_error(400, "unknown field 'dimensionz'")
+    if "messages" in body:
+        return Reply.json(
+            {"object": "chat.completion", "choices": [{"message": {"content": "ok"}}]}
+        )
+    return _embeddings(request)
+
+
+def test_a_rejection_every_request_gets_ends_the_job_and_records_nothing(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    scripted_server.set_handler(_refusing_a_field)
+    path = tmp_path / "v.jsonl"
+    texts = [f"t{i}" for i in range(512)]
+    with BabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
+        job = client.batch.embed(texts, model="m", checkpoint=path, dimensionz=8)
+        with pytest.raises(BadRequestError) as caught:
+            job.run()
+        sent = len(scripted_server.requests)
+        assert "unknown field 'dimensionz'" in caught.value.message
+        assert "nothing was recorded" in caught.value.message
+        assert sent < 100  # not 1,016: each batch split down to single items
+        assert path.read_text() == ""
+        # The rerun with the fix proceeds on the same checkpoint.
+        summary = client.batch.embed(texts, model="m", checkpoint=path).run()
+    assert (summary.succeeded, summary.failed, summary.resumed) == (512, 0, 0)
+
+
+def test_a_rejected_chat_field_ends_the_job_after_the_requests_in_flight(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.set_handler(_refusing_a_field)
+    with BabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
+        job = client.batch.chat(
+            [f"q{i}" for i in range(300)], model="m", concurrency=4, dimensionz=1
+        )
+        with pytest.raises(BadRequestError):
+            job.results()
+    assert len(scripted_server.requests) <= 4 + 4
+
+
+def test_items_rejected_alike_among_slow_successes_are_the_items_own(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    def handler(request: Recorded) -> Reply:
+        content = request.json()["messages"][0]["content"]
+        if content.startswith("long"):
+            return Reply.api_error(400, "the prompt is longer than the context window")
+        answer = {"object": "chat.completion", "choices": [{"message": {"content": content}}]}
+        return Reply.json(answer, delay_s=0.3)
+
+    scripted_server.set_handler(handler)
+    prompts = ["long a", "long b", "long c", *[f"q{i}" for i in range(9)]]
+    path = tmp_path / "answers.jsonl"
+    with BabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
+        job = client.batch.chat(prompts, model="m", concurrency=8, checkpoint=path)
+        items = job.results()
+    assert [item.ok for item in items] == [False] * 3 + [True] * 9
+    recorded = sorted(json.loads(line)["index"] for line in path.read_text().splitlines())
+    assert recorded == list(range(12))

@@ -39,6 +39,7 @@ from babyapi.batch._checkpoint import Checkpoint, input_hash
 from babyapi.batch._kinds import Kind
 from babyapi.batch._limit import AdaptiveLimit
 from babyapi.batch._progress import BatchProgress, ProgressCallback, ProgressReporter
+from babyapi.batch._rejection import JobWide, Line, is_rejection
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -189,6 +190,7 @@ class Engine:
         self._tasks: Optional[TaskGroup] = None
         self._out: Optional[MemoryObjectSendStream[list[BatchItem]]] = None
         self._transient_in_a_row = 0
+        self._job_wide = JobWide()
         self._abort_after = max(8, 2 * settings.concurrency)
         self.seen = self.succeeded = self.failed = self.resumed = 0
         self.requests = self.retries = 0
@@ -217,6 +219,7 @@ class Engine:
                     self._stop(error)
             if self._failure is not None:
                 raise self._failure
+            self._record(self._job_wide.remaining())
         finally:
             if self._checkpoint is not None:
                 self._checkpoint.close()
@@ -252,7 +255,7 @@ class Engine:
             try:
                 prepared = self._kind.prepare(item)
             except BabyAPIError as error:
-                await self._finish([(index, digest, item)], None, error, judged=True)
+                self._finish([(index, digest, item)], None, error, judged=True)
                 continue
             pending.append((index, digest, prepared))
             if len(pending) >= self._group:
@@ -287,36 +290,54 @@ class Engine:
         retries = 0
         while True:
             await self._pause()
-            self.requests += 1
-            try:
-                results = await self._kind.call(
-                    self._client, [item for _, _, item in batch], self._settings.params
-                )
-            except BabyAPIError as error:
-                verdict = _verdict(error, self._kind, len(batch))
-                if verdict == _Verdict.FATAL:
-                    raise
-                if verdict == _Verdict.SPLIT:
-                    middle = len(batch) // 2
-                    await self._attempt(batch[:middle], sequence)
-                    await self._attempt(batch[middle:], sequence)
-                    return
-                if (
-                    verdict in (_Verdict.RETRY, _Verdict.OVERLOAD)
-                    and retries < self._settings.max_retries
-                ):
-                    wait = self._backoff(error, retries)
-                    if verdict == _Verdict.OVERLOAD:
-                        self._limit.overloaded(sequence, self._monotonic() + wait)
-                    retries += 1
-                    self.retries += 1
-                    await self._sleep(wait)
-                    continue
-                await self._finish(batch, None, error, judged=verdict == _Verdict.ITEM)
+            outcome = await self._send(batch)
+            if not isinstance(outcome, BabyAPIError):
+                self._limit.succeeded()
+                self._finish(batch, outcome, None, judged=True)
                 return
-            self._limit.succeeded()
-            await self._finish(batch, results, None, judged=True)
+            error = outcome
+            verdict = _verdict(error, self._kind, len(batch))
+            if verdict == _Verdict.FATAL:
+                raise error
+            if verdict == _Verdict.SPLIT:
+                self._judge_job()
+                middle = len(batch) // 2
+                await self._attempt(batch[:middle], sequence)
+                await self._attempt(batch[middle:], sequence)
+                return
+            if (
+                verdict in (_Verdict.RETRY, _Verdict.OVERLOAD)
+                and retries < self._settings.max_retries
+            ):
+                self._judge_job()
+                wait = self._backoff(error, retries)
+                if verdict == _Verdict.OVERLOAD:
+                    self._limit.overloaded(sequence, self._monotonic() + wait)
+                retries += 1
+                self.retries += 1
+                await self._sleep(wait)
+                continue
+            self._finish(batch, None, error, judged=verdict == _Verdict.ITEM)
             return
+
+    async def _send(self, batch: list[tuple[int, int, Any]]) -> Union[list[Any], BabyAPIError]:
+        """One request for the batch: one result per item, or the error that ended it."""
+        await self._job_wide.before_send()
+        self.requests += 1
+        try:
+            return await self._kind.call(
+                self._client, [item for _, _, item in batch], self._settings.params
+            )
+        except BabyAPIError as error:
+            return error
+        finally:
+            self._job_wide.after_send()
+
+    def _judge_job(self) -> None:
+        """End the job if every request so far was rejected alike (see ``_rejection``)."""
+        error = self._job_wide.verdict()
+        if error is not None:
+            raise error
 
     def _backoff(self, error: BabyAPIError, retries: int) -> float:
         asked = getattr(error, "retry_after", None)
@@ -337,7 +358,7 @@ class Engine:
 
     # -- finishing ---------------------------------------------------------------------------
 
-    async def _finish(
+    def _finish(
         self,
         batch: list[tuple[int, int, Any]],
         results: Optional[list[Any]],
@@ -355,17 +376,30 @@ class Engine:
             items = [BatchItem(index, None, error) for index, _, _ in batch]
             self.failed += len(items)
             self._transient_in_a_row = 0 if judged else self._transient_in_a_row + 1
-        if self._checkpoint is not None and (results is not None or judged):
-            self._checkpoint.write(
-                [
-                    (item.index, digest, self._line(item))
-                    for item, (_, digest, _) in zip(items, batch)
-                ]
-            )
+        lines = [
+            (item.index, digest, self._line(item)) for item, (_, digest, _) in zip(items, batch)
+        ]
+        if results is not None:
+            self._record(self._job_wide.succeeded() + lines)
+        elif judged:
+            self._record_failure(error, lines)
         self._report(len(items))
         if error is not None:
             self._check_failure(error, items[0].index)
         self._deliver(items)
+        self._judge_job()
+
+    def _record_failure(self, error: Optional[BabyAPIError], lines: list[Line]) -> None:
+        """A final failure; one that may be a rejection of the whole job waits (_rejection)."""
+        if error is not None and is_rejection(error) and not self._settings.fail_fast:
+            held, earlier = self._job_wide.rejected(error, lines)
+            self._record(earlier if held else earlier + lines)
+        else:
+            self._record(lines)
+
+    def _record(self, lines: list[Line]) -> None:
+        if self._checkpoint is not None and lines:
+            self._checkpoint.write(lines)
 
     def _check_failure(self, error: BabyAPIError, index: int) -> None:
         if self._settings.fail_fast:
