@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import (
     TYPE_CHECKING,
     Any,
+    AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Awaitable,
@@ -211,12 +212,19 @@ class Engine:
         try:
             async with anyio.create_task_group() as tasks:
                 self._tasks = tasks
+                items = self._enumerate()
+                batches = self._batches(items)
                 try:
-                    async for batch in self._batches():
+                    async for batch in batches:
                         sequence = await self._limit.acquire()
                         tasks.start_soon(self._request, batch, sequence)
                 except Exception as error:  # the inputs' own errors too: the job stops cleanly
                     self._stop(error)
+                finally:
+                    # Closed here, in this task: left to the garbage collector, a generator
+                    # stopped mid-way is finalized by the event loop later, in a task of its own.
+                    await batches.aclose()
+                    await items.aclose()
             if self._failure is not None:
                 raise self._failure
             self._record(self._job_wide.remaining())
@@ -241,9 +249,11 @@ class Engine:
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def _batches(self) -> AsyncIterator[list[tuple[int, int, Any]]]:
+    async def _batches(
+        self, items: AsyncIterator[tuple[int, Any]]
+    ) -> AsyncGenerator[list[tuple[int, int, Any]], None]:
         pending: list[tuple[int, int, Any]] = []
-        async for index, item in self._enumerate():
+        async for index, item in items:
             await self._window.acquire()
             if self._failure is not None:
                 return
@@ -264,7 +274,7 @@ class Engine:
         if pending:
             yield pending
 
-    async def _enumerate(self) -> AsyncIterator[tuple[int, Any]]:
+    async def _enumerate(self) -> AsyncGenerator[tuple[int, Any], None]:
         inputs = self._inputs
         index = 0
         if isinstance(inputs, AsyncIterable):
