@@ -129,3 +129,33 @@ def test_tools_example(server_env: dict[str, str]) -> None:
     assert "after 2 rounds: " in out
     assert "streamed: " in out
     assert 'async: 2 tools answered at once: [\'9.5\', \'{"city": "Rome"' in out
+
+
+def test_observability_example_prints_spans_metrics_and_usage(server_env: dict[str, str]) -> None:
+    out = run("observability.py", server_env)
+    assert '"name": "chat mistral"' in out and '"name": "embeddings qwen3-embedding"' in out
+    assert '"name": "answer the user"' in out  # the application's span, parent of the calls
+    assert "gen_ai.client.token.usage" in out  # the metrics reader printed
+    assert re.search(r"^usage mistral: 2 calls, \d+ in, \d+ out$", out, re.M)
+    assert "usage qwen3-embedding: 1 calls" in out
+    assert "usage total: 3 calls, 0 errors" in out
+
+
+def test_observability_example_without_the_sdk_still_counts_usage(
+    server_env: dict[str, str],
+) -> None:
+    """As in `make demo`, whose environment has no OpenTelemetry SDK."""
+    block_sdk = (
+        "import runpy, sys; sys.modules['opentelemetry.sdk'] = None; "
+        f"runpy.run_path({str(EXAMPLES / 'observability.py')!r}, run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", block_sdk],
+        env=server_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "OpenTelemetry skipped: pip install 'babyapi[otel]' opentelemetry-sdk" in done.stdout
+    assert "usage total: 3 calls, 0 errors" in done.stdout
