@@ -30,6 +30,9 @@ JSON = st.recursive(
     max_leaves=6,
 )
 Schema = dict[str, Any]
+# Objects and arrays carry most keywords, and most interactions between them: drawn more often.
+COMPOUNDS = ["object", "object", "object", "array", "array", "anyOf", "oneOf", "allOf", "not",
+             "if", "typeless"]  # fmt: skip
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
@@ -109,14 +112,15 @@ def _object(draw: Draw, inner: st.SearchStrategy[Any]) -> Schema:
     if names:
         schema["properties"] = {n: draw(inner) for n in names}
         schema["required"] = draw(st.lists(st.sampled_from(NAMES), max_size=2, unique=True))
-    options = ["additionalProperties", "patternProperties", "propertyNames", "minProperties",
-               "maxProperties", "dependentRequired", "dependentSchemas"]  # fmt: skip
+    # additionalProperties and patternProperties interact most: each is there half the time.
+    if draw(st.booleans()):
+        schema["additionalProperties"] = draw(st.one_of(st.just(False), st.booleans(), inner))
+    if draw(st.booleans()):
+        schema["patternProperties"] = {draw(st.sampled_from(PATTERNS)): draw(inner)}
+    options = ["propertyNames", "minProperties", "maxProperties", "dependentRequired",
+               "dependentSchemas"]  # fmt: skip
     for key in draw(st.sets(st.sampled_from(options), max_size=2)):
-        if key == "additionalProperties":
-            schema[key] = draw(st.booleans() | inner)
-        elif key == "patternProperties":
-            schema[key] = {draw(st.sampled_from(PATTERNS)): draw(inner)}
-        elif key == "propertyNames":
+        if key == "propertyNames":
             schema[key] = draw(
                 st.sampled_from([{"maxLength": 1}, {"pattern": "^a"}, {"enum": ["a", "b"]}])
             )
@@ -149,9 +153,7 @@ def _array(draw: Draw, inner: st.SearchStrategy[Any]) -> Schema:
 
 @st.composite
 def _compound(draw: Draw, inner: st.SearchStrategy[Any]) -> Any:
-    kind = draw(
-        st.sampled_from(["object", "array", "anyOf", "oneOf", "allOf", "not", "if", "typeless"])
-    )
+    kind = draw(st.sampled_from(COMPOUNDS))
     if kind == "object":
         return _object(draw, inner)
     if kind == "array":
@@ -183,7 +185,8 @@ def schemas(draw: Draw) -> Schema:
     """A schema of the subset, maybe with $defs that refer to each other (loops are possible:
     ``check_schema`` refuses those, and the caller skips them)."""
     refs = draw(st.lists(st.sampled_from(["A", "B"]), max_size=2, unique=True))
-    root = draw(_tree(refs))
+    tree = _tree(refs)
+    root = draw(_compound(tree) if draw(st.booleans()) else tree)  # a structured root, often
     root = root if isinstance(root, dict) else {"allOf": [root]}
     if refs:
         root = {**cast(Schema, root), "$defs": {name: draw(_tree(refs)) for name in refs}}
@@ -248,7 +251,7 @@ def _object_value(draw: Draw, schema: Schema, root: Any, depth: int, wild: bool)
         if name not in value:
             value[name] = draw(JSON_SCALARS)
     extra = schema.get("additionalProperties", True)
-    if wild or extra is not False:
+    if wild or extra is not False or "patternProperties" in schema:
         for name in draw(st.lists(st.sampled_from(NAMES), max_size=2)):
             value.setdefault(
                 name, _value(draw, extra if isinstance(extra, dict) else {}, root, depth - 1, wild)
