@@ -45,6 +45,7 @@ demo: $(DEMO_STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pytest tests/bench -m bench
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_batch.py
 

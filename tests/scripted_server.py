@@ -387,7 +387,7 @@ class ScriptedServer:
         self._accept_thread.start()
         return self
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 20.0) -> None:
         """Close every socket and join every thread, waiting at most ``timeout`` seconds.
 
         Raises RuntimeError if a thread is still alive afterwards, so a leak shows up

@@ -27,7 +27,8 @@ run = _load("run")
 server = _load("server")
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.bench  # minutes of measuring on a shared machine: `make bench` runs it
+@pytest.mark.timeout(600)
 def test_quick_run_measures_floor_and_babyapi(tmp_path: Path) -> None:
     # The floor, the subject and the async ceiling: other peers add nothing to the harness.
     cmd = [
@@ -41,7 +42,7 @@ def test_quick_run_measures_floor_and_babyapi(tmp_path: Path) -> None:
         "--scenarios",
         "import,chat,stream,async,astream,curve,memory",
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=140)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=590)
     assert done.returncode == 0, done.stderr
 
     text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")

@@ -188,7 +188,8 @@ def test_deadline_bounds_a_stream_that_keeps_delivering(driver: Driver) -> None:
 
 
 def test_deadline_bounds_a_stream_that_stalls(driver: Driver) -> None:
-    driver.server.script(Reply.sse([chunk("a"), chunk("b")], done=False, hang_after_chunks_s=20.0))
+    # 3 s is room for two events to arrive on a busy machine; the stall lasts 30 s.
+    driver.server.script(Reply.sse([chunk("a"), chunk("b")], done=False, hang_after_chunks_s=30.0))
     client = real_clock(driver)
     started = time.monotonic()
     texts: list[str] = []
@@ -196,7 +197,7 @@ def test_deadline_bounds_a_stream_that_stalls(driver: Driver) -> None:
 
         def stream(c: Any) -> Any:
             return c.chat.completions.stream(
-                model="m", messages=MESSAGES, request_options={"deadline_s": 0.5}
+                model="m", messages=MESSAGES, request_options={"deadline_s": 3.0}
             )
 
         if driver.kind == "sync":
@@ -208,15 +209,15 @@ def test_deadline_bounds_a_stream_that_stalls(driver: Driver) -> None:
                     texts.append(e.data["choices"][0]["delta"]["content"])
 
             driver.run(collect())
-    assert time.monotonic() - started < 8.0  # the server would stall for 20 s
+    assert time.monotonic() - started < 20.0  # the server would stall for 30 s
     assert texts == ["a", "b"]
-    assert info.value.code == "TIMEOUT" and "deadline_s=0.5" in info.value.message
+    assert info.value.code == "TIMEOUT" and "deadline_s=3" in info.value.message
     assert info.value.partial is not None and answer_text(info.value.partial) == "ab"
 
 
 def test_deadline_before_the_headers_names_deadline_s(driver: Driver) -> None:
-    driver.server.script(Reply.sse([chunk("a")], delay_s=3.0))
+    driver.server.script(Reply.sse([chunk("a")], delay_s=30.0))
     client = real_clock(driver, deadline_s=0.3)
     texts, error, elapsed = read_until_error(driver, client)
-    assert elapsed < 2.0 and texts == []
+    assert elapsed < 15.0 and texts == []  # the headers would take 30 s
     assert "deadline_s=0.3" in error.message

@@ -269,17 +269,19 @@ def test_idle_timeout_ignores_keepalive_comments(driver: Driver) -> None:
 
     from babyapi._call import Clocks
 
-    pings = [b": ping\n\n"] * 40
+    # Pings for 30 s; the idle timeout (2 s, room for "a" to arrive on a busy machine) fires
+    # long before they end.
+    pings = [b": ping\n\n"] * 600
     driver.server.script(Reply.sse([chunk("a"), *pings], done=False, chunk_delay_s=0.05))
     client = driver.make()
     client._clocks = Clocks(monotonic=time.monotonic, wall=time.time, random=lambda: 0.5)
     started = time.monotonic()
     with pytest.raises(APITimeoutError) as info:
         driver.events(
-            lambda c: stream_chat(c, request_options={"stream_idle_timeout_s": 0.3}), client
+            lambda c: stream_chat(c, request_options={"stream_idle_timeout_s": 2.0}), client
         )
-    assert "stream_idle_timeout_s=0.3" in info.value.message
-    assert time.monotonic() - started < 1.5
+    assert "stream_idle_timeout_s=2" in info.value.message
+    assert time.monotonic() - started < 15.0
     assert info.value.partial["choices"][0]["message"]["content"] == "a"
 
 

@@ -51,7 +51,7 @@ def test_stop_is_bounded_with_a_request_in_flight() -> None:
         caller.start()
         time.sleep(0.2)
         started = time.monotonic()
-    assert time.monotonic() - started < 4.0
+    assert time.monotonic() - started < 15.0  # 2 s to drain, not the 30 s the request hangs
     caller.join(5)
     assert threading.active_count() <= threads_before
 
