@@ -340,6 +340,28 @@ def test_stream_exposes_response_status_and_request_id(driver: Driver) -> None:
         assert driver.run(check()) == (200, "s-1")
 
 
+def test_an_async_stream_read_before_it_is_open_says_so(driver: Driver) -> None:
+    driver.server.script(Reply.sse([chunk("a")], headers={"x-request-id": "s-2"}))
+    if driver.kind == "sync":  # a sync stream is open once stream() returns
+        with driver.client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
+            assert (stream.status, stream.request_id) == (200, "s-2")
+        return
+
+    async def check() -> tuple[list[str], int, str | None]:
+        stream = driver.client.chat.completions.stream(model="m", messages=MESSAGES)
+        codes = []
+        for read in (lambda: stream.status, lambda: stream.request_id, lambda: stream.response):
+            with pytest.raises(BabyAPIError) as info:
+                read()
+            assert "iterate it or enter it first" in info.value.message
+            codes.append(info.value.code)
+        assert driver.server.requests == [], "nothing is sent before the stream is opened"
+        async with stream:
+            return codes, stream.status, stream.request_id
+
+    assert driver.run(check()) == (["STREAM_NOT_OPEN"] * 3, 200, "s-2")
+
+
 def test_a_stream_opened_but_never_read_gives_its_connection_back(driver: Driver) -> None:
     driver.server.script(Reply.sse([chunk("x")] * 20, chunk_delay_s=0.05))
     if driver.kind == "sync":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -137,3 +138,59 @@ def test_missing_starlette_gives_an_install_hint() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'babyapi[server]'" in out.stdout
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _server_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("babyapi-server-")]
+
+
+def test_a_taken_port_fails_start_with_the_os_error() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        server = LocalServer(port=port)
+        with pytest.raises(OSError) as info:
+            server.start()
+        assert info.value.errno == errno.EADDRINUSE
+        assert not server.running and _server_threads() == []
+    server.port = 0  # the same object starts on a free port afterwards
+    with server:
+        assert httpx.get(server.base_url + "/health").status_code == 200
+
+
+def test_a_start_that_fails_after_binding_frees_the_port() -> None:
+    with socket.socket() as sock:  # a port known to be free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = LocalServer(port=port, max_body_bytes=0)  # refused by the app, after the bind
+    with pytest.raises(ValueError):
+        server.start()
+    assert not server.running and _server_threads() == []
+    assert _port_is_free(port), "the socket bound for the failed start was left open"
+
+
+def test_a_server_that_does_not_come_up_in_time_is_stopped() -> None:
+    server = LocalServer(startup_timeout_s=0)  # no server starts in no time
+    with pytest.raises(RuntimeError, match="did not start on http://127.0.0.1:"):
+        server.start()
+    assert not server.running
+    for _ in range(100):  # bounded: the thread may take a moment to finish exiting
+        if not _server_threads():
+            break
+        time.sleep(0.05)
+    assert _server_threads() == []
+    assert _port_is_free(server.port)
+
+
+def test_an_unknown_log_level_is_refused_before_anything_starts() -> None:
+    with pytest.raises(ValueError, match="log_level must be one of critical, error, warning"):
+        LocalServer(log_level="verbose")

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Optional, Type
 
 import uvicorn
+from uvicorn.config import LOG_LEVELS
 
 from babyapi.server.app import DEFAULT_MAX_BODY_BYTES, create_app
 from babyapi.server.runner import bind, make_config
@@ -32,6 +33,8 @@ class LocalServer:
         startup_timeout_s: float = 10.0,
         shutdown_timeout_s: float = 5.0,
     ) -> None:
+        if log_level not in LOG_LEVELS:
+            raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
         self.api_key = api_key
         self.host = host
         self.port = port
@@ -76,6 +79,21 @@ class LocalServer:
         sock = bind(self.host, self.port)
         self._socket = sock
         self.port = sock.getsockname()[1]
+        try:
+            server = self._serve_in_thread(sock)
+        except BaseException:
+            self.stop()  # a failed start leaves no socket or thread behind
+            raise
+        thread = self._thread
+        deadline = time.monotonic() + self.startup_timeout_s
+        while not server.started:
+            if thread is None or not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the local BabyAPI server did not start on {self.base_url}")
+            time.sleep(0.005)
+        return self
+
+    def _serve_in_thread(self, sock: socket.socket) -> uvicorn.Server:
         app = create_app(api_key=self.api_key, max_body_bytes=self.max_body_bytes)
         config = make_config(
             app,
@@ -95,13 +113,7 @@ class LocalServer:
             daemon=True,
         )
         self._thread.start()
-        deadline = time.monotonic() + self.startup_timeout_s
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the local BabyAPI server did not start on {self.base_url}")
-            time.sleep(0.005)
-        return self
+        return server
 
     def stop(self) -> None:
         """Ask the server to exit and join its thread (bounded wait); safe to call twice."""
