@@ -7,6 +7,8 @@ from pathlib import Path
 
 from cli_harness import CLI
 
+from scripted_server import Reply, ScriptedServer
+
 GEN = "babyapi-tiny"
 
 
@@ -36,16 +38,31 @@ def test_chat_with_a_prompt_streams_an_answer(cli: CLI) -> None:
     assert result.stderr == ""
 
 
-def test_chat_reads_piped_stdin(cli: CLI) -> None:
-    result = cli.run("chat", "--system", "Be brief.", input="Tell me about servers.\n")
+def _answering(server: ScriptedServer, text: str) -> None:
+    server.script(Reply.sse([{"choices": [{"index": 0, "delta": {"content": text}}]}]))
+
+
+def test_chat_reads_piped_stdin(scripted_server: ScriptedServer) -> None:
+    _answering(scripted_server, "Servers serve.")
+    cli = CLI(scripted_server.base_url)
+    result = cli.run("chat", "-m", GEN, "--system", "Be brief.", input="Tell me about servers.\n")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip()
+    assert result.stdout == "Servers serve.\n"
+    (request,) = scripted_server.requests
+    assert request.json()["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Tell me about servers."},
+    ]
 
 
-def test_chat_dash_reads_stdin(cli: CLI) -> None:
+def test_chat_dash_reads_stdin(scripted_server: ScriptedServer) -> None:
+    _answering(scripted_server, "Hello back.")
+    cli = CLI(scripted_server.base_url)
     result = cli.run("chat", "-m", GEN, "-", input="Hello from a pipe")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip()
+    assert result.stdout == "Hello back.\n"
+    (request,) = scripted_server.requests
+    assert request.json()["messages"] == [{"role": "user", "content": "Hello from a pipe"}]
 
 
 def test_chat_json_is_a_chat_completion(cli: CLI) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -38,9 +39,12 @@ def test_each_command_has_help(command: str, capsys: pytest.CaptureFixture[str])
 
 
 def test_console_script_is_installed() -> None:
-    script = Path(sys.executable).parent / "babyapi"
-    if not script.exists():
-        pytest.skip("no console script beside this interpreter")
+    # Where pip puts this interpreter's scripts (beside it in a venv); a missing script is a
+    # packaging regression, never a reason to skip.
+    scripts = Path(sysconfig.get_path("scripts"))
+    name = "babyapi.exe" if sys.platform == "win32" else "babyapi"
+    script = scripts / name
+    assert script.exists(), f"no {name} console script in {scripts}: check [project.scripts]"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=20)
     assert result.returncode == 0
     assert result.stdout.startswith("babyapi ")

@@ -180,7 +180,7 @@ def test_a_start_that_fails_after_binding_frees_the_port() -> None:
 
 def test_a_server_that_does_not_come_up_in_time_is_stopped() -> None:
     server = LocalServer(startup_timeout_s=0)  # no server starts in no time
-    with pytest.raises(RuntimeError, match="did not start on http://127.0.0.1:"):
+    with pytest.raises(RuntimeError, match=r"did not start on http://127\.0\.0\.1:"):
         server.start()
     assert not server.running
     for _ in range(100):  # bounded: the thread may take a moment to finish exiting
