@@ -365,6 +365,15 @@ def test_the_completed_event_gives_the_final_response(driver: Driver) -> None:
     assert final == {**whole, "output_text": "Hello"}
 
 
+def test_a_server_that_ignores_stream_still_gives_final(driver: Driver) -> None:
+    driver.server.script(Reply.json(response("Whole.")))
+    stream = driver.client.responses.stream(model="m", input="x")
+    assert driver.stream_method(stream, "text_deltas") == []
+    driver.server.script(Reply.json(response("Whole.")))
+    final = driver.stream_method(driver.client.responses.stream(model="m", input="x"), "final")
+    assert final == {**response("Whole."), "output_text": "Whole."}
+
+
 def test_response_failed_mid_stream_raises_and_keeps_the_partial_answer(driver: Driver) -> None:
     failed = named(
         {
