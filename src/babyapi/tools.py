@@ -624,9 +624,11 @@ def _item_to_send_back(item: dict[str, Any]) -> Optional[dict[str, Any]]:
     if kind == "function_call":
         return {k: item[k] for k in ("type", "call_id", "name", "arguments") if k in item}
     if kind == "message":
+        given = item.get("content")
+        parts = cast("list[object]", given) if isinstance(given, list) else []
         content = [
             {"type": "output_text", "text": part.get("text", "")}
-            for part in (as_object(p) for p in cast("list[object]", item.get("content") or []))
+            for part in (as_object(p) for p in parts)
             if part.get("type") == "output_text"
         ]
         return {"type": "message", "role": "assistant", "content": content}

@@ -151,3 +151,119 @@ def test_deltas_however_split_join_into_the_text(pieces: list[str]) -> None:
     for piece in pieces:
         fold.add(delta(piece))
     assert fold.result()["output_text"] == "".join(pieces)
+
+
+# --- the Responses tool loop, driven through its rules with any answers -----------------------
+
+
+def measure(size: int) -> int:
+    """A tool that works."""
+    return size * 2
+
+
+def broken(x: int) -> str:
+    raise RuntimeError("a tool that always fails")
+
+
+_CALL = st.fixed_dictionaries(
+    {
+        "type": st.just("function_call"),
+        "call_id": st.text(max_size=4) | _JSON,
+        "name": st.sampled_from(["measure", "broken", "missing"]) | _JSON,
+        "arguments": st.sampled_from(['{"size": 2}', '{"size": "x"}', "{", ""]) | _JSON,
+    }
+)
+_ROUND = st.one_of(
+    st.lists(_CALL, min_size=1, max_size=3).map(
+        lambda calls: {"id": "resp_1", "object": "response", "output": calls}
+    ),
+    st.builds(lambda text: {"id": "r", "output": [{"type": "message", "content": text}]}, _JSON),
+    _JSON,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rounds=st.lists(_ROUND, min_size=1, max_size=4),
+    stored=st.booleans(),
+    raise_errors=st.booleans(),
+)
+def test_the_responses_tool_loop_gives_a_run_or_a_babyapi_error(
+    rounds: list[Any], stored: bool, raise_errors: bool
+) -> None:
+    from babyapi import BabyAPIError
+    from babyapi.tools import (  # pyright: ignore[reportPrivateUsage]
+        ResponseToolRun,
+        _Ask,
+        _Loop,
+        _ResponsesConversation,
+        _run_one,
+        _Stored,
+    )
+
+    loop = _Loop(
+        [measure, broken],
+        {"model": "m", "input": "go"},
+        max_rounds=len(rounds),
+        raise_tool_errors=raise_errors,
+        allow_async=False,
+        kind=_ResponsesConversation,
+    )
+    steps = loop.steps()
+    answers = iter(rounds)
+    try:
+        step = next(steps)
+        while True:
+            reply: Any = None
+            if isinstance(step, _Ask):
+                if loop.conversation.continued_by == "previous_response_id":
+                    assert "previous_response_id" in step.body
+                reply = next(answers)
+            elif isinstance(step, _Stored):
+                reply = stored
+            else:
+                for call in step.calls:
+                    _run_one(call)
+                    assert isinstance(call.answer, str)  # every call is answered
+            step = steps.send(reply)
+    except StopIteration as stop:
+        assert isinstance(stop.value, ResponseToolRun)
+        assert isinstance(stop.value.text, str)
+    except BabyAPIError:
+        pass
+
+
+_PART = st.fixed_dictionaries(
+    {"type": st.sampled_from(["output_text", "refusal", "other"]) | _JSON},
+    optional={
+        "text": st.sampled_from(['{"ok": true}', '{"ok": 1}', "{", ""]) | _JSON,
+        "refusal": _JSON,
+    },
+)
+_ITEM = st.fixed_dictionaries(
+    {"type": st.sampled_from(["message", "function_call", "reasoning"]) | _JSON},
+    optional={"content": st.lists(_PART, max_size=3) | _JSON},
+)
+_ANSWER = st.one_of(
+    _JSON,
+    st.fixed_dictionaries(
+        {"output": st.lists(_ITEM, max_size=3) | _JSON},
+        optional={"status": st.sampled_from(["completed", "incomplete"]) | _JSON},
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ANSWER)
+def test_parse_reads_any_response_into_a_value_or_a_babyapi_error(answer: Any) -> None:
+    from babyapi import BabyAPIError
+    from babyapi.structured import OutputFormat
+
+    output: OutputFormat[Any] = OutputFormat(
+        {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    )
+    try:
+        parsed = output.read_response(answer)
+    except BabyAPIError:
+        return
+    assert parsed.parsed == {"ok": True}
