@@ -83,7 +83,7 @@ def _observed(babyapi: Any, client: Any) -> Any:
     """The client with the observers OBSERVE names attached."""
     if OBSERVE == "usage":
         # Attached in place (not with_options), so close() still closes the pool.
-        client._config = client._config.with_changes(observers=[babyapi.UsageTracker()])
+        client._api.observe([babyapi.UsageTracker()])
         return client
     if OBSERVE in ("otel", "otel-sdk"):
         from babyapi.integrations.otel import instrument

@@ -20,7 +20,13 @@ from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._observe import Answer, CallInfo, Watch
 from babyapi._redact import redact
 from babyapi._request import BuildRequest, Call
-from babyapi._response import error_from_response, parse_json_body, request_id_of
+from babyapi._response import (
+    RawAnswer,
+    error_from_response,
+    parse_json_body,
+    raw_answer,
+    request_id_of,
+)
 from babyapi._retry import (
     NOT_RETRYABLE,
     READ_TIMEOUT_NOT_RETRIED,
@@ -41,6 +47,7 @@ __all__ = [
     "error_from_exception",
     "give_up",
     "json_plan",
+    "raw_plan",
     "response_plan",
     "stream_plan",
 ]
@@ -114,6 +121,18 @@ def json_plan(
     return _watched(call, plan) if call.observers else plan
 
 
+def raw_plan(
+    call: Call,
+    build: BuildRequest,
+    clocks: Clocks,
+    base_delay_s: float,
+    ledger: Optional[RetryLedger] = None,
+) -> Plan:
+    """Attempts until a 2xx arrives, whatever its body: a ``RawAnswer`` (text, metrics, empty)."""
+    plan = _raw_answer(call, build, clocks, base_delay_s, ledger)
+    return _watched(call, plan) if call.observers else plan
+
+
 def stream_plan(
     call: Call,
     build: BuildRequest,
@@ -143,6 +162,18 @@ def _json_answer(
     return data
 
 
+def _raw_answer(
+    call: Call,
+    build: BuildRequest,
+    clocks: Clocks,
+    base_delay_s: float,
+    ledger: Optional[RetryLedger],
+) -> Generator[Action, Outcome, RawAnswer]:
+    response = yield from response_plan(call, build, clocks, base_delay_s, ledger)
+    record_response(response)
+    return raw_answer(response)
+
+
 def _watched(call: Call, plan: Plan) -> Plan:
     """The plan, with its observers told how it goes; a stream's reader tells them the rest."""
     info = CallInfo(call.method, call.url, call.path, call.body, call.stream, call.request_id)
@@ -158,7 +189,9 @@ def _watched(call: Call, plan: Plan) -> Plan:
     if call.stream:
         watch.stream_opened(result)
     else:
-        watch.end(None, Answer(lambda: result))
+        answer: Any = result
+        # A raw answer (text, metrics) holds no JSON for observers to read usage from.
+        watch.end(None, Answer() if isinstance(answer, RawAnswer) else Answer(lambda: answer))
     return result
 
 

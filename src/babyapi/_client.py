@@ -42,6 +42,7 @@ from babyapi._call import (
     ReadBody,
     Send,
     json_plan,
+    raw_plan,
     stream_plan,
 )
 from babyapi._config import (
@@ -60,6 +61,7 @@ from babyapi._openai_names import PointsToBabyAPINames, refuse_call_settings
 from babyapi._options import RequestOptionsLike
 from babyapi._pool_guard import inside_pool
 from babyapi._request import Call, prepare_call
+from babyapi._response import RawAnswer
 from babyapi._streaming import AsyncStream, EventReader, Finisher, Stream
 from babyapi._transports import (
     POOL_LIMITS,
@@ -107,6 +109,7 @@ __all__ = ["AsyncBabyAPI", "BabyAPI"]
 _Prompt = Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]]
 
 SelfT = TypeVar("SelfT", bound="_ClientBase[Any, Any]")
+ShellT = TypeVar("ShellT", "BabyAPI", "AsyncBabyAPI")
 T = TypeVar("T")
 HttpT = TypeVar("HttpT", httpx.Client, AsyncSender)
 # What ``http_client=`` accepts: an httpx client, or for AsyncBabyAPI an aiohttp session too.
@@ -503,91 +506,6 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
     def _attach_resources(self) -> None:
         raise NotImplementedError
 
-    def _prepare(
-        self,
-        path: str,
-        body: Any,
-        options: Optional[RequestOptionsLike],
-        *,
-        stream: bool = False,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-    ) -> Call:
-        refuse_call_settings(body)  # before extra_body, the way to send such a field anyway
-        if extra_body is not None:
-            if not isinstance(extra_body, Mapping):
-                raise InvalidArgumentTypeError(
-                    f"extra_body must be a dict of extra JSON fields, got {type(extra_body).__name__}.",
-                    code="INVALID_REQUEST_BODY",
-                )
-            body = {**body, **extra_body}
-        checked = check_body(path, body, default_model_for(self._config, path), stream=stream)
-        return prepare_call(
-            self._config,
-            "POST",
-            path,
-            checked,
-            options,
-            stream=stream,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-        )
-
-    def _prepare_infer(
-        self,
-        value: Any,
-        options: Mapping[str, Any],
-        request_options: Optional[RequestOptionsLike],
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-    ) -> Call:
-        refuse_call_settings(value)
-        refuse_call_settings(options)
-        body = baby_infer_body(value, options, self._config.default_model)
-        return prepare_call(
-            self._config,
-            "POST",
-            INFER_PATH,
-            body,
-            request_options,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-        )
-
-    def _prepare_get(
-        self,
-        path: str,
-        options: Optional[RequestOptionsLike],
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-    ) -> Call:
-        return prepare_call(
-            self._config,
-            "GET",
-            path,
-            None,
-            options,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-        )
-
-    def _routed(
-        self,
-        body: Optional[Mapping[str, Any]],
-        kwargs: Mapping[str, Any],
-        options: Optional[RequestOptionsLike],
-        extra_headers: Optional[Mapping[str, str]],
-        extra_query: Optional[Mapping[str, Any]],
-    ) -> tuple[Call, Optional[Finisher]]:
-        """The call ``client.infer`` makes, and how to read a typed ``response_format`` back."""
-        path, merged = route_infer(body, kwargs)
-        finish = typed_response_format(merged) if path == CHAT_PATH else None
-        call = self._prepare(
-            path, merged, options, extra_headers=extra_headers, extra_query=extra_query
-        )
-        return call, finish
-
     def _plan(self, lay_out: Callable[..., Plan], call: Call) -> Plan:
         """The attempts of ``call``, as ``json_plan`` or ``stream_plan`` lays them out."""
         return lay_out(
@@ -611,6 +529,7 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
     the pickle as a secret; one built with your own ``http_client`` refuses to pickle.
     """
 
+    _api: _Requests
     _sleep: Callable[[float], None] = staticmethod(time.sleep)
     _release_when_dropped = _CloseWhenDropped
 
@@ -633,12 +552,13 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         return lambda: httpx.Client(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS)
 
     def _attach_resources(self) -> None:
-        self.chat = Chat(self)
-        self.completions = Completions(self)
-        self.embeddings = Embeddings(self)
-        self.rerank = Rerank(self)
-        self.models = Models(self)
-        self.baby = Baby(self)
+        api = self._api = _Requests(self)
+        self.chat = Chat(api)
+        self.completions = Completions(api)
+        self.embeddings = Embeddings(api)
+        self.rerank = Rerank(api)
+        self.models = Models(api)
+        self.baby = Baby(api)
 
     @property
     def with_response(self) -> BabyAPIWithResponse:
@@ -650,14 +570,14 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         """Jobs over many items (embed, rerank, chat, completions); see docs/scale.md."""
         from babyapi.batch import Batch  # loaded on first use, to keep `import babyapi` light
 
-        return Batch(self)
+        return Batch(self._api)
 
     @property
     def responses(self) -> Responses:
         """The Responses API (``POST /v1/responses``); see docs/responses.md."""
         from babyapi.resources.responses import Responses  # loaded on first use
 
-        return Responses(self)
+        return Responses(self._api)
 
     @overload
     def infer(  # pyright: ignore[reportOverlappingOverload] - the narrower one comes first
@@ -721,8 +641,8 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
         With keyword arguments the return type follows them; with a dict body it is the JSON.
         A type or JSON Schema as ``response_format`` makes it ``parse()``.
         """
-        call, finish = self._routed(body, kwargs, request_options, extra_headers, extra_query)
-        answer = self._request(call)
+        call, finish = _routed(self._api, body, kwargs, request_options, extra_headers, extra_query)
+        answer = self._api.send(call)
         return answer if finish is None else finish(answer)
 
     def close(self) -> None:
@@ -737,12 +657,6 @@ class BabyAPI(_ClientBase[httpx.Client, httpx.Client]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def _request(self, call: Call) -> Any:
-        return self._run(self._plan(json_plan, call))
-
-    def _stream(self, call: Call, finish: Optional[Finisher] = None) -> Stream[Any]:
-        return Stream(self._reader(self._run(self._plan(stream_plan, call)), call), finish)
 
     def _run(self, plan: Plan) -> Any:
         outcome: Outcome = None
@@ -786,9 +700,19 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
     the same answers, errors, retries and streams; aiohttp is ten times faster under load.
     """
 
+    _api: _AsyncRequests
     _affinity = staticmethod(_running_loop)
     _release_when_dropped = staticmethod(_close_with_loop)
     _transport: Transport = "auto"
+
+    @classmethod
+    def _twin_of(cls, config: ClientConfig, clocks: Clocks) -> AsyncBabyAPI:
+        """A client with these settings and a pool of its own (a sync client's async twin)."""
+        # As unpickling builds one: the settings are already checked.
+        twin = cls.__new__(cls)
+        twin._start(config, None)
+        twin._clocks = clocks
+        return twin
 
     def _given(self, http_client: Any, transport: Any) -> Optional[AsyncSender]:
         self._transport = check_transport(transport, http_client)
@@ -817,12 +741,13 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         await anyio.sleep(seconds)
 
     def _attach_resources(self) -> None:
-        self.chat = AsyncChat(self)
-        self.completions = AsyncCompletions(self)
-        self.embeddings = AsyncEmbeddings(self)
-        self.rerank = AsyncRerank(self)
-        self.models = AsyncModels(self)
-        self.baby = AsyncBaby(self)
+        api = self._api = _AsyncRequests(self)
+        self.chat = AsyncChat(api)
+        self.completions = AsyncCompletions(api)
+        self.embeddings = AsyncEmbeddings(api)
+        self.rerank = AsyncRerank(api)
+        self.models = AsyncModels(api)
+        self.baby = AsyncBaby(api)
 
     @property
     def with_response(self) -> AsyncBabyAPIWithResponse:
@@ -834,14 +759,14 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         """Jobs over many items (embed, rerank, chat, completions); see docs/scale.md."""
         from babyapi.batch import AsyncBatch  # loaded on first use, to keep `import babyapi` light
 
-        return AsyncBatch(self)
+        return AsyncBatch(self._api)
 
     @property
     def responses(self) -> AsyncResponses:
         """The Responses API (``POST /v1/responses``); see docs/responses.md."""
         from babyapi.resources.responses import AsyncResponses  # loaded on first use
 
-        return AsyncResponses(self)
+        return AsyncResponses(self._api)
 
     @overload
     async def infer(
@@ -905,8 +830,8 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
         With keyword arguments the return type follows them; with a dict body it is the JSON.
         A type or JSON Schema as ``response_format`` makes it ``parse()``.
         """
-        call, finish = self._routed(body, kwargs, request_options, extra_headers, extra_query)
-        answer = await self._request(call)
+        call, finish = _routed(self._api, body, kwargs, request_options, extra_headers, extra_query)
+        answer = await self._api.send(call)
         return answer if finish is None else finish(answer)
 
     async def aclose(self) -> None:
@@ -924,15 +849,6 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    async def _request(self, call: Call) -> Any:
-        return await self._run(self._plan(json_plan, call))
-
-    def _stream(self, call: Call, finish: Optional[Finisher] = None) -> AsyncStream[Any]:
-        async def open_reader() -> EventReader:
-            return self._reader(await self._run(self._plan(stream_plan, call)), call)
-
-        return AsyncStream(open_reader, finish)
 
     async def _run(self, plan: Plan) -> Any:
         outcome: Outcome = None
@@ -960,6 +876,173 @@ class AsyncBabyAPI(_ClientBase[AsyncSender, AsyncHttpClient]):
                 # Cancelled or interrupted mid-call: the plan ends with it, so observers learn why.
                 plan.throw(exc)
                 raise
+
+
+def _routed(
+    api: _RequestsBase[Any],
+    body: Optional[Mapping[str, Any]],
+    kwargs: Mapping[str, Any],
+    options: Optional[RequestOptionsLike],
+    extra_headers: Optional[Mapping[str, str]],
+    extra_query: Optional[Mapping[str, Any]],
+) -> tuple[Call, Optional[Finisher]]:
+    """The call ``client.infer`` makes, and how to read a typed ``response_format`` back."""
+    path, merged = route_infer(body, kwargs)
+    finish = typed_response_format(merged) if path == CHAT_PATH else None
+    call = api.prepare(path, merged, options, extra_headers=extra_headers, extra_query=extra_query)
+    return call, finish
+
+
+class _RequestsBase(Generic[ShellT]):
+    """The request API's preparing half, read from the client it serves (copies get their own)."""
+
+    __slots__ = ("_shell",)
+
+    def __init__(self, shell: ShellT) -> None:
+        self._shell: ShellT = shell
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._shell._config
+
+    @property
+    def clocks(self) -> Clocks:
+        return self._shell._clocks
+
+    @property
+    def retry_ledger(self) -> Optional[RetryLedger]:
+        return self._shell._retry_ledger
+
+    def observe(self, observers: Sequence[Observer]) -> None:
+        shell = self._shell
+        shell._config = shell._config.with_changes(observers=observers)
+
+    def prepare(
+        self,
+        path: str,
+        body: Optional[Mapping[str, Any]] = None,
+        request_options: Optional[RequestOptionsLike] = None,
+        *,
+        method: str = "POST",
+        stream: bool = False,
+        fill_model: bool = True,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+    ) -> Call:
+        config = self._shell._config
+        checked: Optional[dict[str, Any]] = None
+        if method == "GET" and (body is not None or extra_body is not None):
+            raise InvalidArgumentError(
+                f"a GET of {path} sends no body; pass its parameters as extra_query instead.",
+                code="INVALID_REQUEST_BODY",
+            )
+        refuse_call_settings(body)  # before extra_body, the way to send such a field anyway
+        if extra_body is not None:
+            if not isinstance(extra_body, Mapping):
+                raise InvalidArgumentTypeError(
+                    f"extra_body must be a dict of extra JSON fields, got {type(extra_body).__name__}.",
+                    code="INVALID_REQUEST_BODY",
+                )
+            body = {**(body or {}), **extra_body}
+        if body is not None:
+            model = default_model_for(config, path) if fill_model else None
+            checked = check_body(path, body, model, stream=stream)
+        return prepare_call(
+            config,
+            method,
+            path,
+            checked,
+            request_options,
+            stream=stream,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+    def prepare_infer(
+        self,
+        input: Any,
+        options: Mapping[str, Any],
+        request_options: Optional[RequestOptionsLike] = None,
+        *,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+    ) -> Call:
+        config = self._shell._config
+        refuse_call_settings(input)
+        refuse_call_settings(options)
+        body = baby_infer_body(input, options, config.default_model)
+        return prepare_call(
+            config,
+            "POST",
+            INFER_PATH,
+            body,
+            request_options,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
+
+
+class _Requests(_RequestsBase["BabyAPI"]):
+    """``BabyAPI``'s request API (see ``_request_api.RequestAPI``)."""
+
+    __slots__ = ()
+
+    def send(self, call: Call) -> Any:
+        shell = self._shell
+        return shell._run(shell._plan(json_plan, call))
+
+    def send_raw(self, call: Call) -> RawAnswer:
+        shell = self._shell
+        answer: RawAnswer = shell._run(shell._plan(raw_plan, call))
+        return answer
+
+    def stream(self, call: Call, finish: Optional[Finisher] = None) -> Stream[Any]:
+        shell = self._shell
+        return Stream(shell._reader(shell._run(shell._plan(stream_plan, call)), call), finish)
+
+    def sleep(self, seconds: float) -> None:
+        self._shell._sleep(seconds)
+
+    def async_twin(self) -> _AsyncRequests:
+        shell = self._shell
+        if shell._pool.external:
+            raise InvalidArgumentError(
+                "this needs an async client, and the httpx.Client passed as http_client cannot "
+                "send from an event loop: use AsyncBabyAPI(http_client=httpx.AsyncClient(...)) "
+                "with the same proxies and certificates, or leave http_client out.",
+                code="HTTP_CLIENT_NOT_ASYNC",
+            )
+        return AsyncBabyAPI._twin_of(shell._config, shell._clocks)._api
+
+
+class _AsyncRequests(_RequestsBase["AsyncBabyAPI"]):
+    """``AsyncBabyAPI``'s request API (see ``_request_api.AsyncRequestAPI``)."""
+
+    __slots__ = ()
+
+    async def send(self, call: Call) -> Any:
+        shell = self._shell
+        return await shell._run(shell._plan(json_plan, call))
+
+    async def send_raw(self, call: Call) -> RawAnswer:
+        shell = self._shell
+        answer: RawAnswer = await shell._run(shell._plan(raw_plan, call))
+        return answer
+
+    def stream(self, call: Call, finish: Optional[Finisher] = None) -> AsyncStream[Any]:
+        shell = self._shell
+
+        async def open_reader() -> EventReader:
+            return shell._reader(await shell._run(shell._plan(stream_plan, call)), call)
+
+        return AsyncStream(open_reader, finish)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._shell._sleep(seconds)
+
+    async def aclose(self) -> None:
+        await self._shell.aclose()
 
 
 @final

@@ -10,7 +10,14 @@ import httpx
 
 from babyapi._errors import APIStatusError, BabyAPIError, status_error_class
 
-__all__ = ["error_from_response", "error_from_stream_frame", "parse_json_body", "request_id_of"]
+__all__ = [
+    "RawAnswer",
+    "error_from_response",
+    "error_from_stream_frame",
+    "parse_json_body",
+    "raw_answer",
+    "request_id_of",
+]
 
 _MAX_MESSAGE_CHARS = 300
 
@@ -18,6 +25,43 @@ _MAX_MESSAGE_CHARS = 300
 def request_id_of(headers: Mapping[str, str]) -> Optional[str]:
     """The server's request id, from either header vLLM or BabyAPI use."""
     return headers.get("x-request-id") or headers.get("x-babyapi-request-id")
+
+
+class RawAnswer:
+    """A 2xx answer taken as it came: for plain-text replies, Prometheus metrics, empty bodies."""
+
+    __slots__ = ("content", "headers", "status")
+
+    def __init__(self, status: int, headers: Mapping[str, str], content: bytes) -> None:
+        self.status = status
+        #: Case-insensitive, as the transport gave them.
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        """The body decoded with the charset the server named (else UTF-8); bad bytes replaced."""
+        charset = _charset(self.headers.get("content-type", "")) or "utf-8"
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:  # a charset Python does not know
+            return self.content.decode("utf-8", errors="replace")
+
+    def __repr__(self) -> str:
+        return f"RawAnswer(status={self.status}, bytes={len(self.content)})"
+
+
+def _charset(content_type: str) -> str:
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"')
+    return ""
+
+
+def raw_answer(response: httpx.Response) -> RawAnswer:
+    """A read 2xx response as a ``RawAnswer``."""
+    return RawAnswer(response.status_code, response.headers, response.content)
 
 
 def parse_json_body(response: httpx.Response) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import (
     Union,
     cast,
 )
+from urllib.parse import quote
 
 from babyapi._errors import (
     APIStatusError,
@@ -42,8 +43,9 @@ from babyapi._schema import (
 )
 
 if TYPE_CHECKING:
-    from babyapi._client import AsyncBabyAPI, BabyAPI
     from babyapi._options import RequestOptionsLike
+    from babyapi._request import Call
+    from babyapi._request_api import AsyncRequestAPI, RequestAPI
     from babyapi.types.chat import ChatCompletion, ChatCompletionToolParam
     from babyapi.types.responses import Response
 
@@ -224,9 +226,9 @@ class _Run(NamedTuple):
 
 
 class _Stored(NamedTuple):
-    """Ask whether the server keeps this response (True) or not (False)."""
+    """Ask whether the server keeps this response (True) or not (False): GET its path."""
 
-    response_id: str
+    path: str
 
 
 _Step = Union[_Ask, _Run, _Stored]
@@ -308,15 +310,19 @@ class _Loop:
         # extra_body, extra_headers, extra_query: sent with every model call of the loop.
         self.extras = extras
 
-    def call(self, client: Any, step: _Ask) -> Any:
+    def call(self, api: Union[RequestAPI, AsyncRequestAPI], step: _Ask) -> Call:
         """The prepared request for one model call: streamed when text is wanted as it comes."""
-        return client._prepare(
+        return api.prepare(
             self.conversation.path,
             step.body,
             self.request_options,
             stream=self.on_text is not None,
             **self.extras,
         )
+
+    def retrieve(self, api: Union[RequestAPI, AsyncRequestAPI], step: _Stored) -> Call:
+        """The GET that asks whether the server kept the last response."""
+        return api.prepare(step.path, method="GET", request_options=self.request_options)
 
     def steps(self) -> Generator[_Step, Any, Any]:
         conversation = self.conversation
@@ -593,7 +599,7 @@ class _ResponsesConversation(_Conversation):
         if not isinstance(self._last_id, str) or not self._last_id:
             self.continued_by = CONVERSATION
             return None
-        return _Stored(self._last_id)
+        return _Stored(f"{self.path}/{quote(self._last_id, safe='')}")
 
     def stored(self, kept: bool) -> None:
         self.continued_by = PREVIOUS_RESPONSE_ID if kept else CONVERSATION
@@ -672,7 +678,7 @@ def _is_stored(error: Optional[BaseException]) -> bool:
     raise error
 
 
-def _drive(client: BabyAPI, loop: _Loop) -> Any:
+def _drive(api: RequestAPI, loop: _Loop) -> Any:
     """Carry out the loop's steps on the sync client: tools run one after another."""
     steps = loop.steps()
     step = next(steps)
@@ -680,15 +686,15 @@ def _drive(client: BabyAPI, loop: _Loop) -> Any:
         reply: Any = None
         on_text = loop.on_text
         if isinstance(step, _Ask) and on_text is None:
-            reply = client._request(loop.call(client, step))
+            reply = api.send(loop.call(api, step))
         elif isinstance(step, _Ask):
-            with client._stream(loop.call(client, step)) as stream:
+            with api.stream(loop.call(api, step)) as stream:
                 for text in stream.text_deltas():
                     cast("Callable[[str], object]", on_text)(text)
                 reply = stream.final()
         elif isinstance(step, _Stored):
             try:
-                client.responses.retrieve(step.response_id, request_options=loop.request_options)
+                api.send(loop.retrieve(api, step))
                 reply = _is_stored(None)
             except APIStatusError as error:
                 reply = _is_stored(error)
@@ -701,7 +707,7 @@ def _drive(client: BabyAPI, loop: _Loop) -> Any:
             return stop.value
 
 
-async def _adrive(client: AsyncBabyAPI, loop: _Loop) -> Any:
+async def _adrive(api: AsyncRequestAPI, loop: _Loop) -> Any:
     """Carry out the loop's steps on the async client: the calls of one round run concurrently."""
     import anyio
 
@@ -711,17 +717,15 @@ async def _adrive(client: AsyncBabyAPI, loop: _Loop) -> Any:
         reply: Any = None
         on_text = loop.on_text
         if isinstance(step, _Ask) and on_text is None:
-            reply = await client._request(loop.call(client, step))
+            reply = await api.send(loop.call(api, step))
         elif isinstance(step, _Ask):
-            async with client._stream(loop.call(client, step)) as stream:
+            async with api.stream(loop.call(api, step)) as stream:
                 async for text in stream.text_deltas():
                     cast("Callable[[str], object]", on_text)(text)
                 reply = await stream.final()
         elif isinstance(step, _Stored):
             try:
-                await client.responses.retrieve(
-                    step.response_id, request_options=loop.request_options
-                )
+                await api.send(loop.retrieve(api, step))
                 reply = _is_stored(None)
             except APIStatusError as error:
                 reply = _is_stored(error)
@@ -737,31 +741,31 @@ async def _adrive(client: AsyncBabyAPI, loop: _Loop) -> Any:
 
 
 def run_tools(
-    client: BabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
+    api: RequestAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
 ) -> ToolRun:
     """The chat tool loop on the sync client."""
-    return cast(ToolRun, _drive(client, _Loop(tools, body, allow_async=False, **options)))
+    return cast(ToolRun, _drive(api, _Loop(tools, body, allow_async=False, **options)))
 
 
 async def arun_tools(
-    client: AsyncBabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
+    api: AsyncRequestAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
 ) -> ToolRun:
     """The chat tool loop on the async client."""
     loop = _Loop(tools, body, allow_async=True, **options)
-    return cast(ToolRun, await _adrive(client, loop))
+    return cast(ToolRun, await _adrive(api, loop))
 
 
 def run_response_tools(
-    client: BabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
+    api: RequestAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
 ) -> ResponseToolRun:
     """The Responses API tool loop on the sync client."""
     loop = _Loop(tools, body, allow_async=False, kind=_ResponsesConversation, **options)
-    return cast(ResponseToolRun, _drive(client, loop))
+    return cast(ResponseToolRun, _drive(api, loop))
 
 
 async def arun_response_tools(
-    client: AsyncBabyAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
+    api: AsyncRequestAPI, tools: Sequence[Any], body: Mapping[str, Any], **options: Any
 ) -> ResponseToolRun:
     """The Responses API tool loop on the async client."""
     loop = _Loop(tools, body, allow_async=True, kind=_ResponsesConversation, **options)
-    return cast(ResponseToolRun, await _adrive(client, loop))
+    return cast(ResponseToolRun, await _adrive(api, loop))

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
     from anyio.streams.memory import MemoryObjectSendStream
 
-    from babyapi._client import AsyncBabyAPI
+    from babyapi._request_api import AsyncRequestAPI
 
 __all__ = ["BatchItem", "BatchSummary", "Engine", "JobSettings"]
 
@@ -162,21 +162,21 @@ class Engine:
 
     def __init__(
         self,
-        client: AsyncBabyAPI,
+        api: AsyncRequestAPI,
         inputs: Inputs,
         settings: JobSettings,
         *,
         ordered: bool,
         deliver: bool,
     ) -> None:
-        self._client = client
+        self._api = api
         self._inputs = inputs
         self._settings = settings
         self._kind = settings.kind
         self._ordered = ordered
         self._deliver_items = deliver
-        self._monotonic = client._clocks.monotonic
-        self._sleep: Callable[[float], Awaitable[None]] = client._sleep
+        self._monotonic = api.clocks.monotonic
+        self._sleep: Callable[[float], Awaitable[None]] = api.sleep
         self._limit = AdaptiveLimit(settings.concurrency)
         group = settings.batch_size if self._kind.batched else 1
         self._group = group
@@ -336,7 +336,7 @@ class Engine:
         self.requests += 1
         try:
             return await self._kind.call(
-                self._client, [item for _, _, item in batch], self._settings.params
+                self._api, [item for _, _, item in batch], self._settings.params
             )
         except BabyAPIError as error:
             return error
@@ -353,7 +353,7 @@ class Engine:
         asked = getattr(error, "retry_after", None)
         if isinstance(asked, (int, float)) and 0 <= asked <= 60:
             return float(asked)
-        return backoff_s(retries, self._client._config.retry_base_delay_s, random.random())
+        return backoff_s(retries, self._api.config.retry_base_delay_s, random.random())
 
     async def _pause(self) -> None:
         wait = self._limit.pause_until - self._monotonic()

@@ -37,12 +37,12 @@ from babyapi.batch._progress import ProgressCallback
 if TYPE_CHECKING:
     from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-    from babyapi._client import AsyncBabyAPI, BabyAPI
+    from babyapi._request_api import AsyncRequestAPI, RequestAPI
 
 __all__ = ["AsyncBatch", "AsyncBatchJob", "Batch", "BatchJob"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-ClientT = TypeVar("ClientT", "BabyAPI", "AsyncBabyAPI")
+ApiT = TypeVar("ApiT", "RequestAPI", "AsyncRequestAPI")
 JobT = TypeVar("JobT", "BatchJob", "AsyncBatchJob")
 
 DEFAULT_BATCH_SIZE = 64  # inputs per embeddings request: inside vLLM's and llama.cpp's usual limits
@@ -287,9 +287,9 @@ class _JobBase:
 class AsyncBatchJob(_JobBase):
     """A job on the async client: ``async for item in job``, ``as_completed()``, ``run()``."""
 
-    def __init__(self, client: AsyncBabyAPI, inputs: Inputs, settings: JobSettings) -> None:
+    def __init__(self, api: AsyncRequestAPI, inputs: Inputs, settings: JobSettings) -> None:
         super().__init__(inputs, settings)
-        self._client = client
+        self._api = api
 
     def __aiter__(self) -> AsyncIterator[BatchItem]:
         """Items in input order."""
@@ -313,9 +313,7 @@ class AsyncBatchJob(_JobBase):
 
     def _start(self, *, ordered: bool, deliver: bool) -> _Runner:
         self._claim()
-        engine = Engine(
-            self._client, self._inputs, self._settings, ordered=ordered, deliver=deliver
-        )
+        engine = Engine(self._api, self._inputs, self._settings, ordered=ordered, deliver=deliver)
         self._runner = _Runner(engine)
         return self._runner
 
@@ -327,9 +325,9 @@ class BatchJob(_JobBase):
     client (same settings, its own connection pool, closed when the job ends).
     """
 
-    def __init__(self, client: BabyAPI, inputs: Inputs, settings: JobSettings) -> None:
+    def __init__(self, api: RequestAPI, inputs: Inputs, settings: JobSettings) -> None:
         super().__init__(inputs, settings)
-        self._client = client
+        self._api = api
 
     def __iter__(self) -> Iterator[BatchItem]:
         """Items in input order."""
@@ -369,25 +367,20 @@ class BatchJob(_JobBase):
                 portal.call(runner.stop)
                 portal.call(twin.aclose)
 
-    async def _twin(self) -> AsyncBabyAPI:
-        from babyapi._client import AsyncBabyAPI
-
-        # The same settings, as pickling would carry them, with a pool of its own on this loop.
-        twin = AsyncBabyAPI.__new__(AsyncBabyAPI)
-        twin._start(self._client._config, None)
-        twin._clocks = self._client._clocks
-        return twin
+    async def _twin(self) -> AsyncRequestAPI:
+        # The same settings, with a pool of its own bound to this loop.
+        return self._api.async_twin()
 
     @staticmethod
     async def _start_inner(job: AsyncBatchJob, ordered: bool, deliver: bool) -> _Runner:
         return job._start(ordered=ordered, deliver=deliver)
 
 
-class _BatchBase(Generic[ClientT, JobT]):
+class _BatchBase(Generic[ApiT, JobT]):
     """The job shapes; each returns a lazy job of the client's kind."""
 
-    def __init__(self, client: ClientT) -> None:
-        self._client: ClientT = client
+    def __init__(self, api: ApiT) -> None:
+        self._api: ApiT = api
 
     def _job(self, inputs: Inputs, settings: JobSettings) -> JobT:
         raise NotImplementedError
@@ -408,7 +401,7 @@ class _BatchBase(Generic[ClientT, JobT]):
         on_progress: Optional[ProgressCallback] = None,
     ) -> JobT:
         chosen = KINDS[kind]
-        default: Optional[str] = getattr(self._client._config, chosen.default_model_setting, None)
+        default: Optional[str] = getattr(self._api.config, chosen.default_model_setting, None)
         settings = job_settings(
             chosen,
             inputs,
@@ -540,15 +533,15 @@ class _BatchBase(Generic[ClientT, JobT]):
         )
 
 
-class Batch(_BatchBase["BabyAPI", BatchJob]):
+class Batch(_BatchBase["RequestAPI", BatchJob]):
     """``client.batch`` on the sync client."""
 
     def _job(self, inputs: Inputs, settings: JobSettings) -> BatchJob:
-        return BatchJob(self._client, inputs, settings)
+        return BatchJob(self._api, inputs, settings)
 
 
-class AsyncBatch(_BatchBase["AsyncBabyAPI", AsyncBatchJob]):
+class AsyncBatch(_BatchBase["AsyncRequestAPI", AsyncBatchJob]):
     """``client.batch`` on the async client."""
 
     def _job(self, inputs: Inputs, settings: JobSettings) -> AsyncBatchJob:
-        return AsyncBatchJob(self._client, inputs, settings)
+        return AsyncBatchJob(self._api, inputs, settings)

@@ -12,7 +12,7 @@ from babyapi.resources.embeddings import PATH as EMBEDDINGS
 from babyapi.resources.rerank import PATH as RERANK
 
 if TYPE_CHECKING:
-    from babyapi._client import AsyncBabyAPI
+    from babyapi._request_api import AsyncRequestAPI
 
 __all__ = ["KINDS", "Kind", "invalid_item"]
 
@@ -20,9 +20,9 @@ __all__ = ["KINDS", "Kind", "invalid_item"]
 NO_CLIENT_RETRIES: Mapping[str, Any] = {"max_retries": 0}
 
 
-async def _post(client: AsyncBabyAPI, path: str, body: dict[str, Any]) -> dict[str, Any]:
+async def _post(api: AsyncRequestAPI, path: str, body: dict[str, Any]) -> dict[str, Any]:
     """One request through the client's own checks, without its retries."""
-    answer: dict[str, Any] = await client._request(client._prepare(path, body, NO_CLIENT_RETRIES))
+    answer: dict[str, Any] = await api.send(api.prepare(path, body, NO_CLIENT_RETRIES))
     return answer
 
 
@@ -48,7 +48,7 @@ class Kind:
         raise NotImplementedError
 
     async def call(
-        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+        self, api: AsyncRequestAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
         """One request for ``items``; one result per item, in order."""
         raise NotImplementedError
@@ -69,9 +69,9 @@ class Embed(Kind):
         return item
 
     async def call(
-        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+        self, api: AsyncRequestAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
-        answer = await _post(client, EMBEDDINGS, {**params, "input": list(items)})
+        answer = await _post(api, EMBEDDINGS, {**params, "input": list(items)})
         return _vectors(answer, len(items))
 
 
@@ -143,9 +143,9 @@ class Rerank(Kind):
         return group
 
     async def call(
-        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+        self, api: AsyncRequestAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
-        answer = await _post(client, RERANK, {**params, **items[0]})
+        answer = await _post(api, RERANK, {**params, **items[0]})
         results = answer.get("results")
         if not isinstance(results, list):
             raise malformed(
@@ -175,9 +175,9 @@ class Chat(Kind):
         )
 
     async def call(
-        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+        self, api: AsyncRequestAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
-        return [await _post(client, CHAT, {**params, **items[0]})]
+        return [await _post(api, CHAT, {**params, **items[0]})]
 
 
 class Complete(Kind):
@@ -197,9 +197,9 @@ class Complete(Kind):
         )
 
     async def call(
-        self, client: AsyncBabyAPI, items: Sequence[Any], params: Mapping[str, Any]
+        self, api: AsyncRequestAPI, items: Sequence[Any], params: Mapping[str, Any]
     ) -> list[Any]:
-        return [await _post(client, COMPLETIONS, {**params, **items[0]})]
+        return [await _post(api, COMPLETIONS, {**params, **items[0]})]
 
 
 def _name(value: object) -> str:

@@ -131,7 +131,7 @@ class Context:
         from babyapi import APIConnectionError, BabyAPIError
         from babyapi._call import decide_after_error, give_up
 
-        client = self.client
+        api = self.client._api
         options = self.stream_options()
         retries = 0
         while True:
@@ -150,10 +150,10 @@ class Context:
                     "POST",
                     path,
                     retries_done=retries,
-                    max_retries=client.max_retries,
-                    base_delay_s=client._config.retry_base_delay_s,
-                    clocks=client._clocks,
-                    ledger=client._retry_ledger,
+                    max_retries=api.config.max_retries,
+                    base_delay_s=api.config.retry_base_delay_s,
+                    clocks=api.clocks,
+                    ledger=api.retry_ledger,
                 )
                 if not decision.retry:
                     raise give_up(error, retries, decision)  # noqa: B904 - the error itself, not a new one

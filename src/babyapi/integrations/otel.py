@@ -128,19 +128,16 @@ def instrument(
         provider_name=provider_name,
         propagate_context=propagate_context,
     )
-    others: list[Observer] = [
-        o for o in client._config.observers if not isinstance(o, GenAITelemetry)
-    ]
-    client._config = client._config.with_changes(observers=(*others, telemetry))
+    api = client._api  # the client's declared request API (see _request_api)
+    others: list[Observer] = [o for o in api.config.observers if not isinstance(o, GenAITelemetry)]
+    api.observe((*others, telemetry))
     return client
 
 
 def uninstrument(client: ClientT) -> ClientT:
     """Stop tracing ``client``; copies made while it was instrumented keep tracing."""
-    kept: list[Observer] = [
-        o for o in client._config.observers if not isinstance(o, GenAITelemetry)
-    ]
-    client._config = client._config.with_changes(observers=kept)
+    api = client._api
+    api.observe([o for o in api.config.observers if not isinstance(o, GenAITelemetry)])
     return client
 
 

@@ -1,4 +1,4 @@
-"""One module per endpoint family; each names its endpoint and hands over to the client."""
+"""One module per endpoint family; each names its endpoint and hands over to the request API."""
 
 from __future__ import annotations
 

@@ -8,14 +8,14 @@ from babyapi._api_response import async_with_response, with_response
 from babyapi._openai_names import PointsToBabyAPINames
 
 if TYPE_CHECKING:
-    from babyapi._client import AsyncBabyAPI, BabyAPI
     from babyapi._options import RequestOptionsLike
+    from babyapi._request_api import AsyncRequestAPI, RequestAPI
     from babyapi.types.infer import InferInput, InferResponse
 
 
 class Baby(PointsToBabyAPINames):
-    def __init__(self, client: BabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: RequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> BabyWithResponse:
@@ -32,15 +32,21 @@ class Baby(PointsToBabyAPINames):
         **options: Any,
     ) -> InferResponse:
         """Text in, text out: a prompt string, or a dict with prompt, model and options."""
-        result: InferResponse = self._client._request(
-            self._client._prepare_infer(input, options, request_options, extra_headers, extra_query)
+        result: InferResponse = self._api.send(
+            self._api.prepare_infer(
+                input,
+                options,
+                request_options,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
         )
         return result
 
 
 class AsyncBaby(PointsToBabyAPINames):
-    def __init__(self, client: AsyncBabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: AsyncRequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> AsyncBabyWithResponse:
@@ -57,8 +63,14 @@ class AsyncBaby(PointsToBabyAPINames):
         **options: Any,
     ) -> InferResponse:
         """Text in, text out: a prompt string, or a dict with prompt, model and options."""
-        result: InferResponse = await self._client._request(
-            self._client._prepare_infer(input, options, request_options, extra_headers, extra_query)
+        result: InferResponse = await self._api.send(
+            self._api.prepare_infer(
+                input,
+                options,
+                request_options,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
         )
         return result
 

@@ -20,8 +20,8 @@ from babyapi._openai_names import PointsToBabyAPINames
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from babyapi._client import AsyncBabyAPI, BabyAPI
     from babyapi._options import RequestOptionsLike
+    from babyapi._request_api import AsyncRequestAPI, RequestAPI
     from babyapi._streaming import AsyncStream, Finisher, Stream
     from babyapi.structured import ParsedChatCompletion
     from babyapi.tools import ToolRun
@@ -59,8 +59,8 @@ def _extras(
 
 
 class ChatCompletions(PointsToBabyAPINames):
-    def __init__(self, client: BabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: RequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> ChatCompletionsWithResponse:
@@ -77,8 +77,8 @@ class ChatCompletions(PointsToBabyAPINames):
         **body: Unpack[ChatCompletionCreateParams],
     ) -> ChatCompletion:
         """Send a conversation; returns the ``chat.completion`` object."""
-        result: ChatCompletion = self._client._request(
-            self._client._prepare(
+        result: ChatCompletion = self._api.send(
+            self._api.prepare(
                 PATH, body, request_options, **_extras(extra_body, extra_headers, extra_query)
             )
         )
@@ -124,10 +124,10 @@ class ChatCompletions(PointsToBabyAPINames):
 
         output: OutputFormat[Any] = OutputFormat(response_format)
         body["response_format"] = output.response_format
-        call = self._client._prepare(
+        call = self._api.prepare(
             PATH, body, request_options, **_extras(extra_body, extra_headers, extra_query)
         )
-        return output.read(self._client._request(call))
+        return output.read(self._api.send(call))
 
     @overload
     def stream(
@@ -179,8 +179,8 @@ class ChatCompletions(PointsToBabyAPINames):
         """
         finish = typed_response_format(body)
         extras = _extras(extra_body, extra_headers, extra_query)
-        call = self._client._prepare(PATH, body, request_options, stream=True, **extras)
-        return self._client._stream(call, finish)
+        call = self._api.prepare(PATH, body, request_options, stream=True, **extras)
+        return self._api.stream(call, finish)
 
     def run_tools(
         self,
@@ -202,7 +202,7 @@ class ChatCompletions(PointsToBabyAPINames):
         from babyapi.tools import run_tools
 
         return run_tools(
-            self._client,
+            self._api,
             tools,
             body,
             max_rounds=max_rounds,
@@ -214,8 +214,8 @@ class ChatCompletions(PointsToBabyAPINames):
 
 
 class Chat(PointsToBabyAPINames):
-    def __init__(self, client: BabyAPI) -> None:
-        self.completions = ChatCompletions(client)
+    def __init__(self, api: RequestAPI) -> None:
+        self.completions = ChatCompletions(api)
 
     @property
     def with_response(self) -> ChatWithResponse:
@@ -224,8 +224,8 @@ class Chat(PointsToBabyAPINames):
 
 
 class AsyncChatCompletions(PointsToBabyAPINames):
-    def __init__(self, client: AsyncBabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: AsyncRequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> AsyncChatCompletionsWithResponse:
@@ -242,8 +242,8 @@ class AsyncChatCompletions(PointsToBabyAPINames):
         **body: Unpack[ChatCompletionCreateParams],
     ) -> ChatCompletion:
         """Send a conversation; returns the ``chat.completion`` object."""
-        result: ChatCompletion = await self._client._request(
-            self._client._prepare(
+        result: ChatCompletion = await self._api.send(
+            self._api.prepare(
                 PATH, body, request_options, **_extras(extra_body, extra_headers, extra_query)
             )
         )
@@ -288,10 +288,10 @@ class AsyncChatCompletions(PointsToBabyAPINames):
 
         output: OutputFormat[Any] = OutputFormat(response_format)
         body["response_format"] = output.response_format
-        call = self._client._prepare(
+        call = self._api.prepare(
             PATH, body, request_options, **_extras(extra_body, extra_headers, extra_query)
         )
-        return output.read(await self._client._request(call))
+        return output.read(await self._api.send(call))
 
     @overload
     def stream(
@@ -343,8 +343,8 @@ class AsyncChatCompletions(PointsToBabyAPINames):
         """
         finish = typed_response_format(body)
         extras = _extras(extra_body, extra_headers, extra_query)
-        call = self._client._prepare(PATH, body, request_options, stream=True, **extras)
-        return self._client._stream(call, finish)
+        call = self._api.prepare(PATH, body, request_options, stream=True, **extras)
+        return self._api.stream(call, finish)
 
     async def run_tools(
         self,
@@ -363,7 +363,7 @@ class AsyncChatCompletions(PointsToBabyAPINames):
         from babyapi.tools import arun_tools
 
         return await arun_tools(
-            self._client,
+            self._api,
             tools,
             body,
             max_rounds=max_rounds,
@@ -375,8 +375,8 @@ class AsyncChatCompletions(PointsToBabyAPINames):
 
 
 class AsyncChat(PointsToBabyAPINames):
-    def __init__(self, client: AsyncBabyAPI) -> None:
-        self.completions = AsyncChatCompletions(client)
+    def __init__(self, api: AsyncRequestAPI) -> None:
+        self.completions = AsyncChatCompletions(api)
 
     @property
     def with_response(self) -> AsyncChatWithResponse:

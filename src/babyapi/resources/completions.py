@@ -10,8 +10,8 @@ from babyapi._openai_names import PointsToBabyAPINames
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from babyapi._client import AsyncBabyAPI, BabyAPI
     from babyapi._options import RequestOptionsLike
+    from babyapi._request_api import AsyncRequestAPI, RequestAPI
     from babyapi._streaming import AsyncStream, Stream
     from babyapi.types.completions import Completion, CompletionChunk, CompletionCreateParams
 
@@ -19,8 +19,8 @@ PATH = "/v1/completions"
 
 
 class Completions(PointsToBabyAPINames):
-    def __init__(self, client: BabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: RequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> CompletionsWithResponse:
@@ -37,8 +37,8 @@ class Completions(PointsToBabyAPINames):
         **body: Unpack[CompletionCreateParams],
     ) -> Completion:
         """Complete a prompt; returns the ``text_completion`` object."""
-        result: Completion = self._client._request(
-            self._client._prepare(
+        result: Completion = self._api.send(
+            self._api.prepare(
                 PATH,
                 body,
                 request_options,
@@ -59,8 +59,8 @@ class Completions(PointsToBabyAPINames):
         **body: Unpack[CompletionCreateParams],
     ) -> Stream[CompletionChunk, Completion]:
         """Complete a prompt and stream the text as it is generated."""
-        return self._client._stream(
-            self._client._prepare(
+        return self._api.stream(
+            self._api.prepare(
                 PATH,
                 body,
                 request_options,
@@ -73,8 +73,8 @@ class Completions(PointsToBabyAPINames):
 
 
 class AsyncCompletions(PointsToBabyAPINames):
-    def __init__(self, client: AsyncBabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: AsyncRequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> AsyncCompletionsWithResponse:
@@ -91,8 +91,8 @@ class AsyncCompletions(PointsToBabyAPINames):
         **body: Unpack[CompletionCreateParams],
     ) -> Completion:
         """Complete a prompt; returns the ``text_completion`` object."""
-        result: Completion = await self._client._request(
-            self._client._prepare(
+        result: Completion = await self._api.send(
+            self._api.prepare(
                 PATH,
                 body,
                 request_options,
@@ -113,8 +113,8 @@ class AsyncCompletions(PointsToBabyAPINames):
         **body: Unpack[CompletionCreateParams],
     ) -> AsyncStream[CompletionChunk, Completion]:
         """Stream the reply; use ``async for`` or ``async with`` on the result."""
-        return self._client._stream(
-            self._client._prepare(
+        return self._api.stream(
+            self._api.prepare(
                 PATH,
                 body,
                 request_options,

@@ -11,16 +11,16 @@ from babyapi._openai_names import PointsToBabyAPINames
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from babyapi._client import AsyncBabyAPI, BabyAPI
     from babyapi._options import RequestOptionsLike
+    from babyapi._request_api import AsyncRequestAPI, RequestAPI
     from babyapi.types.embeddings import CreateEmbeddingResponse, EmbeddingCreateParams
 
 PATH = "/v1/embeddings"
 
 
 class Embeddings(PointsToBabyAPINames):
-    def __init__(self, client: BabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: RequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> EmbeddingsWithResponse:
@@ -41,8 +41,8 @@ class Embeddings(PointsToBabyAPINames):
         Vectors are lists of floats, also with ``encoding_format="base64"`` (decoded here).
         """
         result: CreateEmbeddingResponse = decode_embeddings(
-            self._client._request(
-                self._client._prepare(
+            self._api.send(
+                self._api.prepare(
                     PATH,
                     body,
                     request_options,
@@ -56,8 +56,8 @@ class Embeddings(PointsToBabyAPINames):
 
 
 class AsyncEmbeddings(PointsToBabyAPINames):
-    def __init__(self, client: AsyncBabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: AsyncRequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> AsyncEmbeddingsWithResponse:
@@ -78,8 +78,8 @@ class AsyncEmbeddings(PointsToBabyAPINames):
         Vectors are lists of floats, also with ``encoding_format="base64"`` (decoded here).
         """
         result: CreateEmbeddingResponse = decode_embeddings(
-            await self._client._request(
-                self._client._prepare(
+            await self._api.send(
+                self._api.prepare(
                     PATH,
                     body,
                     request_options,

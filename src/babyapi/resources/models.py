@@ -10,8 +10,8 @@ from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._openai_names import PointsToBabyAPINames
 
 if TYPE_CHECKING:
-    from babyapi._client import AsyncBabyAPI, BabyAPI
     from babyapi._options import RequestOptionsLike
+    from babyapi._request_api import AsyncRequestAPI, RequestAPI
     from babyapi.types.models import Model, ModelList
 
 PATH = "/v1/models"
@@ -30,8 +30,8 @@ def model_path(model: object) -> str:
 
 
 class Models(PointsToBabyAPINames):
-    def __init__(self, client: BabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: RequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> ModelsWithResponse:
@@ -46,8 +46,14 @@ class Models(PointsToBabyAPINames):
         extra_query: Optional[Mapping[str, Any]] = None,
     ) -> ModelList:
         """The models the server offers."""
-        result: ModelList = self._client._request(
-            self._client._prepare_get(PATH, request_options, extra_headers, extra_query)
+        result: ModelList = self._api.send(
+            self._api.prepare(
+                PATH,
+                method="GET",
+                request_options=request_options,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
         )
         return result
 
@@ -60,17 +66,21 @@ class Models(PointsToBabyAPINames):
         extra_query: Optional[Mapping[str, Any]] = None,
     ) -> Model:
         """One model by id; an unknown id raises ``NotFoundError``."""
-        result: Model = self._client._request(
-            self._client._prepare_get(
-                model_path(model), request_options, extra_headers, extra_query
+        result: Model = self._api.send(
+            self._api.prepare(
+                model_path(model),
+                method="GET",
+                request_options=request_options,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
             )
         )
         return result
 
 
 class AsyncModels(PointsToBabyAPINames):
-    def __init__(self, client: AsyncBabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: AsyncRequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> AsyncModelsWithResponse:
@@ -85,8 +95,14 @@ class AsyncModels(PointsToBabyAPINames):
         extra_query: Optional[Mapping[str, Any]] = None,
     ) -> ModelList:
         """The models the server offers."""
-        result: ModelList = await self._client._request(
-            self._client._prepare_get(PATH, request_options, extra_headers, extra_query)
+        result: ModelList = await self._api.send(
+            self._api.prepare(
+                PATH,
+                method="GET",
+                request_options=request_options,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+            )
         )
         return result
 
@@ -99,9 +115,13 @@ class AsyncModels(PointsToBabyAPINames):
         extra_query: Optional[Mapping[str, Any]] = None,
     ) -> Model:
         """One model by id; an unknown id raises ``NotFoundError``."""
-        result: Model = await self._client._request(
-            self._client._prepare_get(
-                model_path(model), request_options, extra_headers, extra_query
+        result: Model = await self._api.send(
+            self._api.prepare(
+                model_path(model),
+                method="GET",
+                request_options=request_options,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
             )
         )
         return result

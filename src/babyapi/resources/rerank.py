@@ -10,16 +10,16 @@ from babyapi._openai_names import PointsToBabyAPINames
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from babyapi._client import AsyncBabyAPI, BabyAPI
     from babyapi._options import RequestOptionsLike
+    from babyapi._request_api import AsyncRequestAPI, RequestAPI
     from babyapi.types.rerank import RerankCreateParams, RerankResponse
 
 PATH = "/v1/rerank"
 
 
 class Rerank(PointsToBabyAPINames):
-    def __init__(self, client: BabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: RequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> RerankWithResponse:
@@ -36,8 +36,8 @@ class Rerank(PointsToBabyAPINames):
         **body: Unpack[RerankCreateParams],
     ) -> RerankResponse:
         """Score documents against a query; results come sorted by relevance_score."""
-        result: RerankResponse = self._client._request(
-            self._client._prepare(
+        result: RerankResponse = self._api.send(
+            self._api.prepare(
                 PATH,
                 body,
                 request_options,
@@ -50,8 +50,8 @@ class Rerank(PointsToBabyAPINames):
 
 
 class AsyncRerank(PointsToBabyAPINames):
-    def __init__(self, client: AsyncBabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: AsyncRequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> AsyncRerankWithResponse:
@@ -68,8 +68,8 @@ class AsyncRerank(PointsToBabyAPINames):
         **body: Unpack[RerankCreateParams],
     ) -> RerankResponse:
         """Score documents against a query; results come sorted by relevance_score."""
-        result: RerankResponse = await self._client._request(
-            self._client._prepare(
+        result: RerankResponse = await self._api.send(
+            self._api.prepare(
                 PATH,
                 body,
                 request_options,

@@ -22,15 +22,14 @@ from urllib.parse import quote
 
 from babyapi._api_response import async_with_response, with_response
 from babyapi._errors import APITimeoutError, InvalidArgumentError, InvalidArgumentTypeError
-from babyapi._request import prepare_call
 from babyapi._response_events import with_output_text
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from babyapi._client import AsyncBabyAPI, BabyAPI
     from babyapi._options import RequestOptionsLike
     from babyapi._request import Call
+    from babyapi._request_api import AsyncRequestAPI, RequestAPI
     from babyapi._streaming import AsyncStream, Stream
     from babyapi.structured import OutputFormat, ParsedResponse
     from babyapi.tools import ResponseToolRun
@@ -124,8 +123,8 @@ class _Poll:
 class Responses:
     """``client.responses``: OpenAI's Responses API, as vLLM serves it."""
 
-    def __init__(self, client: BabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: RequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> ResponsesWithResponse:
@@ -133,7 +132,7 @@ class Responses:
         return ResponsesWithResponse(self)
 
     def _post(self, body: Any, options: Any, extras: dict[str, Any], **flags: Any) -> Call:
-        return self._client._prepare(PATH, body, options, **flags, **extras)
+        return self._api.prepare(PATH, body, options, **flags, **extras)
 
     def create(
         self,
@@ -146,7 +145,7 @@ class Responses:
     ) -> Response:
         """Generate a response; ``res["output_text"]`` is its text."""
         call = self._post(body, request_options, _extras(extra_body, extra_headers, extra_query))
-        result: Response = with_output_text(self._client._request(call))
+        result: Response = with_output_text(self._api.send(call))
         return result
 
     @overload
@@ -187,7 +186,7 @@ class Responses:
         Schema dict); the answer's ``.parsed`` has that type."""
         output = _output_format(body, text_format)
         call = self._post(body, request_options, _extras(extra_body, extra_headers, extra_query))
-        return output.read_response(with_output_text(self._client._request(call)))
+        return output.read_response(with_output_text(self._api.send(call)))
 
     @overload
     def stream(
@@ -238,7 +237,7 @@ class Responses:
         ``final()`` the response (parsed, with ``text_format``)."""
         finish = None if text_format is None else _output_format(body, text_format).read_response
         extras = _extras(extra_body, extra_headers, extra_query)
-        return self._client._stream(self._post(body, request_options, extras, stream=True), finish)
+        return self._api.stream(self._post(body, request_options, extras, stream=True), finish)
 
     def retrieve(
         self,
@@ -249,10 +248,14 @@ class Responses:
         extra_query: Optional[Mapping[str, Any]] = None,
     ) -> Response:
         """A stored response by id (or the response itself); unknown ids raise NotFoundError."""
-        call = self._client._prepare_get(
-            response_path(response_id), request_options, extra_headers, extra_query
+        call = self._api.prepare(
+            response_path(response_id),
+            method="GET",
+            request_options=request_options,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
         )
-        result: Response = with_output_text(self._client._request(call))
+        result: Response = with_output_text(self._api.send(call))
         return result
 
     def cancel(
@@ -264,16 +267,14 @@ class Responses:
         extra_query: Optional[Mapping[str, Any]] = None,
     ) -> Response:
         """Stop a background response; returns it with status "cancelled"."""
-        call = prepare_call(
-            self._client._config,
-            "POST",
+        call = self._api.prepare(
             response_path(response_id, "/cancel"),
             None,
             request_options,
             extra_headers=extra_headers,
             extra_query=extra_query,
         )
-        result: Response = with_output_text(self._client._request(call))
+        result: Response = with_output_text(self._api.send(call))
         return result
 
     def wait(
@@ -289,7 +290,7 @@ class Responses:
         Past ``deadline_s`` it raises ``APITimeoutError`` (code TIMEOUT) with the last answer
         in ``error.partial``; the response goes on running on the server.
         """
-        poll = _Poll(self._client._clocks.monotonic, deadline_s, poll_interval_s)
+        poll = _Poll(self._api.clocks.monotonic, deadline_s, poll_interval_s)
         # A response in hand is looked at first: one just created waits before the first poll.
         current: Any = (
             response
@@ -298,7 +299,7 @@ class Responses:
         )
         pause = poll.after(current)
         while pause is not None:
-            self._client._sleep(pause)
+            self._api.sleep(pause)
             current = self.retrieve(current, request_options=request_options)
             pause = poll.after(current)
         result: Response = with_output_text(dict(current))
@@ -325,7 +326,7 @@ class Responses:
         from babyapi.tools import run_response_tools
 
         return run_response_tools(
-            self._client,
+            self._api,
             tools,
             body,
             max_rounds=max_rounds,
@@ -339,8 +340,8 @@ class Responses:
 class AsyncResponses:
     """``client.responses`` on AsyncBabyAPI: the same methods, awaited."""
 
-    def __init__(self, client: AsyncBabyAPI) -> None:
-        self._client = client
+    def __init__(self, api: AsyncRequestAPI) -> None:
+        self._api = api
 
     @property
     def with_response(self) -> AsyncResponsesWithResponse:
@@ -348,7 +349,7 @@ class AsyncResponses:
         return AsyncResponsesWithResponse(self)
 
     def _post(self, body: Any, options: Any, extras: dict[str, Any], **flags: Any) -> Call:
-        return self._client._prepare(PATH, body, options, **flags, **extras)
+        return self._api.prepare(PATH, body, options, **flags, **extras)
 
     async def create(
         self,
@@ -361,7 +362,7 @@ class AsyncResponses:
     ) -> Response:
         """Generate a response; ``res["output_text"]`` is its text."""
         call = self._post(body, request_options, _extras(extra_body, extra_headers, extra_query))
-        result: Response = with_output_text(await self._client._request(call))
+        result: Response = with_output_text(await self._api.send(call))
         return result
 
     @overload
@@ -401,7 +402,7 @@ class AsyncResponses:
         """Ask for JSON fitting ``text_format``; the answer's ``.parsed`` has that type."""
         output = _output_format(body, text_format)
         call = self._post(body, request_options, _extras(extra_body, extra_headers, extra_query))
-        return output.read_response(with_output_text(await self._client._request(call)))
+        return output.read_response(with_output_text(await self._api.send(call)))
 
     @overload
     def stream(
@@ -451,7 +452,7 @@ class AsyncResponses:
         """Stream the response as named events; use ``async for`` or ``async with`` on it."""
         finish = None if text_format is None else _output_format(body, text_format).read_response
         extras = _extras(extra_body, extra_headers, extra_query)
-        return self._client._stream(self._post(body, request_options, extras, stream=True), finish)
+        return self._api.stream(self._post(body, request_options, extras, stream=True), finish)
 
     async def retrieve(
         self,
@@ -462,10 +463,14 @@ class AsyncResponses:
         extra_query: Optional[Mapping[str, Any]] = None,
     ) -> Response:
         """A stored response by id (or the response itself); unknown ids raise NotFoundError."""
-        call = self._client._prepare_get(
-            response_path(response_id), request_options, extra_headers, extra_query
+        call = self._api.prepare(
+            response_path(response_id),
+            method="GET",
+            request_options=request_options,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
         )
-        result: Response = with_output_text(await self._client._request(call))
+        result: Response = with_output_text(await self._api.send(call))
         return result
 
     async def cancel(
@@ -477,16 +482,14 @@ class AsyncResponses:
         extra_query: Optional[Mapping[str, Any]] = None,
     ) -> Response:
         """Stop a background response; returns it with status "cancelled"."""
-        call = prepare_call(
-            self._client._config,
-            "POST",
+        call = self._api.prepare(
             response_path(response_id, "/cancel"),
             None,
             request_options,
             extra_headers=extra_headers,
             extra_query=extra_query,
         )
-        result: Response = with_output_text(await self._client._request(call))
+        result: Response = with_output_text(await self._api.send(call))
         return result
 
     async def wait(
@@ -498,7 +501,7 @@ class AsyncResponses:
         request_options: Optional[RequestOptionsLike] = None,
     ) -> Response:
         """Poll a ``background=True`` response until it is no longer queued or in progress."""
-        poll = _Poll(self._client._clocks.monotonic, deadline_s, poll_interval_s)
+        poll = _Poll(self._api.clocks.monotonic, deadline_s, poll_interval_s)
         # A response in hand is looked at first: one just created waits before the first poll.
         current: Any = (
             response
@@ -507,7 +510,7 @@ class AsyncResponses:
         )
         pause = poll.after(current)
         while pause is not None:
-            await self._client._sleep(pause)
+            await self._api.sleep(pause)
             current = await self.retrieve(current, request_options=request_options)
             pause = poll.after(current)
         result: Response = with_output_text(dict(current))
@@ -530,7 +533,7 @@ class AsyncResponses:
         from babyapi.tools import arun_response_tools
 
         return await arun_response_tools(
-            self._client,
+            self._api,
             tools,
             body,
             max_rounds=max_rounds,
