@@ -1,4 +1,5 @@
-"""Whatever a server or a model sends, parse() and the tool loop give a result or a BabyAPIError.
+"""Whatever a server or a model sends, parse() (chat's and the Responses API's) and the tool
+loop give a result or a BabyAPIError.
 
 Arbitrary JSON goes where the answer goes: the whole completion, the message's text, and the
 tool calls' arguments (as text and as values), against typed targets whose conversion can
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from typing_extensions import NotRequired, TypedDict
 
 from babyapi import BabyAPIError
-from babyapi.structured import OutputFormat, ParsedChatCompletion
+from babyapi.structured import OutputFormat, ParsedChatCompletion, ParsedResponse
 from babyapi.tools import ToolRun, _Ask, _Loop, _run_one  # pyright: ignore[reportPrivateUsage]
 
 JSON = st.recursive(
@@ -101,6 +102,34 @@ def test_parse_reads_any_answer_into_a_value_or_a_babyapi_error(target: Any, ans
     except BabyAPIError:
         return
     assert isinstance(result, ParsedChatCompletion)
+
+
+def response_with(text: Any, status: Any) -> Any:
+    part = {"type": "output_text", "text": text}
+    return {"status": status, "output": [{"type": "message", "content": [part]}]}
+
+
+@settings(max_examples=200)
+@given(
+    target=st.sampled_from(TARGETS),
+    answer=st.one_of(
+        JSON,
+        st.tuples(TEXT, JSON).map(lambda pair: response_with(*pair)),
+        st.tuples(JSON, st.sampled_from(["completed", "incomplete"])).map(
+            lambda pair: response_with(*pair)
+        ),
+        st.dictionaries(st.sampled_from(["output", "status"]), JSON),
+    ),
+)
+def test_responses_parse_reads_any_answer_into_a_value_or_a_babyapi_error(
+    target: Any, answer: Any
+) -> None:
+    fmt: OutputFormat[Any] = OutputFormat(target)
+    try:
+        result = fmt.read_response(answer)
+    except BabyAPIError:
+        return
+    assert isinstance(result, ParsedResponse)
 
 
 def measure(span: Span, kind: Kind = Kind.A) -> int:

@@ -82,7 +82,7 @@ class _Choice(Adapter):
         self.members = members
 
     def convert(self, value: Any) -> Any:
-        return next((member for json, member in self.members if json_equal(value, json)), value)
+        return next((member for wire, member in self.members if json_equal(value, wire)), value)
 
 
 class Described(Adapter):
@@ -353,7 +353,7 @@ def _is_typeddict(tp: type) -> bool:
 
 
 def _choice(members: list[tuple[object, object]], tp: object, where: str) -> Adapter:
-    values = [json for json, _ in members]
+    values = [wire for wire, _ in members]
     for value in values:
         if value is not None and not isinstance(value, (str, int, float, bool)):
             raise _unsupported(tp, where, f"its value {value!r} is not a JSON scalar")
