@@ -159,3 +159,14 @@ def test_observability_example_without_the_sdk_still_counts_usage(
     assert done.returncode == 0, done.stderr
     assert "OpenTelemetry skipped: pip install 'babyapi[otel]' opentelemetry-sdk" in done.stdout
     assert "usage total: 3 calls, 0 errors" in done.stdout
+
+
+def test_responses_example(server_env: dict[str, str]) -> None:
+    out = run("responses.py", server_env)
+    assert "create: completed" in out or "create: incomplete" in out
+    assert "stream events: response.created ... response.completed" in out
+    assert "parse: {'name': 'Lisbon', 'population': 545000}" in out
+    assert "previous_response_id: True" in out
+    assert "background: queued -> completed" in out
+    assert "run_tools: 2 rounds, continued by previous_response_id" in out
+    assert re.search(r"async stream: [1-9]\d* text deltas", out)
