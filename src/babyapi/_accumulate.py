@@ -97,7 +97,7 @@ class _Choice:
                 self._add_tool_call(cast("dict[str, Any]", call))
 
     def _add_tool_call(self, part: dict[str, Any]) -> None:
-        index = part.get("index", len(self.tool_calls))
+        index = _position(part.get("index"), len(self.tool_calls))
         call = self.tool_calls.setdefault(index, {"function": {"arguments": _Text()}})
         for key in ("id", "type"):
             if part.get(key):
@@ -224,7 +224,7 @@ class Accumulator:
             # The server ignored "stream": true and sent the whole answer.
             self._whole = data
             return
-        index = raw.get("index", 0)
+        index = _position(raw.get("index"), 0)
         choice = self._choices.get(index)
         if choice is None:
             choice = self._choices[index] = _Choice(index)
@@ -269,6 +269,14 @@ class Accumulator:
         if self._usage is not None:
             answer["usage"] = self._usage
         return answer
+
+
+def _position(value: Any, missing: int) -> int:
+    """A choice's or tool call's index; a server's non-integer one counts as absent.
+
+    Keys must be ints: a list cannot key a dict, and "1" and 1 could not be sorted together.
+    """
+    return value if type(value) is int else missing
 
 
 def _is_response_event(chunk: dict[str, Any]) -> bool:

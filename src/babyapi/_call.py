@@ -18,7 +18,7 @@ from babyapi._api_response import record_response
 from babyapi._budget import RetryLedger
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._observe import Answer, CallInfo, Watch
-from babyapi._redact import redact
+from babyapi._redact import redact, redact_error
 from babyapi._request import BuildRequest, Call
 from babyapi._response import (
     RawAnswer,
@@ -276,10 +276,7 @@ def _judge(
     )
     if isinstance(outcome, httpx.Response):
         error = error_from_response(outcome, decision.retry_after_s)
-        # A server may quote the key back ("Incorrect API key provided: sk-..."); never pass it on.
-        error.message = redact(error.message, call.settings.api_key)
-        error.args = (error.message,)
-        return error, decision
+        return redact_error(error, call.settings.api_key), decision
     assert isinstance(outcome, BaseException)
     return error_from_exception(outcome, call, time_left), decision
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TYPE_CHECKING, Any, cast
 
-__all__ = ["REDACTED", "redact"]
+if TYPE_CHECKING:
+    from babyapi._errors import BabyAPIError
+
+__all__ = ["REDACTED", "redact", "redact_error", "redact_value"]
 
 REDACTED = "[api key]"
 # A key this long cannot be ordinary text, so every occurrence of it is the key. A short one
@@ -29,3 +33,28 @@ def _key_pattern(key: str) -> re.Pattern[str]:
 def redact(text: str, key: str) -> str:
     """``text`` with the key replaced by ``[api key]`` where it stands, and nowhere else."""
     return _key_pattern(key).sub(REDACTED, text) if key else text
+
+
+def redact_value(value: Any, key: str) -> Any:
+    """A parsed JSON value with the key redacted in every string, keys of objects included."""
+    if not key:
+        return value
+    if isinstance(value, str):
+        return redact(value, key)
+    if isinstance(value, dict):
+        fields = cast("dict[object, object]", value)
+        return {redact_value(k, key): redact_value(v, key) for k, v in fields.items()}
+    if isinstance(value, list):
+        return [redact_value(item, key) for item in cast("list[object]", value)]
+    return value
+
+
+def redact_error(error: BabyAPIError, key: str) -> BabyAPIError:
+    """The error with the key taken out of what a server sent: its message and its details.
+
+    A server or a proxy may quote the key back ("Incorrect API key provided: sk-...").
+    """
+    error.message = redact(error.message, key)
+    error.args = (error.message,)
+    error.details = redact_value(error.details, key)
+    return error

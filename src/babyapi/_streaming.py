@@ -26,6 +26,7 @@ from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._observe import Answer
 from babyapi._pool_guard import inside_pool, release_outside_pool
 from babyapi._request import Call
+from babyapi._redact import redact_error
 from babyapi._response import error_from_stream_frame, request_id_of
 from babyapi._sse import SSEDecoder, SSEEvent
 
@@ -231,6 +232,7 @@ class EventReader:
         return self._attach(error)
 
     def _attach(self, error: BabyAPIError) -> BabyAPIError:
+        redact_error(error, self.call.settings.api_key)  # an error frame may quote the key
         error.partial = self.accumulated()
         if error.request_id is None:
             error.request_id = self.call.request_id
