@@ -25,8 +25,8 @@ from babyapi._call import TRANSPORT_ERRORS, error_from_exception
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._observe import Answer
 from babyapi._pool_guard import inside_pool, release_outside_pool
-from babyapi._request import Call
 from babyapi._redact import redact_error
+from babyapi._request import Call
 from babyapi._response import error_from_stream_frame, request_id_of
 from babyapi._sse import SSEDecoder, SSEEvent
 

@@ -44,7 +44,8 @@ JSON = st.recursive(
 SMALL = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=2), max_leaves=3)
 FUNCTION = st.fixed_dictionaries({}, optional={"name": SMALL, "arguments": SMALL})
 TOOL_CALL = st.fixed_dictionaries(
-    {}, optional={"index": SMALL, "id": SMALL, "type": SMALL, "function": st.one_of(SMALL, FUNCTION)}
+    {},
+    optional={"index": SMALL, "id": SMALL, "type": SMALL, "function": st.one_of(SMALL, FUNCTION)},
 )
 DELTA = st.fixed_dictionaries(
     {},
@@ -135,9 +136,7 @@ def chat_answers(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]
     chunks: list[dict[str, Any]] = []
     for index in range(draw(st.integers(1, 2))):
         content = draw(st.one_of(st.none(), TEXT))
-        calls = draw(
-            st.lists(st.tuples(st.text(min_size=1, max_size=6), TEXT), max_size=2)
-        )
+        calls = draw(st.lists(st.tuples(st.text(min_size=1, max_size=6), TEXT), max_size=2))
         finish = draw(st.sampled_from(["stop", "length", "tool_calls"]))
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if calls:
@@ -145,7 +144,9 @@ def chat_answers(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]
                 {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
                 for i, (n, a) in enumerate(calls)
             ]
-        choices.append({"index": index, "message": message, "finish_reason": finish, "logprobs": None})
+        choices.append(
+            {"index": index, "message": message, "finish_reason": finish, "logprobs": None}
+        )
         deltas: list[dict[str, Any]] = [{"role": "assistant"}]
         deltas += [{"content": piece} for piece in _pieces(draw, content or "")]
         if content == "":
@@ -159,7 +160,9 @@ def chat_answers(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]
             ]
         choice_chunks = [{"index": index, "delta": d, "finish_reason": None} for d in deltas]
         choice_chunks.append({"index": index, "delta": {}, "finish_reason": finish})
-        chunks += [{**head, "object": "chat.completion.chunk", "choices": [c]} for c in choice_chunks]
+        chunks += [
+            {**head, "object": "chat.completion.chunk", "choices": [c]} for c in choice_chunks
+        ]
     answer = {**head, "object": "chat.completion", "choices": choices}
     if draw(st.booleans()):
         usage = {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
