@@ -8,6 +8,7 @@ A server that quotes the key back never gets it into an error.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from typing import Any, Callable
@@ -106,10 +107,8 @@ def test_any_json_answer_is_a_result_or_a_babyapi_error(
     server: ScriptedServer, client: BabyAPI, name: str, reply: Reply
 ) -> None:
     answered(server, reply)
-    try:
+    with contextlib.suppress(BabyAPIError):  # the only exception a user may see
         CALLS[name](client)
-    except BabyAPIError:
-        pass  # the only exception a user may see
 
 
 SMALL = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=2), max_leaves=3)
