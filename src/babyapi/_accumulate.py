@@ -18,7 +18,7 @@ _PIECES_PER_BLOCK = 256
 
 
 def text_of_chunk(data: Any) -> Optional[str]:
-    """The new text in a chat or completion chunk (first choice) or a Responses text delta."""
+    """The new text of choice 0 in a chat or completion chunk, or a Responses text delta."""
     if not isinstance(data, dict):
         return None
     chunk = cast("dict[str, Any]", data)
@@ -28,10 +28,18 @@ def text_of_chunk(data: Any) -> Optional[str]:
             delta = chunk.get("delta")
             return delta if isinstance(delta, str) and delta else None
         return None
-    first: object = cast("list[object]", choices)[0]
-    if not isinstance(first, dict):
+    # With n > 1 the choices' chunks interleave: the text is choice 0's, wherever listed.
+    first = next(
+        (
+            cast("dict[str, Any]", c)
+            for c in cast("list[object]", choices)
+            if isinstance(c, dict) and cast("dict[str, Any]", c).get("index", 0) == 0
+        ),
+        None,
+    )
+    if first is None:
         return None
-    choice = cast("dict[str, Any]", first)
+    choice = first
     delta = choice.get("delta")
     if isinstance(delta, dict):
         text = cast("dict[str, Any]", delta).get("content")

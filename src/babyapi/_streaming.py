@@ -416,7 +416,7 @@ class Stream(_StreamBase[ChunkT, FinalT]):
             _release(self._reader)
 
     def text_deltas(self) -> Iterator[str]:
-        """Only the new text of each chunk (first choice), skipping empty and non-text events."""
+        """Only the new text of each chunk (choice 0), skipping empty and non-text events."""
         for event in self._iterator:
             text = text_of_chunk(event.data)
             if text is not None:
@@ -478,7 +478,7 @@ class AsyncStream(_StreamBase[ChunkT, FinalT]):
             await self._reader.arelease()
 
     async def text_deltas(self) -> AsyncIterator[str]:
-        """Only the new text of each chunk (first choice), skipping empty and non-text events."""
+        """Only the new text of each chunk (choice 0), skipping empty and non-text events."""
         async for event in self:
             text = text_of_chunk(event.data)
             if text is not None:

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from answer_strategies import chat_answers, completion_answers  # pyright: ignore[reportImplicitRelativeImport]
 from babyapi import BabyAPI, BabyAPIError
 from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
@@ -188,3 +189,31 @@ def test_a_server_quoting_the_key_back_never_gets_it_into_an_error(
             error = info.value
             seen = [str(error), repr(error), error.message, repr(error.details)]
             assert not [text for text in seen if key in text]
+
+
+@pytest.mark.parametrize("kind", ["chat", "completions"])
+@ONCE
+@given(data=st.data())
+def test_a_streamed_answer_folds_into_the_answer_create_returns(
+    server: ScriptedServer, client: BabyAPI, kind: str, data: st.DataObject
+) -> None:
+    answer, chunks = data.draw(chat_answers() if kind == "chat" else completion_answers())
+    answered(server, Reply.json(answer))
+    created = (
+        client.chat.completions.create(model="m", messages=MESSAGES)
+        if kind == "chat"
+        else client.completions.create(model="m", prompt="Hi")
+    )
+    answered(server, Reply.sse(chunks))
+    with (
+        client.chat.completions.stream(model="m", messages=MESSAGES)
+        if kind == "chat"
+        else client.completions.stream(model="m", prompt="Hi")
+    ) as stream:
+        texts = list(stream.text_deltas())
+        folded = stream.final()
+    assert folded == created == answer
+    first = answer["choices"][0]
+    assert "".join(texts) == (
+        (first["message"]["content"] or "") if kind == "chat" else first["text"]
+    )
