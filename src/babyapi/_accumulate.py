@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Optional, cast
 
+from babyapi._text import PIECES_PER_BLOCK, Text
+
 if TYPE_CHECKING:
     from babyapi._response_events import ResponseFold
 
@@ -12,9 +14,6 @@ __all__ = ["Accumulator", "text_of_chunk"]
 _CHOICE_KEYS_HANDLED = frozenset({"index", "delta", "text", "logprobs", "finish_reason", "message"})
 # The shape of nearly every chunk after the first: one choice that adds text and nothing else.
 _PLAIN_CHOICE_KEYS = frozenset({"index", "delta", "logprobs", "finish_reason"})
-# Text pieces are joined into one block every so many, so a long answer costs its length in
-# memory, not an object per event.
-_PIECES_PER_BLOCK = 256
 
 
 def text_of_chunk(data: Any) -> Optional[str]:
@@ -48,41 +47,15 @@ def text_of_chunk(data: Any) -> Optional[str]:
     return text if isinstance(text, str) and text else None
 
 
-class _Text:
-    """Text that arrives in many small pieces, kept in a few large blocks."""
-
-    __slots__ = ("blocks", "pieces")
-
-    def __init__(self) -> None:
-        self.blocks: list[str] = []
-        self.pieces: list[str] = []
-
-    def add(self, piece: str) -> None:
-        pieces = self.pieces
-        pieces.append(piece)
-        if len(pieces) >= _PIECES_PER_BLOCK:
-            self.compact()
-
-    def compact(self) -> None:
-        self.blocks.append("".join(self.pieces))
-        self.pieces.clear()
-
-    def __bool__(self) -> bool:
-        return bool(self.pieces or self.blocks)
-
-    def __str__(self) -> str:
-        return "".join(self.blocks) + "".join(self.pieces)
-
-
 class _Choice:
     """What has arrived so far for one choice index."""
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.role: Optional[str] = None
-        self.content = _Text()
+        self.content = Text()
         self.saw_content = False
-        self.reasoning = _Text()
+        self.reasoning = Text()
         self.tool_calls: dict[int, dict[str, Any]] = {}
         self.finish_reason: Optional[str] = None
         self.logprobs: Optional[dict[str, Any]] = None
@@ -106,7 +79,7 @@ class _Choice:
 
     def _add_tool_call(self, part: dict[str, Any]) -> None:
         index = _position(part.get("index"), len(self.tool_calls))
-        call = self.tool_calls.setdefault(index, {"function": {"arguments": _Text()}})
+        call = self.tool_calls.setdefault(index, {"function": {"arguments": Text()}})
         for key in ("id", "type"):
             if part.get(key):
                 call[key] = part[key]
@@ -199,7 +172,7 @@ class Accumulator:
                     choice.saw_content = True
                     pieces = choice.content.pieces
                     pieces.append(text)
-                    if len(pieces) >= _PIECES_PER_BLOCK:
+                    if len(pieces) >= PIECES_PER_BLOCK:
                         choice.content.compact()
                     return
         except (KeyError, TypeError, ValueError, AttributeError):

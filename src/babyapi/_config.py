@@ -171,6 +171,26 @@ _SETTING_HINTS = {
 }
 
 
+# What BabyAPI() and AsyncBabyAPI() accept; anything else gets a TypeError naming these.
+CLIENT_SETTINGS = (
+    "api_key",
+    "base_url",
+    "timeout_s",
+    "max_retries",
+    "retry_base_delay_s",
+    "default_model",
+    "default_headers",
+    "deadline_s",
+    "retry_read_timeouts",
+    "retry_budget",
+    "http_client",
+    "transport",
+    "observers",
+    "default_embedding_model",
+    "default_rerank_model",
+)
+
+
 def refuse_unknown_settings(where: str, given: Mapping[str, Any], valid: Iterable[str]) -> None:
     """An InvalidArgumentTypeError for setting names that do not exist, pointing at the right ones."""
     names = sorted(valid)

@@ -10,16 +10,28 @@ from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 import httpx
 
+from babyapi._bodies import check_body, default_model_for
 from babyapi._config import ClientConfig
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
+from babyapi._infer import baby_infer_body
 from babyapi._observe import Observer, Watch
+from babyapi._openai_names import refuse_call_settings
 from babyapi._options import CallSettings, RequestOptionsLike, resolve_settings
 from babyapi._validation import check_headers, check_query
 from babyapi._version import __version__
 
-__all__ = ["BuildRequest", "Call", "encode_json", "prepare_call"]
+__all__ = [
+    "INFER_PATH",
+    "BuildRequest",
+    "Call",
+    "encode_json",
+    "prepare_call",
+    "prepare_infer",
+    "prepare_request",
+]
 
 USER_AGENT = f"babyapi-python/{__version__}"
+INFER_PATH = "/infer"
 BuildRequest = Callable[..., httpx.Request]
 
 
@@ -178,6 +190,73 @@ def prepare_call(
         stream=stream,
         idempotency_key=key,
         connect_timeout_s=config.timeout_s,
+    )
+
+
+def prepare_request(
+    config: ClientConfig,
+    path: str,
+    body: Optional[Mapping[str, Any]],
+    request_options: Optional[RequestOptionsLike],
+    *,
+    method: str = "POST",
+    stream: bool = False,
+    fill_model: bool = True,
+    extra_body: Optional[Mapping[str, Any]] = None,
+    extra_headers: Optional[Mapping[str, str]] = None,
+    extra_query: Optional[Mapping[str, Any]] = None,
+) -> Call:
+    """The request API's ``prepare``: the body checked (and its model filled in), then frozen."""
+    refuse_call_settings(body)  # before extra_body, the way to send such a field anyway
+    if method == "GET" and (body is not None or extra_body is not None):
+        raise InvalidArgumentError(
+            f"a GET of {path} sends no body; pass its parameters as extra_query instead.",
+            code="INVALID_REQUEST_BODY",
+        )
+    if extra_body is not None:
+        if not isinstance(extra_body, Mapping):
+            raise InvalidArgumentTypeError(
+                f"extra_body must be a dict of extra JSON fields, got {type(extra_body).__name__}.",
+                code="INVALID_REQUEST_BODY",
+            )
+        body = {**(body or {}), **extra_body}
+    checked: Optional[dict[str, Any]] = None
+    if body is not None:
+        model = default_model_for(config, path) if fill_model else None
+        checked = check_body(path, body, model, stream=stream)
+    return prepare_call(
+        config,
+        method,
+        path,
+        checked,
+        request_options,
+        stream=stream,
+        extra_headers=extra_headers,
+        extra_query=extra_query,
+    )
+
+
+def prepare_infer(
+    config: ClientConfig,
+    value: Any,
+    options: Mapping[str, Any],
+    request_options: Optional[RequestOptionsLike],
+    *,
+    extra_headers: Optional[Mapping[str, str]] = None,
+    extra_query: Optional[Mapping[str, Any]] = None,
+) -> Call:
+    """The ``POST /infer`` call of ``baby.infer(value, **options)``."""
+    refuse_call_settings(value)
+    refuse_call_settings(options)
+    body = baby_infer_body(value, options, config.default_model)
+    return prepare_call(
+        config,
+        "POST",
+        INFER_PATH,
+        body,
+        request_options,
+        extra_headers=extra_headers,
+        extra_query=extra_query,
     )
 
 

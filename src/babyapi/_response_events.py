@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, cast
 
-from babyapi._accumulate import _Text
+from babyapi._text import Text
 
 __all__ = ["TERMINAL_EVENTS", "ResponseFold", "failure_of", "output_text", "with_output_text"]
 
@@ -71,8 +71,8 @@ class ResponseFold:
         self._final: Optional[dict[str, Any]] = None
         self._items: dict[int, dict[str, Any]] = {}
         # Text still arriving in deltas, by (output index, content index) or output index.
-        self._texts: dict[tuple[int, int], _Text] = {}
-        self._arguments: dict[int, _Text] = {}
+        self._texts: dict[tuple[int, int], Text] = {}
+        self._arguments: dict[int, Text] = {}
 
     def add(self, data: dict[str, Any]) -> None:
         kind = data.get("type")
@@ -154,14 +154,14 @@ class ResponseFold:
             content.append({"type": kind or "output_text", "text": "", "annotations": []})
         text = self._texts.get((index, part_index))
         if text is None:
-            text = self._texts[(index, part_index)] = _Text()
+            text = self._texts[(index, part_index)] = Text()
         text.add(delta)
 
     def _text_done(self, data: dict[str, Any]) -> None:
         index, part_index = _index(data, "output_index"), _index(data, "content_index")
         text = data.get("text")
         if index is not None and isinstance(text, str):
-            whole = self._texts[(index, part_index or 0)] = _Text()
+            whole = self._texts[(index, part_index or 0)] = Text()
             whole.add(text)
 
     def _arguments_delta(self, data: dict[str, Any]) -> None:
@@ -171,13 +171,13 @@ class ResponseFold:
         self._items.setdefault(index, {"type": "function_call", "arguments": ""})
         arguments = self._arguments.get(index)
         if arguments is None:
-            arguments = self._arguments[index] = _Text()
+            arguments = self._arguments[index] = Text()
         arguments.add(delta)
 
     def _arguments_done(self, data: dict[str, Any]) -> None:
         index, arguments = _index(data, "output_index"), data.get("arguments")
         if index is not None and isinstance(arguments, str):
-            whole = self._arguments[index] = _Text()
+            whole = self._arguments[index] = Text()
             whole.add(arguments)
 
     def _content(self, index: int) -> list[Any]:

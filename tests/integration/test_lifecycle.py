@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import pickle
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import httpx
 import pytest
@@ -23,6 +26,8 @@ OK = Reply.json({"object": "list", "data": []})
 ANSWER = Reply.json({"id": "c", "object": "text_completion", "choices": [{"text": "hi"}]})
 STREAM = Reply.sse([{"choices": [{"index": 0, "text": "hi"}]}])
 
+# Far beyond what one call to a local server takes, and within pytest's own 60 s per test.
+_CHILD_LIMIT_S = 30
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 # The scripted server's threads are idle while a test forks; Python 3.12+ warns regardless.
 fork_with_threads = pytest.mark.filterwarnings("ignore:.*multi-threaded.*fork:DeprecationWarning")
@@ -44,18 +49,40 @@ def unraisable() -> Iterator[list[str]]:
         sys.unraisablehook = previous
 
 
-def in_child(work: Callable[[], object]) -> int:
-    """Run ``work`` in a forked child; its exit code (0: it returned, 1: it raised)."""
+def in_child(work: Callable[[], object]) -> Optional[dict[str, str]]:
+    """Run ``work`` in a forked child: None if it returned, else what it raised.
+
+    The child reports the exception's class, code and message through a pipe, so the test
+    asserts on them in the parent (an assert inside the child could only set an exit code).
+    A child that hangs is ended after ``_CHILD_LIMIT_S`` by SIGALRM, which fails the test.
+    """
+    read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
-        code = 1
+        os.close(read_end)
+        report: dict[str, str] = {}
         try:
+            # A child that hangs dies of SIGALRM; pytest-timeout's handler is the parent's.
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.alarm(_CHILD_LIMIT_S)
             work()
-            code = 0
+        except BaseException as error:  # everything, so the parent learns what it was
+            report = {
+                "type": type(error).__name__,
+                "code": str(getattr(error, "code", "")),
+                "message": str(getattr(error, "message", error)),
+            }
         finally:
-            os._exit(code)
+            os.write(write_end, json.dumps(report).encode())
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        sent = pipe.read()
     _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+    code = os.waitstatus_to_exitcode(status)
+    assert code == 0, f"the child did not finish (exit code {code}: killed by signal {-code}?)"
+    report = json.loads(sent)
+    return report or None
 
 
 # ------------------------------------------------------------------------ fork
@@ -69,7 +96,7 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents(
     scripted_server.script(OK)
     with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as client:
         client.models.list()
-        assert in_child(client.models.list) == 0
+        assert in_child(client.models.list) is None
         client.models.list()
     parent, child, parent_again = (r.client_port for r in scripted_server.requests)
     assert child != parent
@@ -86,7 +113,7 @@ def test_a_forked_async_child_opens_its_own_connection_even_in_the_inherited_loo
     client = AsyncBabyAPI(api_key=API_KEY, base_url=scripted_server.base_url)
     try:
         loop.run_until_complete(client.models.list())
-        assert in_child(lambda: loop.run_until_complete(client.models.list())) == 0
+        assert in_child(lambda: loop.run_until_complete(client.models.list())) is None
         loop.run_until_complete(client.models.list())
         loop.run_until_complete(client.aclose())
     finally:
@@ -100,22 +127,46 @@ def test_a_forked_async_child_opens_its_own_connection_even_in_the_inherited_loo
 @fork_with_threads
 def test_a_forked_child_refuses_the_users_own_http_client(scripted_server: ScriptedServer) -> None:
     scripted_server.script(OK)
-    caught: list[str] = []
-
-    def call() -> None:
-        try:
-            client.models.list()
-        except BabyAPIError as error:
-            caught.append(str(error.code))
-            assert "create the client and its http_client in the child" in error.message
-            raise
-
     with httpx.Client() as own:
         client = BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url, http_client=own)
         client.models.list()
-        assert in_child(call) == 1
+        error = in_child(client.models.list)
         client.models.list()
+    assert error is not None
+    assert (error["type"], error["code"]) == ("BabyAPIError", "PROCESS_FORKED")
+    assert "create the client and its http_client in the child" in error["message"]
     assert len(scripted_server.requests) == 2  # the child sent nothing
+
+
+@needs_fork
+@fork_with_threads
+def test_a_fork_while_another_thread_builds_the_pool_leaves_the_child_working(
+    scripted_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool's lock is held while the httpx client is built; a child must not inherit it held."""
+    scripted_server.script(OK)
+    parent = os.getpid()
+    building, release = threading.Event(), threading.Event()
+    build = httpx.Client.__init__
+
+    def slow_build(self: httpx.Client, *args: Any, **kwargs: Any) -> None:
+        if os.getpid() == parent:  # only the parent's build waits, holding the pool's lock
+            building.set()
+            release.wait(_CHILD_LIMIT_S)
+        build(self, *args, **kwargs)
+
+    monkeypatch.setattr(httpx.Client, "__init__", slow_build)
+    with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as client:
+        first = threading.Thread(target=client.models.list)
+        first.start()
+        try:
+            assert building.wait(_CHILD_LIMIT_S)
+            error = in_child(client.models.list)
+        finally:
+            release.set()
+            first.join(_CHILD_LIMIT_S)
+    assert error is None
+    assert len(scripted_server.requests) == 2  # the child's call and the thread's
 
 
 # ---------------------------------------------------------------------- pickle

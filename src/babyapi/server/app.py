@@ -8,7 +8,7 @@ import json
 import logging
 import socket
 import struct
-from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional, cast
+from typing import Any, AsyncIterator, Callable, Iterable, List, Optional, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import babyapi.server.completions as completions
+import babyapi.server.native as native
 import babyapi.server.responses as responses
 from babyapi.server.embed import NATIVE_DIMENSIONS, embed, to_base64
 from babyapi.server.errors import APIError, error_body, invalid
@@ -29,6 +30,7 @@ from babyapi.server.faults import (
     parse_fault,
 )
 from babyapi.server.generate import count_tokens
+from babyapi.server.http import JSON, json_response, read_json, texts_of, too_large
 from babyapi.server.models import EMBED, MODELS, RERANK, model_list, resolve
 from babyapi.server.rank import relevance_scores
 from babyapi.server.validate import Body, optional_bool, optional_int, required_str
@@ -40,16 +42,6 @@ SCOPE_TRANSPORT = "babyapi.transport"  # set by babyapi.server.runner's protocol
 _MAX_REQUEST_ID = 200
 # uvicorn's own logger, so the line is formatted and filtered by --log-level like its others.
 _log = logging.getLogger("uvicorn.error")
-
-JSON = Dict[str, Any]
-
-
-def json_response(
-    body: Any, status: int = 200, headers: Optional[Dict[str, str]] = None
-) -> Response:
-    """Encode with compact separators: smaller bodies and a little faster than JSONResponse."""
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Response(payload, status, headers, media_type="application/json")
 
 
 def error_response(err: APIError) -> Response:
@@ -204,45 +196,7 @@ class GatewayMiddleware:
         return False
 
 
-def too_large(limit: int) -> APIError:
-    """The 413 for a body over the limit."""
-    return APIError(
-        413,
-        f"Request body is larger than the server's limit of {limit} bytes.",
-        code="request_too_large",
-    )
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-async def read_json(request: Request) -> Body:
-    """Read the body (bounded, also when chunked) and parse it as a JSON object."""
-    limit: int = request.app.state.max_body_bytes
-    # Straight from receive() rather than request.stream(): small bodies come
-    # in one message, and the async generator is measurable per request.
-    chunks: List[bytes] = []
-    size = 0
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    try:
-        body = json.loads(b"".join(chunks))
-    except ValueError as exc:
-        raise APIError(
-            400, f"The request body is not valid JSON: {exc}.", code="invalid_json"
-        ) from None
-    if not isinstance(body, dict):
-        raise APIError(400, "The request body must be a JSON object.", code="invalid_body")
-    return cast(Body, body)
 
 
 def _sse_frame(data: Any) -> bytes:
@@ -419,21 +373,6 @@ async def cancel_response(request: Request) -> Response:
     return json_response(responses.cancel(store, request.path_params["response_id"]))
 
 
-def texts_of(body: Body, name: str) -> List[str]:
-    value = body.get(name)
-    if value is None:
-        raise invalid(name, f"`{name}` is required.", code="missing_field")
-    if isinstance(value, str):
-        return [value]
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(v, str) for v in cast(List[object], value))
-    ):
-        return cast(List[str], value)
-    raise invalid(name, f"`{name}` must be a string or a non-empty list of strings.")
-
-
 async def embeddings(request: Request) -> Response:
     """POST /v1/embeddings."""
     body = await read_json(request)
@@ -573,10 +512,7 @@ def create_app(
     )
     app.state.max_body_bytes = max_body_bytes
     app.state.responses = responses.Store()
-    # Imported here: native builds on this module's helpers.
-    from babyapi.server.native import install
-
-    install(app)
+    native.install(app)
     app.add_middleware(
         GatewayMiddleware,
         api_key=api_key,

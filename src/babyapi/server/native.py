@@ -18,12 +18,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from babyapi._version import __version__
 from babyapi.server import tokens
 from babyapi.server.adapters import Adapters
-from babyapi.server.app import JSON, json_response, read_json, texts_of
 from babyapi.server.classify import LABELS, label_of, probabilities
 from babyapi.server.completions import int_time, new_id
 from babyapi.server.embed import NATIVE_DIMENSIONS, embed
 from babyapi.server.errors import APIError, invalid
 from babyapi.server.generate import count_tokens, token_pieces
+from babyapi.server.http import JSON, json_response, read_json, texts_of
 from babyapi.server.models import CLASSIFY, EMBED, MAX_MODEL_LEN, MODELS, RERANK, resolve
 from babyapi.server.rank import relevance_scores
 from babyapi.server.validate import Body, optional_int

@@ -1,0 +1,307 @@
+"""The clients' typed surface beyond the resources: ``infer`` and its overloads,
+``with_response``, and the capabilities loaded on first use (``batch``, ``responses``).
+
+Written once for each shell to inherit. The overloads tell editors and type checkers what
+``client.infer(...)`` returns for each way of calling it; every call goes through the request
+API the shell hands over.
+"""
+
+from __future__ import annotations
+
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Mapping,
+    Optional,
+    Sequence,
+    TypeVar,
+    Union,
+    final,
+    overload,
+)
+
+from babyapi._api_response import async_with_response, with_response
+from babyapi._infer import CHAT_PATH, route_infer
+from babyapi.resources.chat import typed_response_format
+
+if TYPE_CHECKING:
+    from babyapi._options import RequestOptionsLike
+    from babyapi._request import Call
+    from babyapi._request_api import AsyncRequestAPI, RequestAPI
+    from babyapi._streaming import Finisher
+    from babyapi.batch import AsyncBatch, Batch
+    from babyapi.resources import (
+        AsyncBaby,
+        AsyncChat,
+        AsyncCompletions,
+        AsyncEmbeddings,
+        AsyncModels,
+        AsyncRerank,
+        Baby,
+        Chat,
+        Completions,
+        Embeddings,
+        Models,
+        Rerank,
+    )
+    from babyapi.resources.responses import (
+        AsyncResponses,
+        AsyncResponsesWithResponse,
+        Responses,
+        ResponsesWithResponse,
+    )
+    from babyapi.structured import ParsedChatCompletion
+    from babyapi.types.chat import ChatCompletion, ChatCompletionMessageParam
+    from babyapi.types.completions import Completion
+
+__all__ = ["AsyncBabyAPIWithResponse", "AsyncSurface", "BabyAPIWithResponse", "SyncSurface"]
+
+T = TypeVar("T")
+_Prompt = Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]]
+
+
+class SyncSurface:
+    """``BabyAPI``'s own methods: what it offers beyond its resources."""
+
+    _api: RequestAPI
+    chat: Chat
+    completions: Completions
+    embeddings: Embeddings
+    rerank: Rerank
+    models: Models
+    baby: Baby
+
+    @property
+    def with_response(self) -> BabyAPIWithResponse:
+        """Every non-streaming method, returning an ``APIResponse`` (data, status, headers, ...)."""
+        return BabyAPIWithResponse(self)
+
+    @property
+    def batch(self) -> Batch:
+        """Jobs over many items (embed, rerank, chat, completions); see docs/scale.md."""
+        from babyapi.batch import Batch  # loaded on first use, to keep `import babyapi` light
+
+        return Batch(self._api)
+
+    @property
+    def responses(self) -> Responses:
+        """The Responses API (``POST /v1/responses``); see docs/responses.md."""
+        from babyapi.resources.responses import Responses  # loaded on first use
+
+        return Responses(self._api)
+
+    @overload
+    def infer(  # pyright: ignore[reportOverlappingOverload] - the narrower one comes first
+        self,
+        body: None = None,
+        *,
+        messages: Sequence[ChatCompletionMessageParam],
+        response_format: type[T],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> ParsedChatCompletion[T]: ...
+
+    @overload
+    def infer(
+        self,
+        body: None = None,
+        *,
+        messages: Sequence[ChatCompletionMessageParam],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> ChatCompletion: ...
+
+    @overload
+    def infer(
+        self,
+        body: None = None,
+        *,
+        prompt: _Prompt,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> Completion: ...
+
+    @overload
+    def infer(
+        self,
+        body: Optional[Mapping[str, Any]] = None,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> Any: ...
+
+    def infer(
+        self,
+        body: Optional[Mapping[str, Any]] = None,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Chat completions when given ``messages``, completions when given ``prompt``.
+
+        With keyword arguments the return type follows them; with a dict body it is the JSON.
+        A type or JSON Schema as ``response_format`` makes it ``parse()``.
+        """
+        call, finish = _routed(self._api, body, kwargs, request_options, extra_headers, extra_query)
+        answer = self._api.send(call)
+        return answer if finish is None else finish(answer)
+
+
+class AsyncSurface:
+    """``AsyncBabyAPI``'s own methods: what it offers beyond its resources."""
+
+    _api: AsyncRequestAPI
+    chat: AsyncChat
+    completions: AsyncCompletions
+    embeddings: AsyncEmbeddings
+    rerank: AsyncRerank
+    models: AsyncModels
+    baby: AsyncBaby
+
+    @property
+    def with_response(self) -> AsyncBabyAPIWithResponse:
+        """Every non-streaming method, returning an ``APIResponse`` (data, status, headers, ...)."""
+        return AsyncBabyAPIWithResponse(self)
+
+    @property
+    def batch(self) -> AsyncBatch:
+        """Jobs over many items (embed, rerank, chat, completions); see docs/scale.md."""
+        from babyapi.batch import AsyncBatch  # loaded on first use, to keep `import babyapi` light
+
+        return AsyncBatch(self._api)
+
+    @property
+    def responses(self) -> AsyncResponses:
+        """The Responses API (``POST /v1/responses``); see docs/responses.md."""
+        from babyapi.resources.responses import AsyncResponses  # loaded on first use
+
+        return AsyncResponses(self._api)
+
+    @overload
+    async def infer(
+        self,
+        body: None = None,
+        *,
+        messages: Sequence[ChatCompletionMessageParam],
+        response_format: type[T],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> ParsedChatCompletion[T]: ...
+
+    @overload
+    async def infer(
+        self,
+        body: None = None,
+        *,
+        messages: Sequence[ChatCompletionMessageParam],
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> ChatCompletion: ...
+
+    @overload
+    async def infer(
+        self,
+        body: None = None,
+        *,
+        prompt: _Prompt,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> Completion: ...
+
+    @overload
+    async def infer(
+        self,
+        body: Optional[Mapping[str, Any]] = None,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> Any: ...
+
+    async def infer(
+        self,
+        body: Optional[Mapping[str, Any]] = None,
+        *,
+        request_options: Optional[RequestOptionsLike] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Chat completions when given ``messages``, completions when given ``prompt``.
+
+        With keyword arguments the return type follows them; with a dict body it is the JSON.
+        A type or JSON Schema as ``response_format`` makes it ``parse()``.
+        """
+        call, finish = _routed(self._api, body, kwargs, request_options, extra_headers, extra_query)
+        answer = await self._api.send(call)
+        return answer if finish is None else finish(answer)
+
+
+def _routed(
+    api: Union[RequestAPI, AsyncRequestAPI],
+    body: Optional[Mapping[str, Any]],
+    kwargs: Mapping[str, Any],
+    options: Optional[RequestOptionsLike],
+    extra_headers: Optional[Mapping[str, str]],
+    extra_query: Optional[Mapping[str, Any]],
+) -> tuple[Call, Optional[Finisher]]:
+    """The call ``client.infer`` makes, and how to read a typed ``response_format`` back."""
+    path, merged = route_infer(body, kwargs)
+    finish = typed_response_format(merged) if path == CHAT_PATH else None
+    call = api.prepare(path, merged, options, extra_headers=extra_headers, extra_query=extra_query)
+    return call, finish
+
+
+@final
+class BabyAPIWithResponse:
+    """``client.with_response``: the client's non-streaming methods returning ``APIResponse``."""
+
+    def __init__(self, client: SyncSurface) -> None:
+        self._client = client
+        self.infer = with_response(client.infer)
+        self.chat = client.chat.with_response
+        self.completions = client.completions.with_response
+        self.embeddings = client.embeddings.with_response
+        self.rerank = client.rerank.with_response
+        self.models = client.models.with_response
+        self.baby = client.baby.with_response
+
+    @property
+    def responses(self) -> ResponsesWithResponse:
+        return self._client.responses.with_response
+
+
+@final
+class AsyncBabyAPIWithResponse:
+    """``client.with_response``: the client's non-streaming methods returning ``APIResponse``."""
+
+    def __init__(self, client: AsyncSurface) -> None:
+        self._client = client
+        self.infer = async_with_response(client.infer)
+        self.chat = client.chat.with_response
+        self.completions = client.completions.with_response
+        self.embeddings = client.embeddings.with_response
+        self.rerank = client.rerank.with_response
+        self.models = client.models.with_response
+        self.baby = client.baby.with_response
+
+    @property
+    def responses(self) -> AsyncResponsesWithResponse:
+        return self._client.responses.with_response
