@@ -8,7 +8,7 @@ DEMO_VENV := .venv-demo
 DEMO_PY := $(DEMO_VENV)/bin/python
 DEMO_STAMP := $(DEMO_VENV)/.installed-server
 
-.PHONY: test lint typecheck unit demo bench docs clean drills interop
+.PHONY: test test-min-deps lint typecheck unit demo bench docs clean drills interop
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,24 @@ $(STAMP): pyproject.toml | $(PY)
 
 test: $(STAMP) lint typecheck
 	$(PY) -m pytest
+
+# The suite at the lowest versions pyproject.toml allows for every direct dependency (httpx,
+# aiohttp, the server and otel extras, the test tools): a version range is a promise, and this
+# keeps it. uv (from PyPI) resolves the lowest direct versions; a venv of its own.
+MIN_VENV := .venv-min
+MIN_PY := $(MIN_VENV)/bin/python
+MIN_STAMP := $(MIN_VENV)/.installed-lowest
+
+$(MIN_STAMP): pyproject.toml
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_PY) -m pip install -q uv
+	$(MIN_VENV)/bin/uv pip install -q --python $(MIN_PY) --resolution lowest-direct -e '.[test]'
+	touch $(MIN_STAMP)
+
+test-min-deps: $(MIN_STAMP)
+	$(MIN_VENV)/bin/uv pip list --python $(MIN_PY) 2>/dev/null | grep -iE '^(httpx|aiohttp|anyio|starlette|uvicorn|httptools|opentelemetry-api|tqdm|ray|pydantic|pytest|hypothesis) '
+	$(MIN_PY) -m pytest --ignore=tests/bench
 
 drills: $(STAMP)
 	$(PY) -m pytest tests/drills -m drill
@@ -60,4 +78,4 @@ interop: $(STAMP)
 	$(PY) -m interop $(INTEROP_ARGS)
 
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_VENV) $(MIN_VENV) site .mypy_cache .ruff_cache .pytest_cache
