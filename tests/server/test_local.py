@@ -150,8 +150,9 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
-def _server_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("babyapi-server-")]
+def _server_threads(port: int) -> list[str]:
+    """This server's thread, if it still runs (other tests keep servers of their own)."""
+    return [t.name for t in threading.enumerate() if t.name == f"babyapi-server-{port}"]
 
 
 def test_a_taken_port_fails_start_with_the_os_error() -> None:
@@ -161,7 +162,7 @@ def test_a_taken_port_fails_start_with_the_os_error() -> None:
         with pytest.raises(OSError) as info:
             server.start()
         assert info.value.errno == errno.EADDRINUSE
-        assert not server.running and _server_threads() == []
+        assert not server.running and _server_threads(port) == []
     server.port = 0  # the same object starts on a free port afterwards
     with server:
         assert httpx.get(server.base_url + "/health").status_code == 200
@@ -174,20 +175,30 @@ def test_a_start_that_fails_after_binding_frees_the_port() -> None:
     server = LocalServer(port=port, max_body_bytes=0)  # refused by the app, after the bind
     with pytest.raises(ValueError):
         server.start()
-    assert not server.running and _server_threads() == []
+    assert not server.running and _server_threads(port) == []
     assert _port_is_free(port), "the socket bound for the failed start was left open"
 
 
-def test_a_server_that_does_not_come_up_in_time_is_stopped() -> None:
-    server = LocalServer(startup_timeout_s=0)  # no server starts in no time
+# The server thread dying is the point; its traceback is expected.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_server_thread_that_dies_starting_up_is_reported_and_cleaned_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    async def fails(self: uvicorn.Server, sockets: object = None) -> None:
+        raise SystemExit(1)  # what uvicorn itself does when its startup fails
+
+    monkeypatch.setattr(uvicorn.Server, "startup", fails)
+    server = LocalServer()
     with pytest.raises(RuntimeError, match=r"did not start on http://127\.0\.0\.1:"):
         server.start()
     assert not server.running
     for _ in range(100):  # bounded: the thread may take a moment to finish exiting
-        if not _server_threads():
+        if not _server_threads(server.port):
             break
         time.sleep(0.05)
-    assert _server_threads() == []
+    assert _server_threads(server.port) == []
     assert _port_is_free(server.port)
 
 
