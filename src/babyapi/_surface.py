@@ -53,6 +53,17 @@ if TYPE_CHECKING:
     from babyapi.structured import ParsedChatCompletion
     from babyapi.types.chat import ChatCompletion, ChatCompletionMessageParam
     from babyapi.types.completions import Completion
+    from babyapi.vllm.lora import AsyncLoRA, LoRA
+    from babyapi.vllm.pooling import (
+        AsyncClassify,
+        AsyncPooling,
+        AsyncScore,
+        Classify,
+        Pooling,
+        Score,
+    )
+    from babyapi.vllm.status import AsyncServerStatus, ServerStatus
+    from babyapi.vllm.tokenizer import AsyncTokenizer, Tokenizer
 
 __all__ = ["AsyncBabyAPIWithResponse", "AsyncSurface", "BabyAPIWithResponse", "SyncSurface"]
 
@@ -89,6 +100,50 @@ class SyncSurface:
         from babyapi.resources.responses import Responses  # loaded on first use
 
         return Responses(self._api)
+
+    # vLLM's own endpoints (docs/vllm.md): each module loads the first time it is used.
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The server's tokenizer: ``tokenize``, ``detokenize`` and ``fit`` (POST /tokenize)."""
+        from babyapi.vllm.tokenizer import Tokenizer
+
+        return Tokenizer(self._api)
+
+    @property
+    def score(self) -> Score:
+        """``create``: a score per (query, document) pair (vLLM's POST /score)."""
+        from babyapi.vllm.pooling import Score
+
+        return Score(self._api)
+
+    @property
+    def classify(self) -> Classify:
+        """``create``: labels and class probabilities (vLLM's POST /classify)."""
+        from babyapi.vllm.pooling import Classify
+
+        return Classify(self._api)
+
+    @property
+    def pooling(self) -> Pooling:
+        """``create``: the pooling model's raw output (vLLM's POST /pooling)."""
+        from babyapi.vllm.pooling import Pooling
+
+        return Pooling(self._api)
+
+    @property
+    def lora(self) -> LoRA:
+        """LoRA adapters at run time: ``load``, ``unload``, ``list`` (vLLM)."""
+        from babyapi.vllm.lora import LoRA
+
+        return LoRA(self._api)
+
+    @property
+    def server(self) -> ServerStatus:
+        """The server's ``health``, ``version``, ``load`` and ``metrics``."""
+        from babyapi.vllm.status import ServerStatus
+
+        return ServerStatus(self._api)
 
     @overload
     def infer(  # pyright: ignore[reportOverlappingOverload] - the narrower one comes first
@@ -186,6 +241,50 @@ class AsyncSurface:
         from babyapi.resources.responses import AsyncResponses  # loaded on first use
 
         return AsyncResponses(self._api)
+
+    # vLLM's own endpoints (docs/vllm.md): each module loads the first time it is used.
+
+    @property
+    def tokenizer(self) -> AsyncTokenizer:
+        """The server's tokenizer: ``tokenize``, ``detokenize`` and ``fit`` (POST /tokenize)."""
+        from babyapi.vllm.tokenizer import AsyncTokenizer
+
+        return AsyncTokenizer(self._api)
+
+    @property
+    def score(self) -> AsyncScore:
+        """``create``: a score per (query, document) pair (vLLM's POST /score)."""
+        from babyapi.vllm.pooling import AsyncScore
+
+        return AsyncScore(self._api)
+
+    @property
+    def classify(self) -> AsyncClassify:
+        """``create``: labels and class probabilities (vLLM's POST /classify)."""
+        from babyapi.vllm.pooling import AsyncClassify
+
+        return AsyncClassify(self._api)
+
+    @property
+    def pooling(self) -> AsyncPooling:
+        """``create``: the pooling model's raw output (vLLM's POST /pooling)."""
+        from babyapi.vllm.pooling import AsyncPooling
+
+        return AsyncPooling(self._api)
+
+    @property
+    def lora(self) -> AsyncLoRA:
+        """LoRA adapters at run time: ``load``, ``unload``, ``list`` (vLLM)."""
+        from babyapi.vllm.lora import AsyncLoRA
+
+        return AsyncLoRA(self._api)
+
+    @property
+    def server(self) -> AsyncServerStatus:
+        """The server's ``health``, ``version``, ``load`` and ``metrics``."""
+        from babyapi.vllm.status import AsyncServerStatus
+
+        return AsyncServerStatus(self._api)
 
     @overload
     async def infer(

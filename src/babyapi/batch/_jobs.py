@@ -474,6 +474,36 @@ class _BatchBase(Generic[ApiT, JobT]):
             on_progress=on_progress,
         )
 
+    def score(
+        self,
+        groups: Inputs,
+        *,
+        model: Optional[str] = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        checkpoint: Optional[PathLike] = None,
+        fail_fast: bool = False,
+        progress: Optional[bool] = None,
+        on_progress: Optional[ProgressCallback] = None,
+        **params: Any,
+    ) -> JobT:
+        """Score every ``(query, documents)`` group with vLLM's /score, one request each.
+
+        An item's result (``scores``) lists the documents' scores in their order.
+        """
+        return self._make(
+            "score",
+            groups,
+            model,
+            params,
+            concurrency=concurrency,
+            max_retries=max_retries,
+            checkpoint=checkpoint,
+            fail_fast=fail_fast,
+            progress=progress,
+            on_progress=on_progress,
+        )
+
     def chat(
         self,
         requests: Inputs,

@@ -1,4 +1,4 @@
-"""The four job shapes: how an input item becomes a request and an answer becomes item results."""
+"""The job shapes: how an input item becomes a request and an answer becomes item results."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from babyapi.resources.chat import PATH as CHAT
 from babyapi.resources.completions import PATH as COMPLETIONS
 from babyapi.resources.embeddings import PATH as EMBEDDINGS
 from babyapi.resources.rerank import PATH as RERANK
+
+# vLLM's /score; not imported from babyapi.vllm, which loads only when its resources are used.
+SCORE_PATH = "/score"
 
 if TYPE_CHECKING:
     from babyapi._request_api import AsyncRequestAPI
@@ -154,6 +157,32 @@ class Rerank(Kind):
         return [results]
 
 
+class Score(Rerank):
+    """vLLM's POST /score: the same (query, documents) groups, scores in the documents' order."""
+
+    name = "score"
+    result_key = "scores"
+
+    async def call(
+        self, api: AsyncRequestAPI, items: Sequence[Any], params: Mapping[str, Any]
+    ) -> list[Any]:
+        group = dict(items[0])
+        body = {**params, "queries": group.pop("query"), **group}
+        data: list[Any] = (await _post(api, SCORE_PATH, body)).get("data") or []
+        scores: list[Any] = [None] * len(cast("list[str]", group["documents"]))
+        for position, entry in enumerate(data):
+            found = cast("dict[str, Any]", entry) if isinstance(entry, dict) else {}
+            index = found.get("index", position)
+            if isinstance(index, int) and 0 <= index < len(scores):
+                scores[index] = found.get("score")
+        if any(score is None for score in scores):
+            raise BabyAPIError(
+                f"the server answered {len(data)} scores for {len(scores)} documents.",
+                code="INVALID_RESPONSE",
+            )
+        return [scores]
+
+
 class Chat(Kind):
     name = "chat"
     result_key = "response"
@@ -212,4 +241,6 @@ def _strings(value: object) -> bool:
     )
 
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (Embed(), Rerank(), Chat(), Complete())}
+KINDS: dict[str, Kind] = {
+    kind.name: kind for kind in (Embed(), Rerank(), Score(), Chat(), Complete())
+}

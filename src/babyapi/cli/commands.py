@@ -250,6 +250,62 @@ def rerank(ctx: Context) -> int:
     return EXIT_OK
 
 
+def tokenize(ctx: Context) -> int:
+    """babyapi tokenize: the token count, the context length and the ids."""
+    args = ctx.args
+    text = required_prompt(args)
+    model = ctx.model()
+    body = ctx.body_options()
+    tokenizer = ctx.client.tokenizer
+    if args.chat:
+        messages: List[ChatCompletionMessageParam] = [{"role": "user", "content": text}]
+        counted = tokenizer.tokenize(
+            messages=messages, model=model, return_token_strs=args.strings, extra_body=body
+        )
+    else:
+        counted = tokenizer.tokenize(
+            text, model=model, return_token_strs=args.strings, extra_body=body
+        )
+    if ctx.json:
+        ctx.out.json(counted)
+        return EXIT_OK
+    limit = counted.get("max_model_len")
+    room = f" of {limit} ({limit - counted['count']} left)" if isinstance(limit, int) else ""
+    ctx.out.line(f"{counted['count']} tokens{room}")
+    strings = counted.get("token_strs")
+    if args.strings and strings:
+        ctx.out.table(
+            ["ID", "TOKEN"], [[str(t), repr(s)] for t, s in zip(counted["tokens"], strings)]
+        )
+    else:
+        ctx.out.line(" ".join(str(t) for t in counted["tokens"]))
+    return EXIT_OK
+
+
+def score(ctx: Context) -> int:
+    """babyapi score: a score per document, in the documents' order."""
+    args = ctx.args
+    documents: List[str] = list(args.documents) + lines_from(args.file)
+    if not documents:
+        raise UsageError("nothing to score: give DOC arguments or --file F")
+    result = ctx.client.score.create(
+        model=ctx.model("rerank"), queries=args.query, documents=documents, **ctx.body_options()
+    )
+    if ctx.json:
+        ctx.out.json(result)
+        return EXIT_OK
+    rows: List[List[str]] = []
+    for position, item in enumerate(result.get("data") or []):
+        index = item.get("index", position)
+        known = isinstance(index, int) and 0 <= index < len(documents)
+        score = item.get("score")
+        shown = f"{score:.4f}" if isinstance(score, (int, float)) else str(score)
+        rows.append([str(index), shown, documents[index] if known else ""])
+    rows.sort(key=lambda row: int(row[0]) if row[0].isdigit() else len(documents))
+    ctx.out.table(["INDEX", "SCORE", "DOCUMENT"], rows)
+    return EXIT_OK
+
+
 def models(ctx: Context) -> int:
     """babyapi models: the ids of the server's models."""
     listing = ctx.client.models.list()
@@ -274,6 +330,8 @@ COMMANDS: Dict[str, Callable[[Context], int]] = {
     "complete": complete,
     "embed": embed,
     "rerank": rerank,
+    "tokenize": tokenize,
+    "score": score,
     "models": models,
 }
 

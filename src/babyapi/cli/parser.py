@@ -34,7 +34,17 @@ exit status:
 
 Run 'babyapi COMMAND --help' for a command's options."""
 
-COMMANDS = ("chat", "infer", "complete", "embed", "rerank", "models", "serve")
+COMMANDS = (
+    "chat",
+    "infer",
+    "complete",
+    "embed",
+    "rerank",
+    "tokenize",
+    "score",
+    "models",
+    "serve",
+)
 
 Parsers = Dict[str, argparse.ArgumentParser]
 
@@ -280,6 +290,35 @@ def build_parser() -> Tuple[argparse.ArgumentParser, Parsers]:
     rerank.add_argument("--top-n", type=_positive_int, metavar="N", help="keep the best N")
     _extra_option(rerank)
     _batch_options(rerank, 'group {"query": ..., "documents": [...]}', field=False)
+
+    tokenize = add(
+        "tokenize",
+        "count a prompt's tokens (vLLM's /tokenize)",
+        "Tokenize TEXT (or piped stdin) with the model's tokenizer: the count, the\n"
+        "context length and the room left, then the token ids. --chat counts TEXT as\n"
+        "one user message through the chat template. vLLM and llama-server have it.",
+        parents=[common],
+    )
+    _model_option(tokenize)
+    tokenize.add_argument("prompt", nargs="*", metavar="TEXT", help="the text (words are joined)")
+    tokenize.add_argument(
+        "--chat", action="store_true", help="count TEXT as a user message, template included"
+    )
+    tokenize.add_argument("--strings", action="store_true", help="show each token's text")
+    _extra_option(tokenize)
+
+    score = add(
+        "score",
+        "score documents against a query (vLLM's /score)",
+        "A relevance score for QUERY against each DOC (and each non-empty line of\n"
+        "--file), in the documents' order (rerank sorts by score instead).",
+        parents=[common],
+    )
+    _model_option(score, "rerank")
+    score.add_argument("query", metavar="QUERY")
+    score.add_argument("documents", nargs="*", metavar="DOC")
+    score.add_argument("--file", action="append", default=[], metavar="F", help="(repeatable)")
+    _extra_option(score)
 
     add(
         "models", "list the models the server offers", "List the server's models.", parents=[common]

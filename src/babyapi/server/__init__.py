@@ -9,8 +9,8 @@ with ``babyapi serve`` or ``python -m babyapi.server``, or from Python::
         ...  # point a client at server.base_url
 
 Endpoints: GET /health, GET /v1/models, POST /v1/chat/completions,
-/v1/completions (both with SSE streaming), /v1/embeddings, /v1/rerank and
-/infer. Fault drills (header ``x-babyapi-fault``) are documented in
+/v1/completions (both with SSE streaming), /v1/embeddings, /v1/rerank,
+/infer, and vLLM's own routes (``babyapi.server.native``). Fault drills (header ``x-babyapi-fault``) are documented in
 ``babyapi.server.faults``.
 
 Importing this package is cheap: Starlette and uvicorn load on first use of
