@@ -26,6 +26,7 @@ from babyapi._errors import (
     UnprocessableEntityError,
 )
 from babyapi._options import RequestOptions
+from babyapi._servers import Server, ServerStatus
 from babyapi._sse import SSEEvent
 from babyapi._streaming import AsyncStream, Stream
 from babyapi._usage import ModelUsage, UsageTracker
@@ -65,6 +66,8 @@ __all__ = [
     "RequestOptions",
     "RetryBudget",
     "SSEEvent",
+    "Server",
+    "ServerStatus",
     "Stream",
     "StructuredOutputError",
     "ToolError",

@@ -35,6 +35,7 @@ from babyapi._retry import (
     read_timeout_is_retryable,
     status_is_retryable,
 )
+from babyapi._route import Route
 
 __all__ = [
     "TRANSPORT_ERRORS",
@@ -211,14 +212,22 @@ def response_plan(
     call.deadline_at = deadline_at  # a stream's reader keeps to it until the last event
     if ledger is not None:
         ledger.record_call(clocks.monotonic())
+    route = call.route
+    if route is not None:
+        route.start(clocks.monotonic(), deadline_at)
     retries = 0
     while True:
         time_left = None if deadline_at is None else deadline_at - clocks.monotonic()
         if time_left is not None and time_left <= 0:
-            raise _deadline_error(call, retries)
+            raise _deadline_error(call, retries if route is None else route.sent)
+        if route is not None:
+            # Waits for a server only while the deadline leaves time for an attempt.
+            yield from _to_server(call, route, clocks)
+            time_left = None if deadline_at is None else deadline_at - clocks.monotonic()
         observed = None if call.watch is None else call.watch.sending(retries)
         request = call.request(build, retries, time_left, observed)
-        outcome = yield Send(request, call.stream)
+        send = Send(request, call.stream)
+        outcome = (yield send) if route is None else (yield from _held(route, send, clocks))
         if isinstance(outcome, httpx.Response) and not call.stream:
             _unbind(outcome)
         if isinstance(outcome, httpx.Response) and outcome.status_code < 300:
@@ -229,16 +238,44 @@ def response_plan(
         error, decision = _judge(
             call, outcome, retries, clocks, base_delay_s, time_left, deadline_at
         )
-        if decision.retry and ledger is not None:
+        if route is not None:
+            decision = route.failover(outcome, decision, retries, clocks.monotonic())
+        spared = route is not None and route.spared
+        if decision.retry and ledger is not None and not spared:
             decision = _spend(ledger, decision, clocks.monotonic())
         _log(call, retries, outcome, decision)
         if not decision.retry:
             if error.request_id is None:
                 # The server named none: ours joins the error to the log and the server's log.
                 error.request_id = call.request_id
-            raise give_up(error, retries, decision)
-        yield Sleep(decision.wait_s)
-        retries += 1
+            raise give_up(error if route is None else route.tell(error), retries, decision)
+        if route is None or decision.wait_s:
+            yield Sleep(decision.wait_s)
+        retries += not spared
+
+
+def _to_server(call: Call, route: Route, clocks: Clocks) -> Plan:
+    """Point the call at a server, waiting while every one is cooling down (within bounds)."""
+    while True:
+        wait = route.next(clocks.monotonic(), clocks.random)
+        if wait is None:
+            if call.watch is not None:
+                call.watch.routed(call.url)
+            return
+        if clocks.monotonic() + wait >= route.give_up_at:
+            raise route.no_server_error(call.settings.deadline_s)
+        yield Sleep(wait)
+
+
+def _held(route: Route, send: Send, clocks: Clocks) -> Plan:
+    """Send one attempt on the route's server; its slot goes back however the attempt ends."""
+    try:
+        outcome = yield send
+    except BaseException:
+        route.release()
+        raise
+    route.ended(outcome, clocks.monotonic(), clocks.wall(), clocks.random())
+    return outcome
 
 
 def _unbind(response: httpx.Response) -> None:
@@ -276,7 +313,7 @@ def _judge(
     )
     if isinstance(outcome, httpx.Response):
         error = error_from_response(outcome, decision.retry_after_s)
-        return redact_error(error, call.settings.api_key), decision
+        return redact_error(error, call.api_key), decision
     assert isinstance(outcome, BaseException)
     return error_from_exception(outcome, call, time_left), decision
 
@@ -398,7 +435,7 @@ def error_from_exception(
     url = call.url
     origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
     # Transport messages can quote request headers; the key must never reach an error.
-    detail = redact(str(exc) or type(exc).__name__, call.settings.api_key)
+    detail = redact(str(exc) or type(exc).__name__, call.api_key)
     if isinstance(exc, httpx.TimeoutException):
         return _timeout_error(exc, call, where, origin, time_left, reading_body)
     if isinstance(exc, httpx.ConnectError):
@@ -535,10 +572,14 @@ def _log(call: Call, retries: int, outcome: Outcome, decision: Optional[Decision
         if theirs and theirs != call.request_id:
             ids += f", server request_id={theirs}"
     attempt = f"attempt {retries + 1} of {call.settings.max_retries + 1}"
+    if call.route is not None:
+        attempt += f" on {call.route.server}"
     if decision is None:
         next_step = ""
-    elif decision.retry:
+    elif decision.retry and (decision.wait_s or call.route is None):
         next_step = f"; retrying in {decision.wait_s:.2f}s"
+    elif decision.retry:
+        next_step = f"; {decision.reason}"
     else:
         next_step = f"; giving up: {decision.reason}"
     logger.debug("%s %s -> %s (%s)%s [%s]", call.method, call.path, status, attempt, next_step, ids)

@@ -37,6 +37,7 @@ from babyapi._config import (
     DEFAULT_RETRY_BASE_DELAY_S,
     DEFAULT_RETRY_BUDGET,
     DEFAULT_TIMEOUT_S,
+    BaseURL,
     ClientConfig,
     build_config,
     refuse_unknown_settings,
@@ -56,6 +57,8 @@ from babyapi._pool_guard import inside_pool
 from babyapi._request import Call
 from babyapi._request_api import AsyncRequestAPI
 from babyapi._requester import AsyncRequests, Requests
+from babyapi._route import Route
+from babyapi._servers import ServerSet, ServerStatus
 from babyapi._streaming import EventReader
 from babyapi._surface import AsyncSurface, SyncSurface
 from babyapi._transports import (
@@ -97,6 +100,11 @@ GivenT = TypeVar("GivenT")
 AsyncHttpClient = Union[httpx.AsyncClient, "aiohttp.ClientSession"]
 
 
+def _server_set(config: ClientConfig) -> Optional[ServerSet]:
+    """The running record of a client's servers; None for a client of one server."""
+    return ServerSet(config.servers) if config.servers else None
+
+
 def _ledger(config: ClientConfig) -> Optional[RetryLedger]:
     """The retry budget's running count, shared by a client and its with_options copies."""
     return None if config.retry_budget is None else RetryLedger(config.retry_budget)
@@ -108,7 +116,7 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
     def __init__(
         self,
         api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
+        base_url: Optional[BaseURL] = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
         retry_base_delay_s: float = DEFAULT_RETRY_BASE_DELAY_S,
@@ -163,6 +171,8 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
         self._config = config
         # A fresh count in a new process too: the window describes calls made here.
         self._retry_ledger = _ledger(config)
+        # Health and load of several servers, shared by copies; fresh in a new process too.
+        self._servers = _server_set(config)
         self._pool: Pool[HttpT] = Pool(
             self._factory(),
             http_client,
@@ -216,6 +226,17 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
         return self._config.default_model
 
     @property
+    def servers(self) -> tuple[ServerStatus, ...]:
+        """Each server's state now: healthy, cooling or probing, requests in flight, failures.
+
+        A client of one server tracks nothing (it behaves as it always has): its one server
+        is reported healthy, with zero counts.
+        """
+        if self._servers is None:
+            return (ServerStatus(self._config.base_url, 1.0, "healthy", 0.0, 0, 0, 0, 0, ()),)
+        return self._servers.statuses(self._clocks.monotonic())
+
+    @property
     def timeout_s(self) -> float:
         return self._config.timeout_s
 
@@ -245,7 +266,9 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
         return self._pool.shut() if self._owns_pool else None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, default_model={self.default_model!r})"
+        servers = self._config.servers
+        where = [server.url for server in servers] if servers else self.base_url
+        return f"{type(self).__name__}(base_url={where!r}, default_model={self.default_model!r})"
 
     def with_options(self: SelfT, **changes: Any) -> SelfT:
         """A copy with some settings changed that shares this client's connection pool."""
@@ -255,6 +278,8 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
         clone._config = self._config.with_changes(**changes)
         if clone._config.retry_budget != self._config.retry_budget:
             clone._retry_ledger = _ledger(clone._config)
+        if clone._config.servers != self._config.servers:
+            clone._servers = _server_set(clone._config)
         clone._owns_pool = False
         clone._attach_resources()
         return clone
@@ -264,6 +289,8 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
 
     def _plan(self, lay_out: Callable[..., Plan], call: Call) -> Plan:
         """The attempts of ``call``, as ``json_plan`` or ``stream_plan`` lays them out."""
+        if self._servers is not None:
+            call.route = Route(self._servers, call)
         return lay_out(
             call,
             self._http.build_request,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, NamedTuple, Optional
+from typing import Any, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from babyapi._budget import RetryBudget
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._observe import Observer
+from babyapi._servers import Server
 from babyapi._validation import (
     check_api_key,
     check_flag,
@@ -18,7 +19,10 @@ from babyapi._validation import (
     check_text,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "ClientConfig", "build_config"]
+__all__ = ["DEFAULT_BASE_URL", "BaseURL", "ClientConfig", "build_config"]
+
+#: What ``base_url=`` takes: one URL, or several servers (URLs or ``Server``s).
+BaseURL = Union[str, Server, Sequence[Union[str, Server]]]
 
 DEFAULT_BASE_URL = "https://api.babyapi.org"
 DEFAULT_TIMEOUT_S = 60.0
@@ -53,11 +57,14 @@ class ClientConfig(NamedTuple):
     default_rerank_model: Optional[str] = None
     retry_budget: Optional[RetryBudget] = DEFAULT_RETRY_BUDGET
     observers: tuple[Observer, ...] = ()
+    #: Two servers or more (``base_url`` is the first); empty for a client of one server.
+    servers: tuple[Server, ...] = ()
 
     def __repr__(self) -> str:
         # Neither the key nor header values (which may carry credentials) are shown.
+        where = f"servers={list(self.servers)!r}" if self.servers else f"base_url={self.base_url!r}"
         return (
-            f"ClientConfig(base_url={self.base_url!r}, timeout_s={self.timeout_s!r}, "
+            f"ClientConfig({where}, timeout_s={self.timeout_s!r}, "
             f"max_retries={self.max_retries!r}, retry_base_delay_s={self.retry_base_delay_s!r}, "
             f"default_model={self.default_model!r}, deadline_s={self.deadline_s!r}, "
             f"retry_read_timeouts={self.retry_read_timeouts!r}, "
@@ -75,7 +82,7 @@ class ClientConfig(NamedTuple):
         """A copy with some settings changed, validated like the constructor's."""
         merged = {
             "api_key": self.api_key,
-            "base_url": self.base_url,
+            "base_url": self.servers or self.base_url,
             "timeout_s": self.timeout_s,
             "max_retries": self.max_retries,
             "retry_base_delay_s": self.retry_base_delay_s,
@@ -101,7 +108,7 @@ def _frozen(*fields: Any) -> ClientConfig:
 def build_config(
     *,
     api_key: Optional[str],
-    base_url: Optional[str],
+    base_url: Optional[BaseURL],
     timeout_s: float,
     max_retries: int,
     retry_base_delay_s: float,
@@ -121,7 +128,8 @@ def build_config(
         "BABYAPI_API_KEY",
         "INVALID_OPTIONS",
     )
-    url = _non_blank(base_url, "base_url") or environ.get("BABYAPI_BASE_URL") or DEFAULT_BASE_URL
+    given = _given_base_url(base_url)
+    url = given if given is not None else _env_base_url(environ.get("BABYAPI_BASE_URL"))
     model = _model_setting(default_model, "default_model", environ)
     return ClientConfig(
         **_validated(
@@ -144,6 +152,21 @@ def build_config(
             observers=observers,
         )
     )
+
+
+def _given_base_url(value: Any) -> Any:
+    """``base_url`` as passed (blank text counts as absent: the environment then decides)."""
+    if isinstance(value, str):
+        return _non_blank(value, "base_url")
+    return value
+
+
+def _env_base_url(value: Optional[str]) -> BaseURL:
+    """BABYAPI_BASE_URL: one URL, or several separated by commas or spaces."""
+    urls = (value or "").replace(",", " ").split()
+    if not urls:
+        return DEFAULT_BASE_URL
+    return urls[0] if len(urls) == 1 else urls
 
 
 def _model_setting(value: Any, name: str, environ: Mapping[str, str]) -> Optional[str]:
@@ -220,9 +243,16 @@ def _validated(**settings: Any) -> dict[str, Any]:
             f"retry_base_delay_s must be a number of seconds >= 0, got {delay!r}.",
             code="INVALID_OPTIONS",
         )
+    servers = _check_servers(settings["base_url"])
+    api_key = check_api_key(settings["api_key"], "api_key", "INVALID_OPTIONS")
+    if len(servers) == 1:
+        api_key = servers[0].api_key or api_key
+    elif api_key is None and all(server.api_key for server in servers):
+        # Each server sends its own key; the client's only stands in where one has none.
+        api_key = servers[0].api_key
     return {
-        "api_key": check_api_key(settings["api_key"], "api_key", "INVALID_OPTIONS"),
-        "base_url": _check_base_url(settings["base_url"]),
+        "api_key": api_key,
+        "base_url": servers[0].url,
         "timeout_s": timeout_s,
         "max_retries": check_max_retries(settings["max_retries"]),
         "retry_base_delay_s": float(delay),
@@ -238,7 +268,40 @@ def _validated(**settings: Any) -> dict[str, Any]:
         "default_rerank_model": settings["default_rerank_model"],
         "retry_budget": _check_budget(settings["retry_budget"]),
         "observers": _check_observers(settings["observers"]),
+        "servers": servers if len(servers) > 1 else (),
     }
+
+
+def _check_servers(value: Any) -> tuple[Server, ...]:
+    """The servers ``base_url`` names (one, or several)."""
+    if isinstance(value, str):
+        return (Server(value),)
+    items: list[Any] = [value] if isinstance(value, Server) else _as_list(value)
+    servers = tuple(item if isinstance(item, Server) else Server(item) for item in items)
+    if not servers:
+        raise InvalidArgumentError(
+            "base_url is an empty list; pass one URL, or a list of the servers to use.",
+            code="INVALID_OPTIONS",
+        )
+    urls = [server.url for server in servers]
+    twice = sorted({url for url in urls if urls.count(url) > 1})
+    if twice:
+        raise InvalidArgumentError(
+            f"base_url lists {', '.join(twice)} more than once; list each server once "
+            "(Server(url, weight=2.0) sends one server more of the work).",
+            code="INVALID_OPTIONS",
+        )
+    return servers
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return list(value)  # pyright: ignore[reportUnknownArgumentType]
+    raise InvalidArgumentTypeError(
+        "base_url must be a URL such as 'https://api.babyapi.org', or a list of them (or of "
+        f"babyapi.Server(url, weight=..., api_key=...)), got {type(value).__name__}.",
+        code="INVALID_OPTIONS",
+    )
 
 
 def _check_budget(value: Any) -> Optional[RetryBudget]:
@@ -272,26 +335,3 @@ def _check_observers(value: Any) -> tuple[Observer, ...]:
 
 def _non_blank(value: Any, name: str) -> Optional[str]:
     return check_text(value, name, "INVALID_OPTIONS", f"pass {name} as a string.")
-
-
-def _check_base_url(value: Any) -> str:
-    if not isinstance(value, str):
-        raise InvalidArgumentTypeError(
-            f"base_url must be a string such as 'https://api.babyapi.org', got {type(value).__name__}.",
-            code="INVALID_OPTIONS",
-        )
-    url = value.strip().rstrip("/")
-    scheme, sep, rest = url.partition("://")
-    if (
-        not sep
-        or scheme.lower() not in ("http", "https")
-        or not rest
-        or any(c.isspace() for c in rest)
-    ):
-        raise InvalidArgumentError(
-            f"base_url {value!r} is not an http(s) URL; pass something like "
-            "'https://api.babyapi.org' or 'http://127.0.0.1:8000'.",
-            code="INVALID_OPTIONS",
-        )
-    # OpenAI SDK users habitually include /v1; the SDK's paths already carry it.
-    return url[: -len("/v1")] if url.endswith("/v1") else url

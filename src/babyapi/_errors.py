@@ -94,6 +94,8 @@ class BabyAPIError(Exception):
 
     #: How many requests the call sent before giving up (``None`` when none was sent).
     attempts: Optional[int] = None
+    #: For a client of several servers: the base URL of the server the last attempt went to.
+    server: Optional[str] = None
     #: For a stream that failed midway: the answer accumulated so far, shaped like ``final()``.
     partial: Optional[dict[str, Any]] = None
     #: The underlying exception (an httpx or json error), if any.

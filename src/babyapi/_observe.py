@@ -53,6 +53,9 @@ class CallWatch:
         """An attempt is about to be sent; headers returned go with it (the caller's own win)."""
         return None
 
+    def routed(self, url: httpx.URL) -> None:
+        """The next attempt goes to ``url`` (clients of several servers only; before ``sending``)."""
+
     def attempt_ended(self, retries: int, outcome: Outcome, decision: Optional[Decision]) -> None:
         """An attempt got a response or a transport error; ``decision`` is None on success."""
 
@@ -149,6 +152,13 @@ class Watch:
             except Exception:
                 _report(observer, "sending")
         return headers
+
+    def routed(self, url: httpx.URL) -> None:
+        for observer, watch in self._watches:
+            try:
+                watch.routed(url)
+            except Exception:
+                _report(observer, "routed")
 
     def attempt_ended(self, retries: int, outcome: Outcome, decision: Optional[Decision]) -> None:
         for observer, watch in self._watches:

@@ -198,8 +198,11 @@ def resolve_settings(
     return CallSettings(
         api_key=api_key,
         timeout_s=opts.timeout_s if (stream or opts.timeout_s is not None) else config.timeout_s,
-        # Streams are never retried: a replay could duplicate text the user already saw.
-        max_retries=0 if stream else _pick(opts.max_retries, config.max_retries),
+        # Streams are never retried: a replay could duplicate text the user already saw. Over
+        # several servers one fails over before its response arrives (see _route), never after.
+        max_retries=0
+        if stream and not config.servers
+        else _pick(opts.max_retries, config.max_retries),
         headers=headers,
         deadline_s=_pick(opts.deadline_s, config.deadline_s),
         stream_idle_timeout_s=opts.stream_idle_timeout_s,

@@ -6,7 +6,7 @@ import functools
 import json
 import math
 import os
-from typing import Any, Callable, Mapping, Optional, Sequence, cast
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, cast
 
 import httpx
 
@@ -19,6 +19,9 @@ from babyapi._openai_names import refuse_call_settings
 from babyapi._options import CallSettings, RequestOptionsLike, resolve_settings
 from babyapi._validation import check_headers, check_query
 from babyapi._version import __version__
+
+if TYPE_CHECKING:
+    from babyapi._route import Route
 
 __all__ = [
     "INFER_PATH",
@@ -49,6 +52,8 @@ class Call:
         "observers",
         "path",
         "request_id",
+        "route",
+        "server_key",
         "settings",
         "stream",
         "url",
@@ -88,6 +93,10 @@ class Call:
         self.observers = observers
         # Set by the plan when an observer watches this call.
         self.watch: Optional[Watch] = None
+        # Set by a client of several servers: where each attempt goes (see ``_route``).
+        self.route: Optional[Route] = None
+        # The API key of the server the attempt goes to, when it has its own.
+        self.server_key: Optional[str] = None
 
     def request(
         self,
@@ -104,7 +113,7 @@ class Call:
         headers = dict(self.settings.headers)
         if observed:
             headers = {**observed, **headers}
-        headers["authorization"] = f"Bearer {self.settings.api_key}"
+        headers["authorization"] = f"Bearer {self.api_key}"
         headers["accept"] = "text/event-stream" if self.stream else "application/json"
         headers.setdefault("user-agent", USER_AGENT)
         headers["x-request-id"] = self.request_id
@@ -116,6 +125,15 @@ class Call:
         self.attempt_time_left_s = time_left_s
         timeout = self._timeout(time_left_s)
         return build(self.method, self.url, content=self.content, headers=headers, timeout=timeout)
+
+    @property
+    def api_key(self) -> str:
+        """The key this attempt sends: its server's own, else the call's."""
+        return self.server_key or self.settings.api_key
+
+    def wait_bound_s(self) -> float:
+        """How long a call without a deadline may wait for a server to come back: its timeout."""
+        return self.settings.timeout_s or self.connect_timeout_s
 
     def _read_bound(self) -> Optional[float]:
         """Each wait for data: timeout_s, tightened by stream_idle_timeout_s so silence cannot last."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple, Optional, cast
 
+import httpx
+
 from babyapi._observe import Answer, CallInfo, CallWatch, Observer, Outcome
 
 if TYPE_CHECKING:
@@ -75,15 +77,25 @@ class UsageTracker(Observer):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._models: dict[str, ModelUsage] = {}
+        self._servers: dict[str, ModelUsage] = {}
 
     def watch(self, call: CallInfo) -> Optional[CallWatch]:
         model = call.model
-        return _UsageWatch(self, model) if model is not None else None
+        return _UsageWatch(self, model, server_of(call.url)) if model is not None else None
 
     def by_model(self) -> dict[str, ModelUsage]:
         """A snapshot: model name -> its sums."""
         with self._lock:
             return dict(self._models)
+
+    def by_server(self) -> dict[str, ModelUsage]:
+        """A snapshot: server (``scheme://host:port``) -> its sums, for a client of several servers.
+
+        A call counts for the server its last attempt went to (the one that answered, or the
+        last one tried); its retries count there too, wherever they were sent.
+        """
+        with self._lock:
+            return dict(self._servers)
 
     def total(self) -> ModelUsage:
         """The sums over all models."""
@@ -93,31 +105,45 @@ class UsageTracker(Observer):
         """Start counting from zero."""
         with self._lock:
             self._models.clear()
+            self._servers.clear()
 
-    def add(self, model: str, usage: ModelUsage) -> None:
-        """Add one call's figures to a model's sums."""
+    def add(self, model: str, usage: ModelUsage, server: Optional[str] = None) -> None:
+        """Add one call's figures to a model's sums (and its server's, when given)."""
         with self._lock:
             self._models[model] = self._models.get(model, ModelUsage()) + usage
+            if server is not None:
+                self._servers[server] = self._servers.get(server, ModelUsage()) + usage
 
     def __repr__(self) -> str:
         return f"UsageTracker({self.total()})"
 
     def __getstate__(self) -> dict[str, Any]:
         # A pickled client takes a copy along: counts made in another process stay there.
-        return {"models": self.by_model()}
+        return {"models": self.by_model(), "servers": self.by_server()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._lock = threading.Lock()
         self._models = dict(state["models"])
+        self._servers = dict(state.get("servers", {}))
+
+
+def server_of(url: httpx.URL) -> str:
+    """The server a URL points at, as ``scheme://host:port``."""
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return f"{url.scheme}://{url.host}:{port}"
 
 
 class _UsageWatch(CallWatch):
-    __slots__ = ("_model", "_retries", "_tracker")
+    __slots__ = ("_model", "_retries", "_server", "_tracker")
 
-    def __init__(self, tracker: UsageTracker, model: str) -> None:
+    def __init__(self, tracker: UsageTracker, model: str, server: str) -> None:
         self._tracker = tracker
         self._model = model
+        self._server = server
         self._retries = 0
+
+    def routed(self, url: httpx.URL) -> None:
+        self._server = server_of(url)
 
     def attempt_ended(self, retries: int, outcome: Outcome, decision: Optional[Decision]) -> None:
         if decision is not None and decision.retry:
@@ -152,4 +178,5 @@ class _UsageWatch(CallWatch):
                 total_tokens=tokens.total if tokens else 0,
                 calls_without_usage=int(answered and tokens is None),
             ),
+            self._server,
         )

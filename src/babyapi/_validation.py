@@ -10,6 +10,7 @@ from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 
 __all__ = [
     "check_api_key",
+    "check_base_url",
     "check_flag",
     "check_headers",
     "check_max_retries",
@@ -168,3 +169,27 @@ def check_text(value: Any, name: str, code: str, hint: str) -> Optional[str]:
             f"{name} must be a string, got {type(value).__name__}; {hint}", code=code
         )
     return value if value.strip() else None
+
+
+def check_base_url(value: Any) -> str:
+    """An http(s) URL without a trailing slash or /v1 (``INVALID_OPTIONS``)."""
+    if not isinstance(value, str):
+        raise InvalidArgumentTypeError(
+            f"base_url must be a string such as 'https://api.babyapi.org', got {type(value).__name__}.",
+            code="INVALID_OPTIONS",
+        )
+    url = value.strip().rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    if (
+        not sep
+        or scheme.lower() not in ("http", "https")
+        or not rest
+        or any(c.isspace() for c in rest)
+    ):
+        raise InvalidArgumentError(
+            f"base_url {value!r} is not an http(s) URL; pass something like "
+            "'https://api.babyapi.org' or 'http://127.0.0.1:8000'.",
+            code="INVALID_OPTIONS",
+        )
+    # OpenAI SDK users habitually include /v1; the SDK's paths already carry it.
+    return url[: -len("/v1")] if url.endswith("/v1") else url

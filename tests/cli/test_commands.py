@@ -193,3 +193,18 @@ def test_an_answer_cut_at_the_default_length_says_so(cli: CLI) -> None:
     assert "--max-tokens" in cut.stderr  # the local server, like vLLM, stops at 16 tokens
     chosen = cli.run("complete", "-m", "mistral", "--max-tokens", "4", "Once upon a time")
     assert chosen.returncode == 0 and chosen.stderr == ""
+
+
+def test_base_url_given_twice_spreads_calls_and_fails_over(cli: CLI, offline_cli: CLI) -> None:
+    dead = offline_cli.base_url
+    assert dead is not None and cli.base_url is not None
+    for _ in range(3):
+        result = cli.run(
+            "--base-url", dead, "--base-url", cli.base_url, "chat", "--json", "-m", GEN, "Hi"
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["choices"][0]["message"]["content"]
+    together = f"{dead},{cli.base_url}"
+    result = cli.run("models", env=cli.env(BABYAPI_BASE_URL=together))
+    assert result.returncode == 0, result.stderr
+    assert "mistral" in result.stdout.split()

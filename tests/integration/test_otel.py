@@ -653,3 +653,24 @@ def test_each_attempt_is_the_current_span_while_it_is_sent(driver: Driver, otel:
     assert seen == [a.context.span_id for a in otel.attempts()]  # one per attempt, in order
     assert len(seen) == 2
     assert after is parent  # the call left the caller's span current
+
+
+def test_over_several_servers_each_attempt_names_its_own(driver: Driver, otel: Otel) -> None:
+    with ScriptedServer() as good:
+        good.script(OK)
+        driver.server.script(Reply.json({"error": {"message": "busy"}}, status=503))
+        # The drivers' constant randomness picks the second server first: the failing one.
+        client = instrument(
+            driver.make(base_url=[good.base_url, driver.server.base_url]),
+            tracer_provider=otel.tracer_provider,
+            meter_provider=otel.meter_provider,
+        )
+        driver.call(chat, client)
+    first, second = sorted(otel.attempts(), key=lambda span: span.start_time or 0)
+    assert (first.attributes or {})["server.port"] == driver.server.port
+    assert (first.attributes or {})["http.response.status_code"] == 503
+    assert (second.attributes or {})["server.port"] == good.port
+    assert (second.attributes or {})["url.full"] == good.url("/v1/chat/completions")
+    assert (otel.call_span().attributes or {})["server.address"] == "127.0.0.1"
+    (duration,) = otel.points("gen_ai.client.operation.duration")
+    assert duration.attributes["server.port"] == good.port  # the server that answered

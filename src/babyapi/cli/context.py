@@ -66,8 +66,9 @@ class Context:
             kwargs: Dict[str, Any] = {}
             if self.option("api_key") is not None:
                 kwargs["api_key"] = self.option("api_key")
-            if self.option("base_url") is not None:
-                kwargs["base_url"] = self.option("base_url")
+            urls = self.option("base_url")
+            if urls:
+                kwargs["base_url"] = urls[0] if len(urls) == 1 else urls
             if self.option("timeout") is not None:
                 kwargs["timeout_s"] = self.option("timeout")
             if self.option("max_retries") is not None:
@@ -84,8 +85,8 @@ class Context:
 
     def base_url(self) -> str:
         """The server URL the command talks to, for error messages."""
-        url = self.option("base_url") or os.environ.get("BABYAPI_BASE_URL")
-        return str(url or "https://api.babyapi.org").rstrip("/")
+        urls = self.option("base_url") or [os.environ.get("BABYAPI_BASE_URL") or ""]
+        return ", ".join(u.rstrip("/") for u in urls if u) or "https://api.babyapi.org"
 
     def stream_options(self) -> Dict[str, Any]:
         """Streams have no timeout unless --timeout bounds each wait for data.

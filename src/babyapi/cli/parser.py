@@ -14,7 +14,8 @@ Chat, infer, embed and rerank with BabyAPI or any OpenAI-compatible server
 EPILOG = """\
 environment:
   BABYAPI_API_KEY        API key (else BABY_API_KEY); --api-key wins
-  BABYAPI_BASE_URL       server URL (default https://api.babyapi.org); --base-url wins
+  BABYAPI_BASE_URL       server URL (default https://api.babyapi.org), or several separated
+                         by commas; --base-url wins
   BABYAPI_DEFAULT_MODEL  model for chat, infer and complete when -m is not
                          given; without either, the first model the server
                          lists is used (embed and rerank: the first listed
@@ -95,7 +96,13 @@ def _common_options() -> argparse.ArgumentParser:
     # SUPPRESS keeps a subcommand from overwriting a value given before its name.
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     group = common.add_argument_group("connection and output")
-    group.add_argument("--base-url", metavar="URL", help="server URL (env BABYAPI_BASE_URL)")
+    group.add_argument(
+        "--base-url",
+        dest="base_url",
+        metavar="URL",
+        action="append",
+        help="server URL (env BABYAPI_BASE_URL); repeat it to spread calls over several servers",
+    )
     group.add_argument(
         "--api-key", metavar="KEY", help="API key (env BABYAPI_API_KEY; prefer the environment)"
     )

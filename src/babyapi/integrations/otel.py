@@ -222,6 +222,7 @@ class _CallSpan(CallWatch):
         "_span",
         "_started",
         "_tools",
+        "_url",
     )
 
     def __init__(self, settings: GenAITelemetry, tools: _Instruments, call: CallInfo) -> None:
@@ -253,12 +254,19 @@ class _CallSpan(CallWatch):
         # instrumentation makes are its children; the token undoes that when the attempt ends.
         self._current: Optional[Token[Context]] = None
         self._started = time.perf_counter()
+        self._url = url
+
+    def routed(self, url: httpx.URL) -> None:
+        # A client of several servers: this attempt, and the call's figures, name its server.
+        self._url = url
+        self._attributes["server.address"] = url.host
+        self._attributes["server.port"] = url.port or (443 if url.scheme == "https" else 80)
 
     def sending(self, retries: int) -> Optional[Mapping[str, str]]:
         call = self._call
         attributes: dict[str, AttributeValue] = {
             "http.request.method": call.method,
-            "url.full": _without_credentials(call.url),
+            "url.full": _without_credentials(self._url),
             "server.address": self._attributes["server.address"],
             "server.port": self._attributes["server.port"],
         }
