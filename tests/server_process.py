@@ -44,9 +44,13 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ServerProcess:
-        """Start the server and wait until it accepts connections."""
-        self.port = _free_port()
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115  # lives until close()
+        """Start the server and wait until it accepts connections.
+
+        Started again after ``stop()`` or ``kill()``, it comes back on the same port.
+        """
+        self.port = self.port or _free_port()
+        if self._log is None:
+            self._log = tempfile.TemporaryFile()  # noqa: SIM115  # lives until close()
         env = {**os.environ, "BABYAPI_SERVER_API_KEY": self.api_key}
         command = [sys.executable, "-m", "babyapi.server", "--port", str(self.port)]
         self.process = subprocess.Popen(
@@ -98,6 +102,13 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL): no goodbye to open connections."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(10)
 
     def close(self) -> None:
         """Stop the server and drop its captured output."""

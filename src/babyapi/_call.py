@@ -222,7 +222,7 @@ def response_plan(
             raise _deadline_error(call, retries if route is None else route.sent)
         if route is not None:
             # Waits for a server only while the deadline leaves time for an attempt.
-            yield from _to_server(call, route, clocks)
+            yield from _to_server(call, route, build, clocks)
             time_left = None if deadline_at is None else deadline_at - clocks.monotonic()
         observed = None if call.watch is None else call.watch.sending(retries)
         request = call.request(build, retries, time_left, observed)
@@ -254,8 +254,12 @@ def response_plan(
         retries += not spared
 
 
-def _to_server(call: Call, route: Route, clocks: Clocks) -> Plan:
+def _to_server(call: Call, route: Route, build: BuildRequest, clocks: Clocks) -> Plan:
     """Point the call at a server, waiting while every one is cooling down (within bounds)."""
+    listing = route.listing(build, clocks.monotonic())
+    if listing is not None:
+        # A server skipped for this call's model may list it by now: read its list first.
+        route.listed((yield Send(listing, False)))
     while True:
         wait = route.next(clocks.monotonic(), clocks.random)
         if wait is None:

@@ -9,12 +9,12 @@ key, same request id) sent at once to a server the call has not tried, inside th
 from __future__ import annotations
 
 import functools
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union, cast
 
 import httpx
 
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
-from babyapi._request import Call
+from babyapi._request import BuildRequest, Call
 from babyapi._retry import Decision, retry_after_s
 from babyapi._servers import ServerSet, Slot, Verdict, model_not_found, verdict_of
 
@@ -22,6 +22,9 @@ __all__ = ["Route"]
 
 Outcome = Union[httpx.Response, BaseException, None]
 
+MODELS_PATH = "/v1/models"
+# A model listing is small and quick; one that is slow is not worth holding a call for.
+_LISTING_TIMEOUT = httpx.Timeout(5.0)
 # Refusals that say nothing against another server: the wait one asked for, or no time for it.
 _WAIT_REFUSALS = ("server asked to wait", "deadline would pass during the wait")
 
@@ -32,6 +35,7 @@ class Route:
     __slots__ = (
         "_call",
         "_last",
+        "_listing",
         "_servers",
         "_slot",
         "_tried",
@@ -49,6 +53,7 @@ class Route:
         self._slot: Optional[Slot] = None
         self._tried: set[int] = set()
         self._last: Optional[int] = None
+        self._listing: Optional[int] = None
         #: When the call's deadline passes, and when waiting for a cooling server stops: the
         #: deadline, else the call's timeout (both on the shell's monotonic clock).
         self.deadline_at: Optional[float] = None
@@ -81,6 +86,33 @@ class Route:
         call.url = _server_url(choice.server.url, call.path, call.url.query)
         call.server_key = choice.server.api_key
         return None
+
+    def listing(self, build: BuildRequest, now: float) -> Optional[httpx.Request]:
+        """A ``GET /v1/models`` to a server that said 404 for this call's model a while ago."""
+        index = self._servers.listing_due(self.model, now)
+        if index is None:
+            return None
+        server = self._servers.servers[index]
+        self._listing = index
+        headers = {"authorization": f"Bearer {server.api_key or self._call.settings.api_key}"}
+        return build(
+            "GET", _endpoint(server.url, MODELS_PATH), headers=headers, timeout=_LISTING_TIMEOUT
+        )
+
+    def listed(self, outcome: Outcome) -> None:
+        """What the listing said: the models it names are asked of that server again."""
+        index, self._listing = self._listing, None
+        if index is None or not isinstance(outcome, httpx.Response) or outcome.status_code != 200:
+            return
+        try:
+            data: Any = outcome.json().get("data")
+            items: list[Any] = list(data)
+        except (ValueError, AttributeError, TypeError):
+            return  # a listing we cannot read changes nothing: the model stays skipped
+        ids: list[object] = [
+            cast("dict[str, object]", item).get("id") for item in items if isinstance(item, dict)
+        ]
+        self._servers.listed(index, [i for i in ids if isinstance(i, str)])
 
     def release(self) -> None:
         """The attempt was abandoned (cancelled, closed): its slot goes back with no verdict."""

@@ -165,7 +165,8 @@ class ServerStatus(NamedTuple):
     weight: float
     #: "healthy", "cooling" (resting; no attempt goes there) or "probing" (one attempt tries it).
     state: str
-    #: Seconds until the cooldown ends (0.0 unless cooling).
+    #: Seconds until the cooldown ends; 0.0 when healthy, or cooling with the next attempt
+    #: there to be its probe.
     cooling_for_s: float
     in_flight: int
     #: Failures (the health kind) in the last minute.
@@ -386,8 +387,8 @@ class ServerSet:
     def _status(self, state: _State, now: float) -> ServerStatus:
         if state.probing:
             name = "probing"
-        elif state.until > now:
-            name = "cooling"
+        elif state.until:
+            name = "cooling"  # until its probe succeeds, even once the cooldown has run out
         else:
             name = "healthy"
         return ServerStatus(

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -61,6 +63,7 @@ def test_errors_and_retries_example(server_env: dict[str, str]) -> None:
     assert "timeout: TIMEOUT" in out
 
 
+@pytest.mark.timeout(240)  # every example in turn, each its own interpreter (and servers)
 def test_demo_runs_every_example() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BABY")}
     done = subprocess.run(
@@ -170,3 +173,13 @@ def test_responses_example(server_env: dict[str, str]) -> None:
     assert "background: queued -> completed" in out
     assert "run_tools: 2 rounds, continued by previous_response_id" in out
     assert re.search(r"async stream: [1-9]\d* text deltas", out)
+
+
+def test_replicas_example_loses_no_call_to_a_killed_server(server_env: dict[str, str]) -> None:
+    out = run("replicas.py", server_env)
+    assert "none failed" in out
+    after_kill = out.split("Killed the server on port ")[1]
+    killed = after_kill.split(";")[0]
+    # Calls after the kill were answered by the other two; after the restart it answers again.
+    assert f"'{killed}'" not in after_kill.split("\n")[1]
+    assert f"'{killed}'" in out.split("Started it again")[1].split("\n")[1]

@@ -12,7 +12,7 @@ import logging
 import pickle
 import socket
 from collections.abc import Iterator
-from typing import Any, List
+from typing import Any, List, TypedDict
 
 import pytest
 
@@ -253,3 +253,42 @@ def test_the_local_server_answers_over_several_ports() -> None:
             client.close()
         assert all(answer["choices"] for answer in answers)
         assert sum(status.attempts for status in client.servers) == 10
+
+
+def get_weather(city: str) -> dict[str, Any]:
+    """Current weather in a city.
+
+    Args:
+        city: The city to look up.
+    """
+    return {"city": city, "temperature": 21}
+
+
+class City(TypedDict):
+    name: str
+    country: str
+
+
+def test_batch_tools_and_structured_outputs_work_over_several_servers() -> None:
+    with LocalServer(api_key=API_KEY) as one, LocalServer(api_key=API_KEY) as two:
+        client = BabyAPI(api_key=API_KEY, base_url=[one.base_url, dead_url(), two.base_url])
+        try:
+            job = client.batch.chat([f"Name a colour, {i}." for i in range(30)], model="mistral")
+            assert all(item.ok for item in job.results())
+            run = client.chat.completions.run_tools(
+                model="mistral",
+                messages=[{"role": "user", "content": "Use get_weather for Lisbon."}],
+                tools=[get_weather],
+            )
+            assert run.text
+            parsed = client.chat.completions.parse(
+                model="mistral",
+                messages=[{"role": "user", "content": "Tell me about Porto in Portugal."}],
+                response_format=City,
+            ).parsed
+            assert set(parsed) == {"name", "country"}
+        finally:
+            client.close()
+        alive = [s for s in client.servers if s.url != client.servers[1].url]
+        assert all(status.attempts > 0 for status in alive)
+        assert client.servers[1].state == "cooling"

@@ -258,3 +258,38 @@ def test_a_cancelled_attempt_gives_its_slot_back(build: Any) -> None:
     with pytest.raises(KeyboardInterrupt):
         plan.throw(KeyboardInterrupt())
     assert sum(s.in_flight for s in group.statuses(0.0)) == 0
+
+
+def test_a_server_skipped_for_a_model_is_asked_for_its_list_later(build: Any) -> None:
+    missing = status(404, b'{"error": {"message": "The model `m` does not exist.", "code": 404}}')
+    call, group = make_call([A, B])
+    group.lacks_model(0, "m", now=100.0)
+
+    def a_serves_it_now(request: httpx.Request) -> Outcome:
+        if request.method == "GET":
+            return httpx.Response(200, json={"data": [{"id": "m"}, {"id": 7}]}, request=request)
+        return ok(request)
+
+    soon = drive(json_plan, call, build, {"a": [missing], "b": [ok]}, start=110.0)
+    assert soon.hosts == ["b"]  # skipped, and not asked for its list yet
+    later, _ = make_call([A, B])
+    later.route = Route(group, later)
+    run = drive(json_plan, later, build, {"a": [a_serves_it_now], "b": [ok]}, start=131.0)
+    listing = run.sent[0]
+    assert (listing.method, listing.url.path, listing.url.host) == ("GET", "/v1/models", "a")
+    assert listing.headers["authorization"] == f"Bearer {KEY}"
+    assert group.statuses(131.0)[0].missing_models == ()
+    assert run.result is not None
+
+
+def test_an_unreadable_listing_leaves_the_model_skipped(build: Any) -> None:
+    call, group = make_call([A, B])
+    group.lacks_model(0, "m", now=0.0)
+    garbage = status(200, b"<html>not json</html>")
+
+    def a(request: httpx.Request) -> Outcome:
+        return garbage(request) if request.method == "GET" else ok(request)
+
+    run = drive(json_plan, call, build, {"a": [a], "b": [ok]}, start=100.0)
+    assert run.hosts == ["a", "b"]  # the listing, then the call on b
+    assert group.statuses(100.0)[0].missing_models == ("m",)
