@@ -36,6 +36,7 @@ class Route:
         "_call",
         "_last",
         "_listing",
+        "_reading",
         "_servers",
         "_slot",
         "_tried",
@@ -54,6 +55,7 @@ class Route:
         self._tried: set[int] = set()
         self._last: Optional[int] = None
         self._listing: Optional[int] = None
+        self._reading: Optional[Slot] = None
         #: When the call's deadline passes, and when waiting for a cooling server stops: the
         #: deadline, else the call's timeout (both on the shell's monotonic clock).
         self.deadline_at: Optional[float] = None
@@ -138,7 +140,19 @@ class Route:
             and verdict == Verdict.DOWN
             and (slot.probe or never_reached)
         )
-        self._servers.finish(slot, verdict, now, unit_random, asked)
+        # A stream's answer is still coming: it stays in flight there until it ends.
+        hold = (
+            self._call.stream and isinstance(outcome, httpx.Response) and outcome.status_code < 300
+        )
+        if hold:
+            self._reading = slot
+        self._servers.finish(slot, verdict, now, unit_random, asked, hold=hold)
+
+    def stream_ended(self) -> None:
+        """The stream's reader let its response go (read to the end, closed, or failed)."""
+        slot, self._reading = self._reading, None
+        if slot is not None:
+            self._servers.let_go(slot)
 
     def failover(self, outcome: Outcome, decision: Decision, retries: int, now: float) -> Decision:
         """The retry decision, made a failover when another server can take the call now."""

@@ -216,13 +216,14 @@ class _State:
 class Slot:
     """One attempt's claim on a server; ``ServerSet.finish`` gives it back exactly once."""
 
-    __slots__ = ("done", "index", "probe", "server")
+    __slots__ = ("done", "held", "index", "probe", "server")
 
     def __init__(self, index: int, server: Server, probe: bool) -> None:
         self.index = index
         self.server = server
         self.probe = probe
         self.done = False
+        self.held = False  # still in flight after its verdict: a stream being read
 
 
 class ServerSet:
@@ -310,14 +311,20 @@ class ServerSet:
         now: float,
         unit_random: float,
         retry_after_s: Optional[float] = None,
+        *,
+        hold: bool = False,
     ) -> None:
-        """Give the slot back and learn from how its attempt went."""
+        """Learn from how the slot's attempt went, and give the slot back (unless ``hold``:
+        a stream still being read stays in flight until ``let_go``)."""
         with self._lock:
             if slot.done:
                 return
             slot.done = True
             state = self._states[slot.index]
-            state.in_flight -= 1
+            if hold:
+                slot.held = True
+            else:
+                state.in_flight -= 1
             if slot.probe:
                 state.probing = False
             if verdict == Verdict.UP and slot.probe:
@@ -342,6 +349,13 @@ class ServerSet:
         state.trips += 1
         length = self.cooldown.length_s(state.trips, unit_random)
         state.until = max(state.until, now + length)
+
+    def let_go(self, slot: Slot) -> None:
+        """A held slot's stream ended: it is no longer in flight."""
+        with self._lock:
+            if slot.held:
+                slot.held = False
+                self._states[slot.index].in_flight -= 1
 
     def release(self, slot: Slot) -> None:
         """Give a slot back without a verdict (the call was cancelled or abandoned)."""

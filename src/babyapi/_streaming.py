@@ -255,6 +255,13 @@ class EventReader:
         self._tell_end()
 
     def _tell_end(self) -> None:
+        route = self.call.route
+        if route is not None:
+            # Over several servers, the stream is no longer in flight on its server.
+            route.stream_ended()
+        self._tell_observers()
+
+    def _tell_observers(self) -> None:
         watch = self._watch
         if watch is None:
             return

@@ -122,7 +122,9 @@ def sleep_until(timeline: Timeline, at: float) -> None:
     time.sleep(max(0.0, at - timeline.now()))
 
 
-def run_async(urls: List[str], timeline: Timeline, calls: int, rate: float, **settings: Any) -> None:
+def run_async(
+    urls: List[str], timeline: Timeline, calls: int, rate: float, **settings: Any
+) -> None:
     async def main() -> None:
         hooks = {"request": [timeline.on_request_async]}
         async with httpx.AsyncClient(event_hooks=hooks, timeout=60.0) as http:
@@ -179,7 +181,10 @@ def run_sync(urls: List[str], timeline: Timeline, calls: int, rate: float, **set
         client.close()
 
 
-RUNNERS: Dict[str, Callable[..., None]] = {"async, 64 tasks": run_async, "sync, 16 threads": run_sync}
+RUNNERS: Dict[str, Callable[..., None]] = {
+    "async, 64 tasks": run_async,
+    "sync, 16 threads": run_sync,
+}
 
 
 @pytest.fixture

@@ -671,6 +671,6 @@ def test_over_several_servers_each_attempt_names_its_own(driver: Driver, otel: O
     assert (first.attributes or {})["http.response.status_code"] == 503
     assert (second.attributes or {})["server.port"] == good.port
     assert (second.attributes or {})["url.full"] == good.url("/v1/chat/completions")
-    assert (otel.call_span().attributes or {})["server.address"] == "127.0.0.1"
+    assert (otel.call_span().attributes or {})["server.port"] == good.port
     (duration,) = otel.points("gen_ai.client.operation.duration")
     assert duration.attributes["server.port"] == good.port  # the server that answered

@@ -292,3 +292,19 @@ def test_batch_tools_and_structured_outputs_work_over_several_servers() -> None:
         alive = [s for s in client.servers if s.url != client.servers[1].url]
         assert all(status.attempts > 0 for status in alive)
         assert client.servers[1].state == "cooling"
+
+
+def test_a_stream_is_in_flight_on_its_server_until_it_ends(second: ScriptedServer) -> None:
+    chunks = [{"choices": [{"delta": {"content": word}}]} for word in ("Hi", " there", "!")]
+    with ScriptedServer() as first:
+        for server in (first, second):
+            server.script(Reply.sse(chunks))
+        with BabyAPI(api_key=API_KEY, base_url=[first.base_url, second.base_url]) as client:
+            stream = client.chat.completions.stream(model="m", messages=MESSAGES)
+            next(iter(stream))
+            assert sum(status.in_flight for status in client.servers) == 1
+            stream.close()
+            assert sum(status.in_flight for status in client.servers) == 0
+            for _ in client.chat.completions.stream(model="m", messages=MESSAGES):
+                pass
+            assert sum(status.in_flight for status in client.servers) == 0

@@ -400,3 +400,13 @@ def test_a_cooldown_never_passes_its_cap_nor_shrinks_as_failures_grow(
     policy = Cooldown(base_s=0.5, max_s=10.0, jitter=0.2)
     assert 0.4 <= policy.length_s(trips, unit) <= 10.0
     assert policy.length_s(trips + 1, unit) >= policy.length_s(trips, unit)
+
+
+def test_a_held_slot_stays_in_flight_until_let_go() -> None:
+    group = servers(A, B)
+    slot = take(group)
+    group.finish(slot, Verdict.UP, 0.0, 0.5, hold=True)
+    assert group.statuses(0.0)[slot.index].in_flight == 1
+    group.let_go(slot)
+    group.let_go(slot)  # twice is harmless
+    assert group.statuses(0.0)[slot.index].in_flight == 0

@@ -261,6 +261,8 @@ class _CallSpan(CallWatch):
         self._url = url
         self._attributes["server.address"] = url.host
         self._attributes["server.port"] = url.port or (443 if url.scheme == "https" else 80)
+        self._span.set_attribute("server.address", url.host)
+        self._span.set_attribute("server.port", self._attributes["server.port"])
 
     def sending(self, retries: int) -> Optional[Mapping[str, str]]:
         call = self._call
