@@ -27,7 +27,8 @@ from run import BenchServer  # pyright: ignore[reportImplicitRelativeImport]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-ARGS = {"chat": ["--n", "2000"], "async": ["--n", "20", "--concurrency", "64"]}
+# Calls per sample (async: batches of 64 calls each).
+CALLS = {"chat": 2000, "async": 20}
 
 
 def export(ref: str, into: Path) -> Path:
@@ -42,11 +43,13 @@ def export(ref: str, into: Path) -> Path:
     return into / "src"
 
 
-def measure(src: Path, scenario: str, port: int) -> float:
+def measure(src: Path, scenario: str, port: int, scale: float) -> float:
     env = {**os.environ, "PYTHONPATH": str(src)}
+    args = ["--n", str(max(1, int(CALLS[scenario] * scale)))]
+    if scenario == "async":
+        args += ["--concurrency", "64"]
     done = subprocess.run(
-        [sys.executable, str(HERE / "clients.py"), "babyapi", scenario, "--port", str(port)]
-        + ARGS[scenario],
+        [sys.executable, str(HERE / "clients.py"), "babyapi", scenario, "--port", str(port)] + args,
         env=env,
         capture_output=True,
         text=True,
@@ -61,6 +64,7 @@ def main() -> int:
     parser.add_argument("--ref", default="main")
     parser.add_argument("--scenarios", default="chat,async")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=1.0, help="scale the calls per sample")
     args = parser.parse_args()
     scenarios = args.scenarios.split(",")
     with tempfile.TemporaryDirectory() as tmp, BenchServer() as server:
@@ -69,7 +73,7 @@ def main() -> int:
         for _ in range(args.rounds):
             for scenario in scenarios:
                 for name, src in sides.items():
-                    samples[scenario][name].append(measure(src, scenario, server.port))
+                    samples[scenario][name].append(measure(src, scenario, server.port, args.scale))
     print(f"| scenario | {args.ref} (CPU us/call) | this tree | this / {args.ref} |")
     print("|---|---|---|---|")
     for scenario in scenarios:

@@ -105,3 +105,19 @@ def test_targets_pass_miss_and_not_measured() -> None:
     assert status["async CPU/call at 256 <= 1.5x raw aiohttp"] == "MISS"
     assert status["async calls/s at 1,024 >= 10x httpx.AsyncClient"] == "n/a"
     assert status["RSS flat in the second half of the calls (<= 1 MB)"] == "MISS"
+
+
+@pytest.mark.timeout(150)
+def test_ab_compares_this_tree_with_a_ref_in_one_run() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "ab.py"), "--ref", "HEAD", "--scenarios", "chat"]
+        + ["--rounds", "1", "--scale", "0.05"],
+        capture_output=True,
+        text=True,
+        timeout=140,
+    )
+    assert done.returncode == 0, done.stderr
+    row = done.stdout.splitlines()[-1].split("|")
+    assert row[1].strip() == "chat"
+    before, after, ratio = (float(cell) for cell in row[2:5])
+    assert before > 0 and after > 0 and ratio == pytest.approx(after / before, rel=0.01)
