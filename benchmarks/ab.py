@@ -49,7 +49,7 @@ def measure(src: Path, scenario: str, port: int, scale: float) -> float:
     if scenario == "async":
         args += ["--concurrency", "64"]
     done = subprocess.run(
-        [sys.executable, str(HERE / "clients.py"), "babyapi", scenario, "--port", str(port)] + args,
+        [sys.executable, str(HERE / "clients.py"), "babyapi", scenario, "--port", str(port), *args],
         env=env,
         capture_output=True,
         text=True,
