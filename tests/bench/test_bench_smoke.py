@@ -110,8 +110,10 @@ def test_targets_pass_miss_and_not_measured() -> None:
 @pytest.mark.timeout(150)
 def test_ab_compares_this_tree_with_a_ref_in_one_run() -> None:
     done = subprocess.run(
-        [sys.executable, str(BENCH_DIR / "ab.py"), "--ref", "HEAD", "--scenarios", "chat"]
-        + ["--rounds", "1", "--scale", "0.05"],
+        [
+            *(sys.executable, str(BENCH_DIR / "ab.py"), "--ref", "HEAD", "--scenarios", "chat"),
+            *("--rounds", "1", "--scale", "0.05"),
+        ],
         capture_output=True,
         text=True,
         timeout=140,
