@@ -11,7 +11,7 @@ from typing import Callable, List, Optional
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from babyapi import BabyAPIError, Server
@@ -357,7 +357,7 @@ Event = st.tuples(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(Event, max_size=60), st.integers(2, 4))
 def test_any_sequence_keeps_the_books_straight(events: List[tuple], size: int) -> None:
     policy = Cooldown(base_s=0.5, max_s=8.0, jitter=0.2)
