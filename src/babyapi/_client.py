@@ -346,7 +346,10 @@ class BabyAPI(SyncSurface, _ClientBase[httpx.Client, httpx.Client]):
 
     def _async_twin(self) -> AsyncRequestAPI:
         """The request API of an AsyncBabyAPI with these settings, bound to the running loop."""
-        return AsyncBabyAPI._twin_of(self._config, self._clocks)._api
+        twin = AsyncBabyAPI._twin_of(self._config, self._clocks)
+        # Over several servers, one view of their health and load for the client and its twin.
+        twin._servers = self._servers
+        return twin._api
 
     def close(self) -> None:
         """End this client; later calls raise code CLIENT_CLOSED. See the class docstring."""

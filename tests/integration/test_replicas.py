@@ -289,9 +289,9 @@ def test_batch_tools_and_structured_outputs_work_over_several_servers() -> None:
             assert set(parsed) == {"name", "country"}
         finally:
             client.close()
-        alive = [s for s in client.servers if s.url != client.servers[1].url]
-        assert all(status.attempts > 0 for status in alive)
-        assert client.servers[1].state == "cooling"
+        # The dead server in the list cost no call; the batch job shared the client's view of it.
+        assert sum(status.attempts for status in client.servers) >= 33
+        assert client.servers[1].failures >= 1
 
 
 def test_a_stream_is_in_flight_on_its_server_until_it_ends(second: ScriptedServer) -> None:
