@@ -232,7 +232,7 @@ class EventReader:
         return self._attach(error)
 
     def _attach(self, error: BabyAPIError) -> BabyAPIError:
-        redact_error(error, self.call.settings.api_key)  # an error frame may quote the key
+        redact_error(error, self.call.api_key)  # an error frame may quote the key
         error.partial = self.accumulated()
         if error.request_id is None:
             error.request_id = self.call.request_id
