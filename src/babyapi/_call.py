@@ -212,7 +212,7 @@ def response_plan(
     call.deadline_at = deadline_at  # a stream's reader keeps to it until the last event
     if ledger is not None:
         ledger.record_call(clocks.monotonic())
-    route = call.route
+    route: Optional[Route] = call.route
     if route is not None:
         route.start(clocks.monotonic(), deadline_at)
     retries = 0
@@ -576,8 +576,9 @@ def _log(call: Call, retries: int, outcome: Outcome, decision: Optional[Decision
         if theirs and theirs != call.request_id:
             ids += f", server request_id={theirs}"
     attempt = f"attempt {retries + 1} of {call.settings.max_retries + 1}"
-    if call.route is not None:
-        attempt += f" on {call.route.server}"
+    route: Optional[Route] = call.route
+    if route is not None:
+        attempt += f" on {route.server}"
     if decision is None:
         next_step = ""
     elif decision.retry and (decision.wait_s or call.route is None):

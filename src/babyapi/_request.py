@@ -6,7 +6,7 @@ import functools
 import json
 import math
 import os
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, cast
+from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 import httpx
 
@@ -19,9 +19,6 @@ from babyapi._openai_names import refuse_call_settings
 from babyapi._options import CallSettings, RequestOptionsLike, resolve_settings
 from babyapi._validation import check_headers, check_query
 from babyapi._version import __version__
-
-if TYPE_CHECKING:
-    from babyapi._route import Route
 
 __all__ = [
     "INFER_PATH",
@@ -93,8 +90,9 @@ class Call:
         self.observers = observers
         # Set by the plan when an observer watches this call.
         self.watch: Optional[Watch] = None
-        # Set by a client of several servers: where each attempt goes (see ``_route``).
-        self.route: Optional[Route] = None
+        # Set by a client of several servers: where each attempt goes, a ``_route.Route``
+        # (typed by its readers: _route sits above this module).
+        self.route: Optional[Any] = None
         # The API key of the server the attempt goes to, when it has its own.
         self.server_key: Optional[str] = None
 

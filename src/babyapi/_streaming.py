@@ -28,6 +28,7 @@ from babyapi._pool_guard import inside_pool, release_outside_pool
 from babyapi._redact import redact_error
 from babyapi._request import Call
 from babyapi._response import error_from_stream_frame, request_id_of
+from babyapi._route import Route
 from babyapi._sse import SSEDecoder, SSEEvent
 
 __all__ = ["AsyncStream", "EventReader", "Stream"]
@@ -255,7 +256,7 @@ class EventReader:
         self._tell_end()
 
     def _tell_end(self) -> None:
-        route = self.call.route
+        route: Optional[Route] = self.call.route
         if route is not None:
             # Over several servers, the stream is no longer in flight on its server.
             route.stream_ended()
