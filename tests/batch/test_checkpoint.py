@@ -94,7 +94,9 @@ def test_killed_with_sigkill_the_rerun_has_every_item_exactly_once(
     indexes = [int(line["index"]) for line in lines]  # type: ignore[call-overload]
     assert sorted(indexes) == list(range(len(TEXTS)))
     with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
-        expected = client.embeddings.create(model=EMBED_MODEL, input=TEXTS[7])
+        expected = client.embeddings.create(
+            model=EMBED_MODEL, input=TEXTS[7], encoding_format="base64"
+        )
     assert (
         next(line for line in lines if line["index"] == 7)["embedding"]
         == expected["data"][0]["embedding"]
@@ -254,7 +256,9 @@ def test_a_line_whose_fingerprint_never_reached_the_index_is_not_trusted(
         items = client.batch.embed(
             changed, model=EMBED_MODEL, checkpoint=path, batch_size=5
         ).results()
-        fresh = client.embeddings.create(model=EMBED_MODEL, input="a different last line")
+        fresh = client.embeddings.create(
+            model=EMBED_MODEL, input="a different last line", encoding_format="base64"
+        )
     assert items[9].result == fresh["data"][0]["embedding"]
     assert [item.resumed for item in items] == [True] * 5 + [False] * 5
     assert sorted(int(line["index"]) for line in _lines(path)) == list(range(10))  # type: ignore[call-overload]

@@ -26,8 +26,13 @@ def test_embeddings_come_back_in_input_order_and_match_single_calls(
     assert all(item.ok for item in items)
     with BabyAPI(api_key="k", base_url=local_server.base_url) as client:
         for index in (0, 17, 299):
-            single = client.embeddings.create(model=EMBED_MODEL, input=TEXTS[index])
+            # The job asks for base64 (float32) on the wire; users get the same floats.
+            single = client.embeddings.create(
+                model=EMBED_MODEL, input=TEXTS[index], encoding_format="base64"
+            )
             assert items[index].result == single["data"][0]["embedding"]
+            floats = client.embeddings.create(model=EMBED_MODEL, input=TEXTS[index])
+            assert items[index].result == pytest.approx(floats["data"][0]["embedding"], rel=1e-6)
     assert summary.total == summary.succeeded == len(TEXTS)
     assert summary.failed == summary.resumed == 0
     assert summary.requests == -(-len(TEXTS) // 16)

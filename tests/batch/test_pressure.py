@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +206,47 @@ def test_items_rejected_alike_among_slow_successes_are_the_items_own(
     assert [item.ok for item in items] == [False] * 3 + [True] * 9
     recorded = sorted(json.loads(line)["index"] for line in path.read_text().splitlines())
     assert recorded == list(range(12))
+
+
+def test_embeddings_go_as_base64_and_arrive_as_floats(scripted_server: ScriptedServer) -> None:
+    def handler(request: Recorded) -> Reply:
+        body = request.json()
+        vectors = [array("f", [0.5, float(i), -1.25]) for i in range(len(body["input"]))]
+        data = [
+            {"index": i, "embedding": base64.b64encode(v.tobytes()).decode()}
+            if body.get("encoding_format") == "base64"
+            else {"index": i, "embedding": v.tolist()}
+            for i, v in enumerate(vectors)
+        ]
+        return Reply.json({"object": "list", "data": data, "model": "m"})
+
+    scripted_server.set_handler(handler)
+    with BabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
+        items = client.batch.embed(["a", "b", "c"], model="m").results()
+        plain = client.batch.embed(["a"], model="m", encoding_format="float").results()
+    assert [item.result for item in items] == [
+        [0.5, 0.0, -1.25],
+        [0.5, 1.0, -1.25],
+        [0.5, 2.0, -1.25],
+    ]
+    assert plain[0].result == [0.5, 0.0, -1.25]
+    sent = [request.json().get("encoding_format") for request in scripted_server.requests]
+    assert sent == ["base64", "float"]
+
+
+def test_a_server_refusing_encoding_format_still_gets_the_job_done(
+    scripted_server: ScriptedServer,
+) -> None:
+    def handler(request: Recorded) -> Reply:
+        if "encoding_format" in request.json():
+            return Reply.api_error(400, "Unrecognized request argument supplied: encoding_format")
+        return _embeddings(request)
+
+    scripted_server.set_handler(handler)
+    with BabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
+        job = client.batch.embed(
+            [f"t{i}" for i in range(40)], model="m", batch_size=8, concurrency=1
+        )
+        items = job.results()
+    assert all(item.ok for item in items) and items[5].result == [2.0, 5.0]
+    assert len(scripted_server.requests) == 40 // 8 + 1  # one refusal, then plain floats

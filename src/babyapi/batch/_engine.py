@@ -192,6 +192,7 @@ class Engine:
         self._out: Optional[MemoryObjectSendStream[list[BatchItem]]] = None
         self._transient_in_a_row = 0
         self._job_wide = JobWide()
+        self._wire = self._kind.wire(settings.params)
         self._abort_after = max(8, 2 * settings.concurrency)
         self.seen = self.succeeded = self.failed = self.resumed = 0
         self.requests = self.retries = 0
@@ -306,6 +307,9 @@ class Engine:
                 self._finish(batch, outcome, None, judged=True)
                 return
             error = outcome
+            if self._wire is not self._settings.params and self._kind.refused(error, self._wire):
+                self._wire = self._settings.params  # the server wants the fields as given
+                continue
             verdict = _verdict(error, self._kind, len(batch))
             if verdict == _Verdict.FATAL:
                 raise error
@@ -336,7 +340,7 @@ class Engine:
         self.requests += 1
         try:
             return await self._kind.call(
-                self._api, [item for _, _, item in batch], self._settings.params
+                self._api, [item for _, _, item in batch], self._wire
             )
         except BabyAPIError as error:
             return error
