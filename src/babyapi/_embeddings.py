@@ -32,10 +32,17 @@ def decode_embeddings(body: BodyT) -> BodyT:
     return body
 
 
+def _strict_b64decode(text: str) -> bytes:
+    if sys.version_info >= (3, 11):
+        # A third of b64decode(validate=True)'s cost, which checks the alphabet with a regex.
+        return binascii.a2b_base64(text, strict_mode=True)
+    return base64.b64decode(text, validate=True)
+
+
 def decode_vector(text: str, index: object) -> list[float]:
     """One base64 embedding as floats; ``index`` names it in the error."""
     try:
-        raw = base64.b64decode(text, validate=True)
+        raw = _strict_b64decode(text)
     except (binascii.Error, ValueError) as exc:
         raise _bad(index, f"is not valid base64 ({exc})") from None
     if len(raw) % 4:

@@ -107,12 +107,12 @@ def _vectors(answer: Mapping[str, Any], count: int) -> list[Any]:
     entries = cast("list[object]", data) if isinstance(data, list) else []
     vectors: list[Any] = [None] * count
     for position, entry in enumerate(entries):
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, dict):
             raise malformed(
                 f"the server's embeddings answer has a {type(entry).__name__} at data[{position}] "
                 "where an object with an 'embedding' was expected."
             )
-        fields = cast("Mapping[str, Any]", entry)
+        fields = cast("dict[str, Any]", entry)
         index = fields.get("index", position)
         vector = fields.get("embedding")
         if isinstance(vector, str):

@@ -31,7 +31,12 @@ class AdaptiveLimit:
         # Slots are taken by the dispatching task and given back by the request's own task.
         self.started += 1
         sequence = self.started
-        await self._tokens.acquire_on_behalf_of(sequence)
+        try:
+            # anyio's acquire yields to the loop twice even when a slot is free: a request's worth
+            # of loop turns on a short chat job.
+            self._tokens.acquire_on_behalf_of_nowait(sequence)
+        except anyio.WouldBlock:
+            await self._tokens.acquire_on_behalf_of(sequence)
         return sequence
 
     def release(self, sequence: int) -> None:

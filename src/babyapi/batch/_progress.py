@@ -74,6 +74,11 @@ class ProgressReporter:
         if self._callback is not None:
             self._callback(progress)
 
+    @property
+    def watched(self) -> bool:
+        """Whether anyone reads progress (else the engine need not compute it)."""
+        return self._bar is not None or self._callback is not None
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
