@@ -321,3 +321,32 @@ def test_a_break_leaves_a_summary_and_stops_the_sending(scripted_server: Scripte
     assert summary is not None and summary.succeeded >= 1
     # A window of items (batch_size * (2 * concurrency + 1)), not the whole input or 1,000 more.
     assert sent <= 4 * (2 * 2 + 1) // 4 + 2 + 1
+
+
+class _Interrupt(BaseException):
+    """Not an Exception, as pytest's own outcome exceptions (a test timeout's) are not."""
+
+
+def test_a_base_exception_inside_the_job_is_not_taken_for_its_end(
+    local_server: LocalServer,
+) -> None:
+    from babyapi import AsyncBabyAPI
+
+    def stop_at_ten(progress: BatchProgress) -> None:
+        if progress.done >= 10:
+            raise _Interrupt
+
+    async def main() -> list[BatchItem]:
+        got: list[BatchItem] = []
+        async with AsyncBabyAPI(api_key="k", base_url=local_server.base_url) as client:
+            job = client.batch.embed(
+                TEXTS, model=EMBED_MODEL, batch_size=5, concurrency=1, on_progress=stop_at_ten
+            )
+            async for item in job:
+                got.append(item)
+        return got
+
+    # Before: the job looked finished, with 290 of its 300 items missing.
+    with pytest.raises(BaseException) as caught:
+        asyncio.run(main())
+    assert caught.match("") and "_Interrupt" in repr(caught.value)

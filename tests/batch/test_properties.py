@@ -82,6 +82,7 @@ def _run(url: str, inputs: list[Any], ordered: bool, **options: Any) -> tuple[li
     return asyncio.run(main())
 
 
+@pytest.mark.timeout(600)  # 30 jobs: generous on a loaded 2-core machine
 @settings(max_examples=30)
 @given(
     count=st.integers(0, 40),
@@ -125,11 +126,12 @@ def test_every_item_is_answered_once_in_order_whatever_the_server_does(
     for item in items:
         if item.index in invalid:
             assert item.error is not None and item.error.code == "INVALID_ITEM"
-        elif item.index in rejected:
-            assert item.error is not None and item.error.status == 400
-            assert f"'t{item.index}'" in item.error.message
         elif item.ok:
+            assert item.index not in rejected
             assert item.result == [float(item.index), 1.0]
+        elif item.error is not None and item.error.status == 400:
+            # Its own rejection, never another item's.
+            assert item.index in rejected and f"'t{item.index}'" in item.error.message
         else:
-            # A failure the retries could not get past; never another item's answer.
-            assert item.error is not None and item.error.status != 400
+            # A transient failure the retries could not get past.
+            assert item.error is not None and item.error.status in (429, 503, None), item

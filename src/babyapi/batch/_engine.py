@@ -344,9 +344,7 @@ class Engine:
         await self._job_wide.before_send()
         self.requests += 1
         try:
-            return await self._kind.call(
-                self._api, [item for _, _, item in batch], self._wire
-            )
+            return await self._kind.call(self._api, [item for _, _, item in batch], self._wire)
         except BabyAPIError as error:
             return error
         finally:

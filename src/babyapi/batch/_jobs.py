@@ -169,8 +169,12 @@ class _Runner:
         try:
             with self._scope, self._send:
                 await self._engine.run(self._send)
-        except Exception as exc:  # handed to the consumer, who raises it
+        except BaseException as exc:  # handed to the consumer, who raises it
+            # KeyboardInterrupt or SystemExit too: else the consumer would see a job that ended
+            # well with items missing. (Our own cancellation ends inside the scope, not here.)
             self._failure = exc
+            if not isinstance(exc, Exception):
+                raise
         finally:
             self.summary = self._engine.summary()
             self._done.set()
