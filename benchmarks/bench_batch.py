@@ -230,7 +230,7 @@ def run(items: int, rounds: int, out: Path, quick: bool) -> str:
             level: measure("engine", url, max(1_000, items // 5), concurrency=level)["items_per_s"]
             for level in (1, 2, 4, 8, 16, 32, 64)
         }
-        small_items, big = (1_000, 10_000) if quick else (10_000, 200_000)
+        small_items, big = (1_000, 10_000) if quick else (10_000, 50_000)
         rss_small = measure("engine", url, small_items, dimensions=8)
         rss_big = measure("engine", url, big, dimensions=8)
     finally:
