@@ -31,6 +31,7 @@ from babyapi._sse import SSEEvent
 from babyapi._streaming import AsyncStream, Stream
 from babyapi._usage import ModelUsage, UsageTracker
 from babyapi._version import __version__
+from babyapi._wire import Response as HTTPResponse
 
 
 def _show_errors_as_exported() -> None:
@@ -56,6 +57,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "ErrorCode",
+    "HTTPResponse",
     "InternalServerError",
     "InvalidArgumentError",
     "InvalidArgumentTypeError",

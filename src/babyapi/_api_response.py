@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Generic, Optional, TypeVa
 import httpx
 
 from babyapi._response import request_id_of
+from babyapi._wire import Response
 
 if TYPE_CHECKING:
     from typing_extensions import ParamSpec
@@ -23,7 +24,7 @@ __all__ = ["APIResponse", "async_with_response", "record_response", "with_respon
 
 T = TypeVar("T")
 
-_captured: ContextVar[Optional[list[httpx.Response]]] = ContextVar(
+_captured: ContextVar[Optional[list[Response]]] = ContextVar(
     "babyapi_captured_response", default=None
 )
 
@@ -33,10 +34,10 @@ class APIResponse(Generic[T]):
 
     __slots__ = ("data", "response")
 
-    def __init__(self, data: T, response: httpx.Response) -> None:
+    def __init__(self, data: T, response: Response) -> None:
         #: The parsed body, as the plain method returns it.
         self.data: T = data
-        #: The ``httpx.Response``; its body has been read.
+        #: The HTTP response (httpx's own on the httpx transport); its body has been read.
         self.response = response
 
     @property
@@ -58,7 +59,7 @@ class APIResponse(Generic[T]):
         return f"APIResponse(status={self.status}, request_id={self.request_id!r})"
 
 
-def record_response(response: httpx.Response) -> None:
+def record_response(response: Response) -> None:
     """Keep the response a call answered with, if a ``with_response`` call is listening."""
     captured = _captured.get()
     if captured is not None:
@@ -69,7 +70,7 @@ def with_response(method: Callable[P, T]) -> Callable[P, APIResponse[T]]:
     """``method`` with the same arguments, returning an ``APIResponse`` around its result."""
 
     def call(*args: P.args, **kwargs: P.kwargs) -> APIResponse[T]:
-        captured: list[httpx.Response] = []
+        captured: list[Response] = []
         token = _captured.set(captured)
         try:
             data = method(*args, **kwargs)
@@ -87,7 +88,7 @@ def async_with_response(
     """The async twin of ``with_response``."""
 
     async def call(*args: P.args, **kwargs: P.kwargs) -> APIResponse[T]:
-        captured: list[httpx.Response] = []
+        captured: list[Response] = []
         token = _captured.set(captured)
         try:
             data = await method(*args, **kwargs)

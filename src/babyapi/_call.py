@@ -10,16 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from typing import Any, Callable, Generator, NamedTuple, Optional, Union
-
-import httpx
+from typing import Any, Callable, Generator, Mapping, NamedTuple, Optional, Union
 
 from babyapi._api_response import record_response
 from babyapi._budget import RetryLedger
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._observe import Answer, CallInfo, Watch
 from babyapi._redact import redact, redact_error
-from babyapi._request import BuildRequest, Call
+from babyapi._request import Call
 from babyapi._response import (
     RawAnswer,
     error_from_response,
@@ -36,9 +34,16 @@ from babyapi._retry import (
     status_is_retryable,
 )
 from babyapi._route import Route
+from babyapi._wire import (
+    RETRYABLE_FAILURES,
+    TIMEOUT_FAILURES,
+    Response,
+    TransportError,
+    WireRequest,
+    answer_in,
+)
 
 __all__ = [
-    "TRANSPORT_ERRORS",
     "Action",
     "Clocks",
     "ReadBody",
@@ -55,26 +60,13 @@ __all__ = [
 
 logger = logging.getLogger("babyapi")
 
-# What a transport can raise that is the network's fault, never the caller's.
-TRANSPORT_ERRORS = (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL)
-
-# Failures retried on every endpoint: the server never got the whole request (connect, pool,
-# write), or it dropped the connection without a word. Read timeouts depend on the endpoint.
-_RETRYABLE_EXCEPTIONS = (
-    httpx.NetworkError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    httpx.WriteTimeout,
-    httpx.RemoteProtocolError,
-)
-
 
 class Send:
     """Send one attempt; with ``stream`` the body is left unread."""
 
     __slots__ = ("request", "stream")
 
-    def __init__(self, request: httpx.Request, stream: bool) -> None:
+    def __init__(self, request: WireRequest, stream: bool) -> None:
         self.request = request
         self.stream = stream
 
@@ -84,7 +76,7 @@ class ReadBody:
 
     __slots__ = ("response",)
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: Response) -> None:
         self.response = response
 
 
@@ -98,7 +90,8 @@ class Sleep:
 
 
 Action = Union[Send, ReadBody, Sleep]
-Outcome = Union[httpx.Response, BaseException, None]
+# A transport's answer, or the TransportError it raised (BaseException: cancellations too).
+Outcome = Union[Response, BaseException, None]
 Plan = Generator[Action, Outcome, Any]
 
 
@@ -112,48 +105,44 @@ class Clocks(NamedTuple):
 
 def json_plan(
     call: Call,
-    build: BuildRequest,
     clocks: Clocks,
     base_delay_s: float,
     ledger: Optional[RetryLedger] = None,
 ) -> Plan:
     """Attempts until a 2xx whose body is a JSON object is returned, or an error is raised."""
-    plan = _json_answer(call, build, clocks, base_delay_s, ledger)
+    plan = _json_answer(call, clocks, base_delay_s, ledger)
     return _watched(call, plan) if call.observers else plan
 
 
 def raw_plan(
     call: Call,
-    build: BuildRequest,
     clocks: Clocks,
     base_delay_s: float,
     ledger: Optional[RetryLedger] = None,
 ) -> Plan:
     """Attempts until a 2xx arrives, whatever its body: a ``RawAnswer`` (text, metrics, empty)."""
-    plan = _raw_answer(call, build, clocks, base_delay_s, ledger)
+    plan = _raw_answer(call, clocks, base_delay_s, ledger)
     return _watched(call, plan) if call.observers else plan
 
 
 def stream_plan(
     call: Call,
-    build: BuildRequest,
     clocks: Clocks,
     base_delay_s: float,
     ledger: Optional[RetryLedger] = None,
 ) -> Plan:
     """Attempts until a stream's 2xx response arrives, its body left for the stream to read."""
-    plan = response_plan(call, build, clocks, base_delay_s, ledger)
+    plan = response_plan(call, clocks, base_delay_s, ledger)
     return _watched(call, plan) if call.observers else plan
 
 
 def _json_answer(
     call: Call,
-    build: BuildRequest,
     clocks: Clocks,
     base_delay_s: float,
     ledger: Optional[RetryLedger],
 ) -> Plan:
-    response = yield from response_plan(call, build, clocks, base_delay_s, ledger)
+    response = yield from response_plan(call, clocks, base_delay_s, ledger)
     try:
         data = parse_json_body(response)
     except BabyAPIError as error:
@@ -165,12 +154,11 @@ def _json_answer(
 
 def _raw_answer(
     call: Call,
-    build: BuildRequest,
     clocks: Clocks,
     base_delay_s: float,
     ledger: Optional[RetryLedger],
 ) -> Generator[Action, Outcome, RawAnswer]:
-    response = yield from response_plan(call, build, clocks, base_delay_s, ledger)
+    response = yield from response_plan(call, clocks, base_delay_s, ledger)
     record_response(response)
     return raw_answer(response)
 
@@ -198,7 +186,6 @@ def _watched(call: Call, plan: Plan) -> Plan:
 
 def response_plan(
     call: Call,
-    build: BuildRequest,
     clocks: Clocks,
     base_delay_s: float,
     ledger: Optional[RetryLedger] = None,
@@ -222,19 +209,21 @@ def response_plan(
             raise _deadline_error(call, retries if route is None else route.sent)
         if route is not None:
             # Waits for a server only while the deadline leaves time for an attempt.
-            yield from _to_server(call, route, build, clocks)
+            yield from _to_server(call, route, clocks)
             time_left = None if deadline_at is None else deadline_at - clocks.monotonic()
         observed = None if call.watch is None else call.watch.sending(retries)
-        request = call.request(build, retries, time_left, observed)
+        # The one place an attempt's request is made: where it goes (the route's server, if
+        # any, set just before), with what, bounded how.
+        request = call.request(retries, time_left, observed)
         send = Send(request, call.stream)
         outcome = (yield send) if route is None else (yield from _held(route, send, clocks))
-        if isinstance(outcome, httpx.Response) and not call.stream:
-            _unbind(outcome)
-        if isinstance(outcome, httpx.Response) and outcome.status_code < 300:
-            _log(call, retries, outcome, None)
-            return outcome
-        if isinstance(outcome, httpx.Response) and call.stream:
-            outcome = (yield ReadBody(outcome)) or outcome
+        response = answer_in(outcome)
+        if response is not None and response.status_code < 300:
+            _log(call, retries, response, None)
+            return response
+        if response is not None and call.stream:
+            # An error answer to a stream: its body says what went wrong (unless reading fails).
+            outcome = (yield ReadBody(response)) or outcome
         error, decision = _judge(
             call, outcome, retries, clocks, base_delay_s, time_left, deadline_at
         )
@@ -254,9 +243,9 @@ def response_plan(
         retries += not spared
 
 
-def _to_server(call: Call, route: Route, build: BuildRequest, clocks: Clocks) -> Plan:
+def _to_server(call: Call, route: Route, clocks: Clocks) -> Plan:
     """Point the call at a server, waiting while every one is cooling down (within bounds)."""
-    listing = route.listing(build, clocks.monotonic())
+    listing = route.listing(clocks.monotonic())
     if listing is not None:
         # A server skipped for this call's model may list it by now: read its list first.
         route.listed((yield Send(listing, False)))
@@ -282,19 +271,6 @@ def _held(route: Route, send: Send, clocks: Clocks) -> Plan:
     return outcome
 
 
-def _unbind(response: httpx.Response) -> None:
-    """Cut the reference cycle httpx keeps between a response and its stream, once it is read.
-
-    httpx's client binds each response's stream back to the response. Left alone, every
-    call's response, request and pool records wait for the cyclic garbage collector, and
-    the ones it finds still alive move to the oldest generation, where they linger for
-    thousands of calls: resident memory that grows over a run. Once the body is read, the
-    stream is only its bytes, so it becomes one (as httpx does for a request read into memory).
-    """
-    if response.is_closed and not isinstance(response.stream, httpx.ByteStream):
-        response.stream = httpx.ByteStream(response.content)
-
-
 def _judge(
     call: Call,
     outcome: Outcome,
@@ -315,10 +291,11 @@ def _judge(
         time_left_s=None if deadline_at is None else deadline_at - clocks.monotonic(),
         retry_read_timeouts=call.settings.retry_read_timeouts,
     )
-    if isinstance(outcome, httpx.Response):
-        error = error_from_response(outcome, decision.retry_after_s)
+    response = answer_in(outcome)
+    if response is not None:
+        error = error_from_response(response, decision.retry_after_s)
         return redact_error(error, call.api_key), decision
-    assert isinstance(outcome, BaseException)
+    assert isinstance(outcome, TransportError)
     return error_from_exception(outcome, call, time_left), decision
 
 
@@ -347,15 +324,18 @@ def _decide(
     retry_read_timeouts: Optional[bool],
 ) -> Decision:
     refusal = NOT_RETRYABLE
-    headers: Optional[httpx.Headers] = None
-    if isinstance(outcome, httpx.Response):
-        retryable = status_is_retryable(outcome.status_code, outcome.headers)
-        headers = outcome.headers
-    elif isinstance(outcome, httpx.ReadTimeout):
+    headers: Optional[Mapping[str, str]] = None
+    response = answer_in(outcome)
+    if response is not None:
+        retryable = status_is_retryable(response.status_code, response.headers)
+        headers = response.headers
+    elif not isinstance(outcome, TransportError):
+        retryable = False
+    elif outcome.kind == "read_timeout":
         retryable = read_timeout_is_retryable(method, path, retry_read_timeouts)
         refusal = READ_TIMEOUT_NOT_RETRIED
     else:
-        retryable = isinstance(outcome, _RETRYABLE_EXCEPTIONS)
+        retryable = outcome.kind in RETRYABLE_FAILURES
     return decide(
         retries_done=retries_done,
         max_retries=max_retries,
@@ -386,8 +366,7 @@ def decide_after_error(
     data arrived) asks here, so it waits and gives up exactly as a JSON call would, spending
     from the client's retry budget (``ledger``) like one.
     """
-    cause = error.cause if error.cause is not None else error.__cause__
-    outcome: Outcome = error.response if error.status is not None else cause
+    outcome: Outcome = error.response if error.status is not None else _failure_of(error)
     if outcome is None:
         return Decision(False, reason=NOT_RETRYABLE)
     decision = _decide(
@@ -406,6 +385,14 @@ def decide_after_error(
     return decision
 
 
+def _failure_of(error: BabyAPIError) -> Optional[TransportError]:
+    """The transport failure behind a connection error, as the plan judged it."""
+    failure = getattr(error, "failure", None)
+    if failure is None or error.cause is None:
+        return None
+    return TransportError(failure, error.message, error.cause)
+
+
 def give_up(error: BabyAPIError, retries: int, decision: Decision) -> BabyAPIError:
     """The final error of a call: how many attempts were made and why retrying stopped."""
     error.attempts = retries + 1
@@ -422,7 +409,7 @@ def give_up(error: BabyAPIError, retries: int, decision: Decision) -> BabyAPIErr
 
 
 def error_from_exception(
-    exc: BaseException,
+    exc: TransportError,
     call: Call,
     time_left: Optional[float] = None,
     *,
@@ -439,23 +426,27 @@ def error_from_exception(
     url = call.url
     origin = f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
     # Transport messages can quote request headers; the key must never reach an error.
-    detail = redact(str(exc) or type(exc).__name__, call.api_key)
-    if isinstance(exc, httpx.TimeoutException):
-        return _timeout_error(exc, call, where, origin, time_left, reading_body)
-    if isinstance(exc, httpx.ConnectError):
-        reason = _system_reason(exc)
+    detail = redact(exc.message, call.api_key)
+    error: APIConnectionError
+    if exc.kind in TIMEOUT_FAILURES:
+        error = _timeout_error(exc, call, where, origin, time_left, reading_body)
+    elif exc.kind == "connect":
+        reason = _system_reason(exc.cause)
         if reason is not None and reason[reason.index("]") + 2 :] not in detail:
             detail = f"{reason}: {detail}"
-        return APIConnectionError(
+        error = APIConnectionError(
             f"could not connect to {origin} ({detail}); check base_url and that the server is running.",
             code="CONNECTION_ERROR",
-            cause=exc,
+            cause=exc.cause,
         )
-    return APIConnectionError(
-        f"{where} failed: the connection to {origin} broke ({detail}).",
-        code="CONNECTION_ERROR",
-        cause=exc,
-    )
+    else:
+        error = APIConnectionError(
+            f"{where} failed: the connection to {origin} broke ({detail}).",
+            code="CONNECTION_ERROR",
+            cause=exc.cause,
+        )
+    error.failure = exc.kind
+    return error
 
 
 def _system_reason(exc: BaseException) -> Optional[str]:
@@ -487,7 +478,7 @@ _TIMEOUT_ADVICE = {
 
 
 def _timeout_error(
-    exc: httpx.TimeoutException,
+    exc: TransportError,
     call: Call,
     where: str,
     origin: str,
@@ -495,16 +486,16 @@ def _timeout_error(
     reading_body: bool,
 ) -> APITimeoutError:
     name, seconds = _timeout_bound(exc, call, time_left, reading_body)
-    if isinstance(exc, httpx.PoolTimeout):
+    if exc.kind == "pool_timeout":
         return APITimeoutError(
             f"{where} waited {seconds:.3g}s ({_named(name, seconds, call)}) for a free connection: more "
             "calls are running at once than the connection pool allows. Lower the concurrency, raise "
             f"{name}, or pass http_client=httpx.Client(limits=httpx.Limits(max_connections=...)) with a "
             "larger pool.",
             code="TIMEOUT",
-            cause=exc,
+            cause=exc.cause,
         )
-    if isinstance(exc, httpx.ConnectTimeout):
+    if exc.kind == "connect_timeout":
         phase = "connecting to " + origin
     elif reading_body:
         phase = "waiting for the next data"
@@ -516,7 +507,7 @@ def _timeout_error(
         f"{where} timed out after {seconds:.3g}s ({_named(name, seconds, call)}) {phase}; "
         f"{_TIMEOUT_ADVICE[name]}.",
         code="TIMEOUT",
-        cause=exc,
+        cause=exc.cause,
     )
 
 
@@ -528,12 +519,12 @@ def _named(name: str, seconds: float, call: Call) -> str:
 
 
 def _timeout_bound(
-    exc: httpx.TimeoutException, call: Call, time_left: Optional[float], reading_body: bool
+    exc: TransportError, call: Call, time_left: Optional[float], reading_body: bool
 ) -> tuple[str, float]:
     """The setting whose bound fired, and that bound; mirrors how ``Call`` builds its timeouts."""
     settings = call.settings
     bounds: list[tuple[str, Optional[float]]]
-    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+    if exc.kind in ("connect_timeout", "pool_timeout"):
         bounds = [("timeout_s", settings.timeout_s or call.connect_timeout_s)]
     elif settings.headers_timeout_s and not reading_body:
         bounds = [("headers_timeout_s", settings.headers_timeout_s)]
@@ -565,14 +556,17 @@ def _deadline_error(call: Call, retries: int) -> APITimeoutError:
 def _log(call: Call, retries: int, outcome: Outcome, decision: Optional[Decision]) -> None:
     """Tell the observers and the DEBUG log how an attempt ended."""
     if call.watch is not None:
-        call.watch.attempt_ended(retries, outcome, decision)
+        # Observers see the library's own exception, as they see its response.
+        shown = outcome.cause if isinstance(outcome, TransportError) else outcome
+        call.watch.attempt_ended(retries, shown, decision)
     if not logger.isEnabledFor(logging.DEBUG):
         return
     status: object = "no response"
     ids = f"request_id={call.request_id}"
-    if isinstance(outcome, httpx.Response):
-        status = outcome.status_code
-        theirs = request_id_of(outcome.headers)
+    response = answer_in(outcome)
+    if response is not None:
+        status = response.status_code
+        theirs = request_id_of(response.headers)
         if theirs and theirs != call.request_id:
             ids += f", server request_id={theirs}"
     attempt = f"attempt {retries + 1} of {call.settings.max_retries + 1}"

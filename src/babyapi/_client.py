@@ -24,7 +24,6 @@ import httpx
 
 from babyapi._budget import RetryBudget, RetryLedger
 from babyapi._call import (
-    TRANSPORT_ERRORS,
     Clocks,
     Outcome,
     Plan,
@@ -43,6 +42,7 @@ from babyapi._config import (
     refuse_unknown_settings,
 )
 from babyapi._errors import BabyAPIError, InvalidArgumentError, InvalidArgumentTypeError
+from babyapi._httpx import HttpxTransport
 from babyapi._observe import Observer
 from babyapi._openai_names import PointsToBabyAPINames
 from babyapi._pool import (
@@ -62,15 +62,15 @@ from babyapi._servers import ServerSet, ServerStatus
 from babyapi._streaming import EventReader
 from babyapi._surface import AsyncSurface, SyncSurface
 from babyapi._transports import (
-    POOL_LIMITS,
-    AsyncSender,
     Transport,
     check_transport,
     chosen,
     name_of,
     new_sender,
+    new_sync_transport,
     wrap_given,
 )
+from babyapi._wire import AsyncTransport, Response, SyncTransport, TransportError
 from babyapi.resources import (
     AsyncBaby,
     AsyncChat,
@@ -94,7 +94,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncBabyAPI", "BabyAPI"]
 
 SelfT = TypeVar("SelfT", bound="_ClientBase[Any, Any]")
-HttpT = TypeVar("HttpT", httpx.Client, AsyncSender)
+HttpT = TypeVar("HttpT", SyncTransport, AsyncTransport)
 # What ``http_client=`` accepts: an httpx client, or for AsyncBabyAPI an aiohttp session too.
 GivenT = TypeVar("GivenT")
 AsyncHttpClient = Union[httpx.AsyncClient, "aiohttp.ClientSession"]
@@ -293,17 +293,16 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
             call.route = Route(self._servers, call)
         return lay_out(
             call,
-            self._http.build_request,
             self._clocks,
             self._config.retry_base_delay_s,
             self._retry_ledger,
         )
 
-    def _reader(self, response: httpx.Response, call: Call) -> EventReader:
-        return EventReader(response, call, self._clocks.monotonic)
+    def _reader(self, response: Response, call: Call) -> EventReader:
+        return EventReader(response, call, self._clocks.monotonic, self._http)
 
 
-class BabyAPI(SyncSurface, _ClientBase[httpx.Client, httpx.Client]):
+class BabyAPI(SyncSurface, _ClientBase[SyncTransport, httpx.Client]):
     """The synchronous client. Use it as a context manager, or call ``close()`` when done.
 
     The client you build owns the connection pool; ``with_options`` copies share it, and
@@ -314,7 +313,7 @@ class BabyAPI(SyncSurface, _ClientBase[httpx.Client, httpx.Client]):
 
     _release_when_dropped = CloseWhenDropped
 
-    def _given(self, http_client: Any, transport: Any) -> Optional[httpx.Client]:
+    def _given(self, http_client: Any, transport: Any) -> Optional[SyncTransport]:
         if transport not in ("auto", "httpx"):
             raise InvalidArgumentError(
                 f"BabyAPI sends with httpx only, got transport={transport!r}; the aiohttp "
@@ -327,10 +326,10 @@ class BabyAPI(SyncSurface, _ClientBase[httpx.Client, httpx.Client]):
                 "(AsyncBabyAPI takes httpx.AsyncClient or aiohttp.ClientSession).",
                 code="INVALID_OPTIONS",
             )
-        return http_client
+        return None if http_client is None else HttpxTransport(http_client)
 
-    def _factory(self) -> Callable[[], httpx.Client]:
-        return lambda: httpx.Client(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS)
+    def _factory(self) -> Callable[[], SyncTransport]:
+        return new_sync_transport
 
     def _attach_resources(self) -> None:
         api = self._api = Requests(self)
@@ -381,12 +380,12 @@ class BabyAPI(SyncSurface, _ClientBase[httpx.Client, httpx.Client]):
                         raise
                 elif isinstance(action, ReadBody):
                     with inside_pool:
-                        action.response.read()
+                        self._http.read(action.response)
                     outcome = None
                 else:
                     self._sleep(action.seconds)
                     outcome = None
-            except TRANSPORT_ERRORS as exc:
+            except TransportError as exc:
                 outcome = exc
             except BaseException as exc:
                 # Cancelled or interrupted mid-call: the plan ends with it, so observers learn why.
@@ -394,7 +393,7 @@ class BabyAPI(SyncSurface, _ClientBase[httpx.Client, httpx.Client]):
                 raise
 
 
-class AsyncBabyAPI(AsyncSurface, _ClientBase[AsyncSender, AsyncHttpClient]):
+class AsyncBabyAPI(AsyncSurface, _ClientBase[AsyncTransport, AsyncHttpClient]):
     """The asynchronous client. Use ``async with``, or ``await client.aclose()`` when done.
 
     Pool ownership, fork and pickling work as for ``BabyAPI`` (a pickle carries the API key).
@@ -419,11 +418,11 @@ class AsyncBabyAPI(AsyncSurface, _ClientBase[AsyncSender, AsyncHttpClient]):
         twin._clocks = clocks
         return twin
 
-    def _given(self, http_client: Any, transport: Any) -> Optional[AsyncSender]:
+    def _given(self, http_client: Any, transport: Any) -> Optional[AsyncTransport]:
         self._transport = check_transport(transport, http_client)
         return None if http_client is None else wrap_given(http_client)
 
-    def _factory(self) -> Callable[[], AsyncSender]:
+    def _factory(self) -> Callable[[], AsyncTransport]:
         transport = self._transport
         return lambda: new_sender(transport)
 
@@ -485,12 +484,12 @@ class AsyncBabyAPI(AsyncSurface, _ClientBase[AsyncSender, AsyncHttpClient]):
                         self._check_refusal(exc)
                         raise
                 elif isinstance(action, ReadBody):
-                    await action.response.aread()
+                    await self._http.read(action.response)
                     outcome = None
                 else:
                     await self._sleep(action.seconds)
                     outcome = None
-            except TRANSPORT_ERRORS as exc:
+            except TransportError as exc:
                 outcome = exc
             except BaseException as exc:
                 # Cancelled or interrupted mid-call: the plan ends with it, so observers learn why.

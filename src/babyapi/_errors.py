@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final, Optional
 
 if TYPE_CHECKING:
-    import httpx
+    from babyapi._wire import Response
 
 __all__ = [
     "APIConnectionError",
@@ -98,7 +98,7 @@ class BabyAPIError(Exception):
     server: Optional[str] = None
     #: For a stream that failed midway: the answer accumulated so far, shaped like ``final()``.
     partial: Optional[dict[str, Any]] = None
-    #: The underlying exception (an httpx or json error), if any.
+    #: The underlying exception (the transport library's or json's), if any.
     cause: Optional[BaseException] = None
 
     def __init__(
@@ -110,7 +110,7 @@ class BabyAPIError(Exception):
         type: Optional[str] = None,
         request_id: Optional[str] = None,
         details: Any = None,
-        response: Optional[httpx.Response] = None,
+        response: Optional[Response] = None,
         cause: Optional[BaseException] = None,
     ) -> None:
         super().__init__(message)
@@ -175,6 +175,11 @@ class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
 
 class APIConnectionError(BabyAPIError):
     """The server could not be reached, or the connection broke."""
+
+    #: How sending failed, in the same words on every transport: ``"connect"``,
+    #: ``"connect_timeout"``, ``"pool_timeout"``, ``"read_timeout"``, ``"read"``,
+    #: ``"remote_closed"``, ...; ``None`` when no transport failed (a deadline, an idle stream).
+    failure: Optional[str] = None
 
 
 class APITimeoutError(APIConnectionError):

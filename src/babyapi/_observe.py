@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Optional, 
 
 import httpx
 
+from babyapi._wire import Response
+
 if TYPE_CHECKING:
     from babyapi._retry import Decision
 
@@ -20,7 +22,7 @@ __all__ = ["Answer", "CallInfo", "CallWatch", "Observer", "Watch", "is_cancellat
 
 logger = logging.getLogger("babyapi")
 
-Outcome = Union[httpx.Response, BaseException, None]
+Outcome = Union[Response, BaseException, None]
 Fold = Callable[[], Optional[Mapping[str, Any]]]
 
 
@@ -59,7 +61,7 @@ class CallWatch:
     def attempt_ended(self, retries: int, outcome: Outcome, decision: Optional[Decision]) -> None:
         """An attempt got a response or a transport error; ``decision`` is None on success."""
 
-    def stream_opened(self, response: httpx.Response) -> None:
+    def stream_opened(self, response: Response) -> None:
         """A stream's response headers arrived with a 2xx status; events follow."""
 
     def first_event(self) -> None:
@@ -167,7 +169,7 @@ class Watch:
             except Exception:
                 _report(observer, "attempt_ended")
 
-    def stream_opened(self, response: httpx.Response) -> None:
+    def stream_opened(self, response: Response) -> None:
         for observer, watch in self._watches:
             try:
                 watch.stream_opened(response)

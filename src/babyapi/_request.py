@@ -6,7 +6,7 @@ import functools
 import json
 import math
 import os
-from typing import Any, Callable, Mapping, Optional, Sequence, cast
+from typing import Any, Mapping, Optional, Sequence, cast
 
 import httpx
 
@@ -19,10 +19,10 @@ from babyapi._openai_names import refuse_call_settings
 from babyapi._options import CallSettings, RequestOptionsLike, resolve_settings
 from babyapi._validation import check_headers, check_query
 from babyapi._version import __version__
+from babyapi._wire import Timeouts, WireRequest
 
 __all__ = [
     "INFER_PATH",
-    "BuildRequest",
     "Call",
     "encode_json",
     "prepare_call",
@@ -32,7 +32,6 @@ __all__ = [
 
 USER_AGENT = f"babyapi-python/{__version__}"
 INFER_PATH = "/infer"
-BuildRequest = Callable[..., httpx.Request]
 
 
 class Call:
@@ -53,6 +52,7 @@ class Call:
         "server_key",
         "settings",
         "stream",
+        "target",
         "url",
         "watch",
     )
@@ -62,6 +62,7 @@ class Call:
         *,
         method: str,
         url: httpx.URL,
+        target: str,
         path: str,
         content: Optional[bytes],
         settings: CallSettings,
@@ -74,6 +75,8 @@ class Call:
     ) -> None:
         self.method = method
         self.url = url
+        # The same URL as text: what a transport sends to (one string per endpoint).
+        self.target = target
         self.path = path
         self.content = content
         self.settings = settings
@@ -98,12 +101,11 @@ class Call:
 
     def request(
         self,
-        build: BuildRequest,
         retries_done: int,
         time_left_s: Optional[float],
         observed: Optional[Mapping[str, str]] = None,
-    ) -> httpx.Request:
-        """The httpx request for one attempt: its headers and timeouts depend on the attempt.
+    ) -> WireRequest:
+        """The request for one attempt: its headers and timeouts depend on the attempt.
 
         ``observed`` are headers observers add (``traceparent``); the caller's own win.
         """
@@ -121,8 +123,9 @@ class Call:
             headers["idempotency-key"] = self.idempotency_key
             headers["x-babyapi-retry-count"] = str(retries_done)
         self.attempt_time_left_s = time_left_s
-        timeout = self._timeout(time_left_s)
-        return build(self.method, self.url, content=self.content, headers=headers, timeout=timeout)
+        return WireRequest(
+            self.method, self.url, self.target, headers, self.content, self.timeouts(time_left_s)
+        )
 
     @property
     def api_key(self) -> str:
@@ -140,31 +143,21 @@ class Call:
             return min(timeout_s, idle_s)
         return timeout_s or idle_s or None
 
-    def _timeout(self, time_left_s: Optional[float]) -> httpx.Timeout:
+    def timeouts(self, time_left_s: Optional[float]) -> Timeouts:
+        """The bounds of an attempt that starts with ``time_left_s`` of the deadline left."""
         read = self.settings.headers_timeout_s or self._read_bound()
         connect = self.settings.timeout_s or self.connect_timeout_s
-        if time_left_s is None:
-            return _timeout_of(connect, read)
-        # A deadline bounds every wait of the attempt, not just the sleeps between attempts.
-        read = time_left_s if read is None else min(read, time_left_s)
-        connect = min(connect, time_left_s)
-        return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+        if time_left_s is not None:
+            # A deadline bounds every wait of the attempt, not just the sleeps between attempts.
+            read = time_left_s if read is None else min(read, time_left_s)
+            connect = min(connect, time_left_s)
+        return Timeouts(connect=connect, read=read, write=read, pool=connect)
 
-    def body_timeout(self) -> dict[str, Optional[float]]:
-        """The timeouts for reading the body once the headers are in (see ``headers_timeout_s``)."""
-        read = self._read_bound()
-        return {
-            "connect": self.connect_timeout_s,
-            "read": read,
-            "write": read,
-            "pool": self.connect_timeout_s,
-        }
-
-
-@functools.lru_cache(maxsize=64)
-def _timeout_of(connect: float, read: Optional[float]) -> httpx.Timeout:
-    """One httpx.Timeout per pair of bounds, shared by the calls that use it (nobody changes it)."""
-    return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+    def body_read_s(self) -> Optional[float]:
+        """Each wait for body data once the headers are in (``headers_timeout_s`` lets go)."""
+        if self.settings.headers_timeout_s:
+            return self._read_bound()
+        return self.timeouts(self.attempt_time_left_s).read
 
 
 def prepare_call(
@@ -188,11 +181,12 @@ def prepare_call(
     # One read of the system's randomness serves both ids (each read is a system call).
     fresh = os.urandom(32)
     key = (user_key or uuid4_text(fresh[16:])) if method == "POST" else None
-    url = _endpoint_url(config.base_url, path)
+    url, target = _endpoint(config.base_url, path)
     if extra_query is not None:
         query = check_query(extra_query)
         if query:
             url = url.copy_merge_params(query)
+            target = str(url)
     return Call(
         body=body,
         # A request id the caller chose wins over ours.
@@ -200,6 +194,7 @@ def prepare_call(
         observers=config.observers,
         method=method,
         url=url,
+        target=target,
         path=path,
         content=None if body is None else encode_json(body),
         settings=settings,
@@ -286,9 +281,10 @@ def uuid4_text(random16: bytes) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _endpoint_url(base_url: str, path: str) -> httpx.URL:
-    """Parsed once: httpx re-parses a URL string (host, port, path) on every request."""
-    return httpx.URL(base_url + path)
+def _endpoint(base_url: str, path: str) -> tuple[httpx.URL, str]:
+    """Parsed once, with its normalized text: httpx re-parses a URL string on every request."""
+    url = httpx.URL(base_url + path)
+    return url, str(url)
 
 
 # One encoder for every call: json.dumps with options builds a new one each time.

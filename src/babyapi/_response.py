@@ -6,9 +6,8 @@ import json
 from http import HTTPStatus
 from typing import Any, Mapping, Optional, cast
 
-import httpx
-
 from babyapi._errors import APIStatusError, BabyAPIError, status_error_class
+from babyapi._wire import Response
 
 __all__ = [
     "RawAnswer",
@@ -59,12 +58,12 @@ def _charset(content_type: str) -> str:
     return ""
 
 
-def raw_answer(response: httpx.Response) -> RawAnswer:
+def raw_answer(response: Response) -> RawAnswer:
     """A read 2xx response as a ``RawAnswer``."""
     return RawAnswer(response.status_code, response.headers, response.content)
 
 
-def parse_json_body(response: httpx.Response) -> dict[str, Any]:
+def parse_json_body(response: Response) -> dict[str, Any]:
     """Decode a 2xx body as a JSON object, or raise a BabyAPIError that says what came instead."""
     content = response.content
     try:
@@ -82,9 +81,7 @@ def parse_json_body(response: httpx.Response) -> dict[str, Any]:
     return result
 
 
-def error_from_response(
-    response: httpx.Response, retry_after: Optional[float] = None
-) -> APIStatusError:
+def error_from_response(response: Response, retry_after: Optional[float] = None) -> APIStatusError:
     """The error for a 4xx/5xx response whose body has been read."""
     status = response.status_code
     if status < 400:
@@ -96,7 +93,7 @@ def error_from_response(
     return error
 
 
-def _redirect_error(response: httpx.Response) -> APIStatusError:
+def _redirect_error(response: Response) -> APIStatusError:
     """A 3xx: the SDK does not follow redirects, since they would drop or leak the API key."""
     location = response.headers.get("location")
     where = f" to {location}" if location else ""
@@ -111,7 +108,7 @@ def _redirect_error(response: httpx.Response) -> APIStatusError:
     )
 
 
-def error_from_stream_frame(response: httpx.Response, payload: Any) -> BabyAPIError:
+def error_from_stream_frame(response: Response, payload: Any) -> BabyAPIError:
     """The error for a mid-stream ``{"error": {...}}`` frame or an ``event: error``."""
     error = (
         cast("dict[str, Any]", payload).get("error", payload)
@@ -122,7 +119,7 @@ def error_from_stream_frame(response: httpx.Response, payload: Any) -> BabyAPIEr
     return _error_from_body(response, payload, status=status)
 
 
-def _error_from_body(response: httpx.Response, body: Any, *, status: Optional[int]) -> BabyAPIError:
+def _error_from_body(response: Response, body: Any, *, status: Optional[int]) -> BabyAPIError:
     message, code, type_ = _fields_from_body(body)
     if not message:
         message = _fallback_message(response, status, use_text=body is None)
@@ -228,7 +225,7 @@ def _json_or_none(content: bytes) -> Any:
         return None
 
 
-def _fallback_message(response: httpx.Response, status: Optional[int], *, use_text: bool) -> str:
+def _fallback_message(response: Response, status: Optional[int], *, use_text: bool) -> str:
     """One line for bodies with no usable message: HTML pages from proxies, empty bodies."""
     host = response.request.url.host if _has_request(response) else "the server"
     if status is None:
@@ -243,27 +240,27 @@ def _fallback_message(response: httpx.Response, status: Optional[int], *, use_te
     return f"{status} {phrase} from {host}"
 
 
-def _text_excerpt(response: httpx.Response) -> Optional[str]:
+def _text_excerpt(response: Response) -> Optional[str]:
     if not response.content:
         return None
     text = response.content[:4096].decode("utf-8", errors="replace").strip()
     return text or None
 
 
-def _looks_like_html(response: httpx.Response, text: str) -> bool:
+def _looks_like_html(response: Response, text: str) -> bool:
     content_type = response.headers.get("content-type", "")
     return "html" in content_type or text.lstrip()[:1] == "<"
 
 
-def _has_request(response: httpx.Response) -> bool:
+def _has_request(response: Response) -> bool:
     try:
-        response.request  # noqa: B018 - httpx raises if the response was built without one
+        response.request  # noqa: B018 - httpx raises if a response was built without one
     except RuntimeError:
         return False
     return True
 
 
-def _describe_non_json(response: httpx.Response) -> str:
+def _describe_non_json(response: Response) -> str:
     if not response.content:
         return "an empty body"
     content_type = response.headers.get("content-type", "no content-type")
@@ -271,9 +268,7 @@ def _describe_non_json(response: httpx.Response) -> str:
     return f"a body that is not JSON ({content_type}, {len(response.content)} bytes: {excerpt!r})"
 
 
-def _unexpected_body(
-    response: httpx.Response, what: str, cause: Optional[BaseException]
-) -> BabyAPIError:
+def _unexpected_body(response: Response, what: str, cause: Optional[BaseException]) -> BabyAPIError:
     request = response.request
     return BabyAPIError(
         f"{request.method} {request.url.path} returned {response.status_code} with {what}; "

@@ -14,17 +14,18 @@ from typing import Any, Callable, Optional, Union, cast
 import httpx
 
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
-from babyapi._request import BuildRequest, Call
+from babyapi._request import Call
 from babyapi._retry import Decision, retry_after_s
 from babyapi._servers import ServerSet, Slot, Verdict, model_not_found, verdict_of
+from babyapi._wire import Response, Timeouts, TransportError, WireRequest, answer_in
 
 __all__ = ["Route"]
 
-Outcome = Union[httpx.Response, BaseException, None]
+Outcome = Union[Response, BaseException, None]
 
 MODELS_PATH = "/v1/models"
 # A model listing is small and quick; one that is slow is not worth holding a call for.
-_LISTING_TIMEOUT = httpx.Timeout(5.0)
+_LISTING_TIMEOUT = Timeouts(5.0, 5.0, 5.0, 5.0)
 # Refusals that say nothing against another server: the wait one asked for, or no time for it.
 _WAIT_REFUSALS = ("server asked to wait", "deadline would pass during the wait")
 
@@ -86,10 +87,11 @@ class Route:
         call = self._call
         self.server = choice.server.url
         call.url = _server_url(choice.server.url, call.path, call.url.query)
+        call.target = str(call.url)
         call.server_key = choice.server.api_key
         return None
 
-    def listing(self, build: BuildRequest, now: float) -> Optional[httpx.Request]:
+    def listing(self, now: float) -> Optional[WireRequest]:
         """A ``GET /v1/models`` to a server that said 404 for this call's model a while ago."""
         index = self._servers.listing_due(self.model, now)
         if index is None:
@@ -97,17 +99,17 @@ class Route:
         server = self._servers.servers[index]
         self._listing = index
         headers = {"authorization": f"Bearer {server.api_key or self._call.settings.api_key}"}
-        return build(
-            "GET", _endpoint(server.url, MODELS_PATH), headers=headers, timeout=_LISTING_TIMEOUT
-        )
+        url = _endpoint(server.url, MODELS_PATH)
+        return WireRequest("GET", url, str(url), headers, None, _LISTING_TIMEOUT)
 
     def listed(self, outcome: Outcome) -> None:
         """What the listing said: the models it names are asked of that server again."""
         index, self._listing = self._listing, None
-        if index is None or not isinstance(outcome, httpx.Response) or outcome.status_code != 200:
+        response = answer_in(outcome)
+        if index is None or response is None or response.status_code != 200:
             return
         try:
-            data: Any = outcome.json().get("data")
+            data: Any = response.json().get("data")
             items: list[Any] = list(data)
         except (ValueError, AttributeError, TypeError):
             return  # a listing we cannot read changes nothing: the model stays skipped
@@ -128,22 +130,24 @@ class Route:
         if slot is None:
             return
         asked = None
-        if isinstance(outcome, httpx.Response) and outcome.status_code >= 400:
-            asked = retry_after_s(outcome.headers, wall)
+        response = answer_in(outcome)
+        if response is not None and response.status_code >= 400:
+            asked = retry_after_s(response.headers, wall)
         verdict = verdict_of(outcome)
         # An attempt no server received (refused, not connected in time), or a probe that finds
         # its server still down, cost no server any work: with a deadline to bound the call,
         # it uses up neither max_retries nor the retry budget.
-        never_reached = isinstance(outcome, (httpx.ConnectError, httpx.ConnectTimeout))
+        never_reached = isinstance(outcome, TransportError) and outcome.kind in (
+            "connect",
+            "connect_timeout",
+        )
         self.spared = (
             self.deadline_at is not None
             and verdict == Verdict.DOWN
             and (slot.probe or never_reached)
         )
         # A stream's answer is still coming: it stays in flight there until it ends.
-        hold = (
-            self._call.stream and isinstance(outcome, httpx.Response) and outcome.status_code < 300
-        )
+        hold = self._call.stream and response is not None and response.status_code < 300
         if hold:
             self._reading = slot
         self._servers.finish(slot, verdict, now, unit_random, asked, hold=hold)
@@ -174,7 +178,8 @@ class Route:
     def _may_move(self, outcome: Outcome, decision: Decision, now: float) -> bool:
         if decision.retry or self.spared or decision.reason.startswith(_WAIT_REFUSALS):
             return True
-        if isinstance(outcome, httpx.Response) and model_not_found(outcome, self.model):
+        response = answer_in(outcome)
+        if response is not None and model_not_found(response, self.model):
             if self._last is not None and self.model is not None:
                 self._servers.lacks_model(self._last, self.model, now)
             return True

@@ -26,10 +26,9 @@ import weakref
 from collections import deque
 from typing import Any, Callable, Collection, Iterable, NamedTuple, Optional, Union
 
-import httpx
-
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._validation import check_api_key, check_base_url
+from babyapi._wire import Response, TransportError, answer_in
 
 __all__ = [
     "COOLING_STATUSES",
@@ -136,24 +135,25 @@ class Verdict:
     UNKNOWN = "unknown"  # a read timeout or our own pool: says nothing either way
 
 
-def verdict_of(outcome: Union[httpx.Response, BaseException, None]) -> str:
+def verdict_of(outcome: object) -> str:
     """The health verdict of an attempt's outcome (a response, or what the transport raised)."""
-    if isinstance(outcome, httpx.Response):
-        return Verdict.DOWN if outcome.status_code in COOLING_STATUSES else Verdict.UP
-    if isinstance(outcome, (httpx.ReadTimeout, httpx.PoolTimeout, httpx.WriteTimeout)):
+    response = answer_in(outcome)
+    if response is not None:
+        return Verdict.DOWN if response.status_code in COOLING_STATUSES else Verdict.UP
+    if not isinstance(outcome, TransportError):
         return Verdict.UNKNOWN
-    if isinstance(outcome, (httpx.TransportError, httpx.StreamError)):
-        return Verdict.DOWN
-    return Verdict.UNKNOWN
+    if outcome.kind in ("read_timeout", "pool_timeout", "write_timeout"):
+        return Verdict.UNKNOWN
+    return Verdict.DOWN
 
 
-def model_not_found(response: httpx.Response, model: Optional[str]) -> bool:
+def model_not_found(response: Response, model: Optional[str]) -> bool:
     """Whether a 404 says this server does not serve ``model`` (vLLM, OpenAI, our server)."""
     if model is None or response.status_code != 404:
         return False
     try:
         text = response.text
-    except (httpx.ResponseNotRead, UnicodeDecodeError):
+    except (RuntimeError, UnicodeDecodeError):  # a body not read (httpx's ResponseNotRead is one)
         return False
     return "model_not_found" in text or (model in text and "model" in text.lower())
 

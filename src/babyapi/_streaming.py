@@ -15,13 +15,12 @@ from typing import (
     Iterator,
     Optional,
     TypeVar,
+    Union,
     cast,
 )
 
-import httpx
-
 from babyapi._accumulate import Accumulator, text_of_chunk
-from babyapi._call import TRANSPORT_ERRORS, error_from_exception
+from babyapi._call import error_from_exception
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
 from babyapi._observe import Answer
 from babyapi._pool_guard import inside_pool, release_outside_pool
@@ -30,6 +29,13 @@ from babyapi._request import Call
 from babyapi._response import error_from_stream_frame, request_id_of
 from babyapi._route import Route
 from babyapi._sse import SSEDecoder, SSEEvent
+from babyapi._wire import (
+    TIMEOUT_FAILURES,
+    AsyncTransport,
+    Response,
+    SyncTransport,
+    TransportError,
+)
 
 __all__ = ["AsyncStream", "EventReader", "Stream"]
 
@@ -48,9 +54,17 @@ else:
 class EventReader:
     """Bytes of one streamed response in, checked SSE events out; keeps what arrived so far."""
 
-    def __init__(self, response: httpx.Response, call: Call, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        response: Response,
+        call: Call,
+        clock: Callable[[], float],
+        transport: Union[SyncTransport, AsyncTransport],
+    ) -> None:
         self.response = response
         self.call = call
+        # The transport the response came on: it reads and closes the body.
+        self.transport = transport
         self.data_events = 0
         self.done = False
         self._pending_error: Optional[BabyAPIError] = None
@@ -74,23 +88,19 @@ class EventReader:
         self._reads_end_at_deadline = self._bound_body_reads()
 
     def _bound_body_reads(self) -> bool:
-        """Set the timeouts for reading the body; True when the deadline is the tighter bound."""
-        # httpcore reads the timeouts again when the body starts, so the headers bound can
-        # give way to the per-read bound, and no single wait can outlast the deadline.
-        request = self.response.request
-        call = self.call
-        if call.settings.headers_timeout_s:
-            request.extensions["timeout"] = call.body_timeout()
-        if self._deadline_at is None:
-            return False
-        timeouts = dict(request.extensions.get("timeout") or {})
-        left = max(self._deadline_at - self._clock(), 0.001)
-        read = timeouts.get("read")
-        if read is not None and read <= left:
-            return False
-        timeouts["read"] = left
-        request.extensions["timeout"] = timeouts
-        return True
+        """Set ``body_read_s``, each wait for body data; True when the deadline is the tighter.
+
+        The headers bound gives way to the per-read bound, and no single wait can outlast
+        the deadline; the transport applies it from the first read of the body on.
+        """
+        read = self.call.body_read_s()
+        ends_at_deadline = False
+        if self._deadline_at is not None:
+            left = max(self._deadline_at - self._clock(), 0.001)
+            if read is None or read > left:
+                read, ends_at_deadline = left, True
+        self.body_read_s = read
+        return ends_at_deadline
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         if self._plain is not None:
@@ -215,19 +225,21 @@ class EventReader:
             )
         )
 
-    def interrupted(self, exc: BaseException) -> BabyAPIError:
+    def interrupted(self, exc: TransportError) -> BabyAPIError:
         """A transport failure while reading the body, carrying what was received so far."""
-        if isinstance(exc, httpx.ReadTimeout) and self._reads_end_at_deadline:
-            return self._past_deadline(exc)
-        if isinstance(exc, httpx.TimeoutException):
+        if exc.kind == "read_timeout" and self._reads_end_at_deadline:
+            return self._past_deadline(exc.cause)
+        if exc.kind in TIMEOUT_FAILURES:
             error: APIConnectionError = error_from_exception(exc, self.call, reading_body=True)
         else:
             error = APIConnectionError(
                 f"{self.call.path}: the stream broke after {self.data_events} events "
-                f"({type(exc).__name__}: {exc or 'connection lost'}); what arrived is in error.partial.",
+                f"({type(exc.cause).__name__}: {exc.message or 'connection lost'}); "
+                "what arrived is in error.partial.",
                 code="STREAM_INTERRUPTED",
-                cause=exc,
+                cause=exc.cause,
             )
+            error.failure = exc.kind
         error.request_id = request_id_of(self.response.headers)
         error.response = self.response
         return self._attach(error)
@@ -247,12 +259,12 @@ class EventReader:
 
     def release(self) -> None:
         """Close the response; tell the observers how the stream ended, once."""
-        self.response.close()
+        cast("SyncTransport", self.transport).close_response(self.response)
         self._tell_end()
 
     async def arelease(self) -> None:
         """The async ``release``."""
-        await self.response.aclose()
+        await cast("AsyncTransport", self.transport).close_response(self.response)
         self._tell_end()
 
     def _tell_end(self) -> None:
@@ -283,7 +295,8 @@ _OPEN_BODIES: dict[EventReader, Iterator[bytes]] = {}
 
 
 def _open_body(reader: EventReader) -> Iterator[bytes]:
-    chunks = _OPEN_BODIES[reader] = reader.response.iter_bytes()
+    transport = cast("SyncTransport", reader.transport)
+    chunks = _OPEN_BODIES[reader] = transport.chunks(reader.response, reader.body_read_s)
     return chunks
 
 
@@ -310,7 +323,7 @@ def _read_events(reader: EventReader, chunks: Iterator[bytes]) -> Generator[SSEE
                 return
         yield from reader.take(None)
         reader.raise_pending()
-    except TRANSPORT_ERRORS as exc:
+    except TransportError as exc:
         raise reader.interrupted(exc) from None
     except BaseException as exc:
         reader.stopped_by(exc)
@@ -320,7 +333,8 @@ def _read_events(reader: EventReader, chunks: Iterator[bytes]) -> Generator[SSEE
 
 
 async def _aread_events(reader: EventReader) -> AsyncGenerator[Optional[SSEEvent], None]:
-    chunks = reader.response.aiter_bytes()
+    transport = cast("AsyncTransport", reader.transport)
+    chunks = transport.chunks(reader.response, reader.body_read_s)
     try:
         # Stepped to here when the stream opens: from then on the event loop knows this
         # generator, and closes it (and so the response) if the stream is dropped unread.
@@ -334,7 +348,7 @@ async def _aread_events(reader: EventReader) -> AsyncGenerator[Optional[SSEEvent
         for event in reader.take(None):
             yield event
         reader.raise_pending()
-    except TRANSPORT_ERRORS as exc:
+    except TransportError as exc:
         raise reader.interrupted(exc) from None
     except BaseException as exc:
         reader.stopped_by(exc)
@@ -345,7 +359,7 @@ async def _aread_events(reader: EventReader) -> AsyncGenerator[Optional[SSEEvent
 
 
 async def _run_out(chunks: AsyncIterator[bytes]) -> None:
-    """End httpx's chain of body generators, which stopping early leaves suspended.
+    """End the transport's chain of body generators, which stopping early leaves suspended.
 
     The response is closed, so the next step fails at once and unwinds every one of them;
     left suspended, trio (and asyncio in a closed loop) would warn as each is collected.
@@ -364,7 +378,7 @@ class _StreamBase(Generic[ChunkT, FinalT]):
     _finish: Optional[Finisher] = None
 
     @property
-    def response(self) -> httpx.Response:
+    def response(self) -> Response:
         """The HTTP response, once the stream is open."""
         if self._reader is None:
             raise BabyAPIError(

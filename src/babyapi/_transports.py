@@ -1,50 +1,37 @@
-"""What AsyncBabyAPI sends on: aiohttp when it is installed and fits, httpx otherwise.
+"""Which transport a client sends on: aiohttp when it is installed and fits, httpx otherwise.
 
 httpx's async connection pool costs milliseconds per call once hundreds of calls wait on
-it; aiohttp's does not. Both give the shell the same httpx requests and responses, so the
-choice changes speed, never behaviour. No aiohttp import happens here.
+it; aiohttp's does not. Both map into the same seam (``_wire``), so the choice changes
+speed, never behaviour. No aiohttp import happens here.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import httpx
 
 from babyapi._config import DEFAULT_TIMEOUT_S, KEEPALIVE_S, MAX_CONNECTIONS, MAX_IDLE_CONNECTIONS
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
-from babyapi._request import BuildRequest
+from babyapi._httpx import AsyncHttpxTransport, HttpxTransport
+from babyapi._wire import AsyncTransport
 
 __all__ = [
     "TRANSPORTS",
-    "AsyncSender",
     "Transport",
     "check_transport",
     "chosen",
     "name_of",
     "new_sender",
+    "new_sync_transport",
     "wrap_given",
 ]
 
 Transport = Literal["auto", "aiohttp", "httpx"]
 TRANSPORTS = ("auto", "aiohttp", "httpx")
 _INSTALL = "pip install 'babyapi[aiohttp]'"
-
-
-class AsyncSender(Protocol):
-    """What the async shell needs of an HTTP client; httpx.AsyncClient has it as it is."""
-
-    @property
-    def is_closed(self) -> bool: ...
-
-    @property
-    def build_request(self) -> BuildRequest: ...
-
-    async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response: ...
-
-    async def aclose(self) -> None: ...
 
 
 def aiohttp_installed() -> bool:
@@ -84,14 +71,13 @@ def check_transport(transport: Any, http_client: Any) -> Transport:
     return transport  # type: ignore[no-any-return]
 
 
-def wrap_given(http_client: Any) -> AsyncSender:
+def wrap_given(http_client: Any) -> AsyncTransport:
     """The user's client as the shell will use it (never closed by us)."""
     if _is_aiohttp_session(http_client):
-        from babyapi._aiohttp import AiohttpClient
+        from babyapi._aiohttp import AiohttpTransport
 
-        return AiohttpClient(http_client)
-    sender: AsyncSender = http_client
-    return sender
+        return AiohttpTransport(http_client)
+    return AsyncHttpxTransport(http_client)
 
 
 def chosen(transport: Transport) -> str:
@@ -110,20 +96,24 @@ POOL_LIMITS = httpx.Limits(
 )
 
 
-def new_sender(transport: Transport) -> AsyncSender:
+def new_sync_transport() -> HttpxTransport:
+    """Our own sync transport: httpx, with the pool limits every transport shares."""
+    return HttpxTransport(httpx.Client(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS))
+
+
+def new_sender(transport: Transport) -> AsyncTransport:
     """Our own client for the loop we are in: aiohttp if asked or if it fits, else httpx."""
     if chosen(transport) == "httpx":
-        client: AsyncSender = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS)
-        return client
+        return AsyncHttpxTransport(httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS))
     if _in_trio():
         raise InvalidArgumentError(
             "transport='aiohttp' runs on asyncio only; under trio use transport='httpx' "
             "(or leave transport out to pick it automatically).",
             code="INVALID_OPTIONS",
         )
-    from babyapi._aiohttp import AiohttpClient
+    from babyapi._aiohttp import AiohttpTransport
 
-    return AiohttpClient()
+    return AiohttpTransport()
 
 
 def _in_trio() -> bool:
@@ -150,6 +140,6 @@ def _is_aiohttp_session(value: Any) -> bool:
     return aiohttp is not None and isinstance(value, aiohttp.ClientSession)
 
 
-def name_of(sender: AsyncSender) -> str:
+def name_of(sender: AsyncTransport) -> str:
     """'aiohttp' or 'httpx': the library a sender sends with."""
-    return "httpx" if isinstance(sender, httpx.AsyncClient) else "aiohttp"
+    return "httpx" if isinstance(sender, AsyncHttpxTransport) else "aiohttp"

@@ -38,8 +38,9 @@ def pool_state(client: Any) -> tuple[int, int]:
     sender = client._pool.current()
     if sender is None:
         return 0, 0
-    if isinstance(sender, (httpx.Client, httpx.AsyncClient)):
-        connections = sender._transport._pool.connections
+    client_of = getattr(sender, "client", None)  # the httpx transports hold httpx's client
+    if isinstance(client_of, (httpx.Client, httpx.AsyncClient)):
+        connections = client_of._transport._pool.connections
         idle = sum(1 for c in connections if c.is_idle())
         return len(connections) - idle, idle
     connector = sender.session.connector  # aiohttp: in use, plus idle ones kept per host

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 
+import aiohttp
 import httpx
 import pytest
 
@@ -193,7 +194,10 @@ def test_connection_refused_is_a_connection_error_with_advice(driver: Driver) ->
     with pytest.raises(APIConnectionError) as info:
         driver.call(chat, client)
     assert "base_url" in info.value.message
-    assert isinstance(info.value.cause, httpx.ConnectError)
+    assert info.value.failure == "connect"
+    # The cause is the transport library's own exception.
+    expected = aiohttp.ClientConnectorError if driver.kind == "aiohttp" else httpx.ConnectError
+    assert isinstance(info.value.cause, expected)
     assert not isinstance(info.value, APITimeoutError)
 
 
@@ -244,7 +248,10 @@ def test_a_json_call_names_the_deadline_when_it_fires(driver: Driver) -> None:
 def test_connection_dropped_before_headers(driver: Driver) -> None:
     err = raised(driver, Reply(drop="before_headers"))
     assert isinstance(err, APIConnectionError)
-    assert isinstance(err.cause, httpx.HTTPError)
+    assert err.failure == "remote_closed"
+    assert isinstance(
+        err.cause, aiohttp.ClientError if driver.kind == "aiohttp" else httpx.HTTPError
+    )
 
 
 def test_body_cut_short_is_a_connection_error(driver: Driver) -> None:

@@ -107,7 +107,7 @@ def test_sync_streams_in_garbage_cycles_close_without_hanging_the_next_call(
         finally:
             gc.set_threshold(*thresholds)
         gc.collect()
-        pool = client._pool.current()._transport._pool  # pyright: ignore
+        pool = client._pool.current().client._transport._pool  # pyright: ignore
         assert [c for c in pool.connections if not c.is_idle()] == []
         assert client.completions.create(model="mistral", prompt="ok", max_tokens=2)["choices"]
 

@@ -14,6 +14,7 @@ from babyapi import (
     AsyncStream,
     BabyAPI,
     BabyAPIError,
+    HTTPResponse,
     RateLimitError,
     RequestOptions,
     SSEEvent,
@@ -84,7 +85,7 @@ def sync_streams(client: BabyAPI) -> None:
     assert_type(chat.final(), ChatCompletion)
     assert_type(chat.status, int)
     assert_type(chat.request_id, Optional[str])
-    assert_type(chat.response, httpx.Response)
+    assert_type(chat.response, HTTPResponse)
 
     with client.completions.stream(model="mistral", prompt="Count:") as comp:
         assert_type(comp, Stream[CompletionChunk, Completion])
@@ -132,7 +133,7 @@ def everyday(client: BabyAPI) -> None:
     assert_type(res.status, int)
     assert_type(res.headers, httpx.Headers)
     assert_type(res.request_id, Optional[str])
-    assert_type(res.response, httpx.Response)
+    assert_type(res.response, HTTPResponse)
     assert_type(
         client.with_response.chat.completions.create(model="m", messages=[]),
         APIResponse[ChatCompletion],
@@ -190,7 +191,7 @@ def errors(client: BabyAPI) -> None:
         assert_type(err.type, Optional[str])
         assert_type(err.request_id, Optional[str])
         assert_type(err.details, Any)
-        assert_type(err.response, Optional[httpx.Response])
+        assert_type(err.response, Optional[HTTPResponse])
         assert_type(err.partial, Optional[dict[str, Any]])
         assert_type(err.attempts, Optional[int])
         assert_type(err.cause, Optional[BaseException])

@@ -1,4 +1,4 @@
-"""From a call to the httpx.Request of each attempt: headers, body bytes and timeouts. No network."""
+"""From a call to the request of each attempt (as httpx sends it): headers, body bytes and timeouts. No network."""
 
 from __future__ import annotations
 
@@ -14,17 +14,30 @@ import pytest
 
 from babyapi._config import ClientConfig, build_config
 from babyapi._errors import BabyAPIError
+from babyapi._httpx import HttpxTransport
 from babyapi._request import USER_AGENT, Call, encode_json, prepare_call
+from babyapi._wire import WireRequest
 
 KEY = "sk-request-SECRET-77"
 CHAT = "/v1/chat/completions"
 BODY = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
 
 
-@pytest.fixture(scope="module")
-def build() -> Iterator[Any]:
+@pytest.fixture(scope="module", autouse=True)
+def httpx_transport() -> Iterator[HttpxTransport]:
+    """What the attempts look like as the httpx transport sends them."""
+    global _TRANSPORT
     with httpx.Client() as client:
-        yield client.build_request
+        _TRANSPORT = HttpxTransport(client)
+        yield _TRANSPORT
+
+
+_TRANSPORT: Optional[HttpxTransport] = None
+
+
+def as_sent(request: WireRequest) -> httpx.Request:
+    assert _TRANSPORT is not None
+    return _TRANSPORT.build(request)
 
 
 def make_config(**overrides: Any) -> ClientConfig:
@@ -54,12 +67,12 @@ def call_with(
     return prepare_call(make_config(**config), method, CHAT, body, options, stream=stream)
 
 
-def values(request: httpx.Request, name: str) -> List[str]:
-    return request.headers.get_list(name)
+def values(request: WireRequest, name: str) -> List[str]:
+    return as_sent(request).headers.get_list(name)
 
 
-def test_basic_request(build: Any) -> None:
-    request = call_with().request(build, 0, None)
+def test_basic_request() -> None:
+    request = call_with().request(0, None)
     assert request.method == "POST"
     assert str(request.url) == "http://127.0.0.1:9/v1/chat/completions"
     assert json.loads(request.content) == BODY
@@ -69,9 +82,9 @@ def test_basic_request(build: Any) -> None:
     assert values(request, "user-agent") == [USER_AGENT]
 
 
-def test_base_url_path_prefix_kept(build: Any) -> None:
+def test_base_url_path_prefix_kept() -> None:
     call = call_with(base_url="http://127.0.0.1:9/gateway/v1/")
-    assert str(call.request(build, 0, None).url) == "http://127.0.0.1:9/gateway/v1/chat/completions"
+    assert str(call.request(0, None).url) == "http://127.0.0.1:9/gateway/v1/chat/completions"
 
 
 @pytest.mark.parametrize(
@@ -85,30 +98,30 @@ def test_base_url_path_prefix_kept(build: Any) -> None:
     ids=["defaults", "call", "lowercase", "both"],
 )
 def test_authorization_cannot_be_overridden(
-    build: Any, default_headers: Optional[Dict[str, str]], options: Optional[Dict[str, Any]]
+    default_headers: Optional[Dict[str, str]], options: Optional[Dict[str, Any]]
 ) -> None:
-    request = call_with(options, default_headers=default_headers).request(build, 0, None)
+    request = call_with(options, default_headers=default_headers).request(0, None)
     assert values(request, "authorization") == [f"Bearer {KEY}"]
 
 
-def test_request_options_key_used(build: Any) -> None:
-    request = call_with({"api_key": "sk-call"}).request(build, 0, None)
+def test_request_options_key_used() -> None:
+    request = call_with({"api_key": "sk-call"}).request(0, None)
     assert values(request, "authorization") == ["Bearer sk-call"]
 
 
-def test_user_headers_merged(build: Any) -> None:
+def test_user_headers_merged() -> None:
     call = call_with(
         {"headers": {"X-Call": "c", "X-Both": "call"}},
         default_headers={"X-Default": "d", "X-Both": "default"},
     )
-    request = call.request(build, 0, None)
+    request = call.request(0, None)
     assert values(request, "x-default") == ["d"]
     assert values(request, "x-call") == ["c"]
     assert values(request, "x-both") == ["call"]
 
 
-def test_user_agent_user_wins(build: Any) -> None:
-    request = call_with({"headers": {"User-Agent": "mine/1"}}).request(build, 0, None)
+def test_user_agent_user_wins() -> None:
+    request = call_with({"headers": {"User-Agent": "mine/1"}}).request(0, None)
     assert values(request, "user-agent") == ["mine/1"]
 
 
@@ -122,29 +135,29 @@ def test_user_agent_user_wins(build: Any) -> None:
     ids=["user-agent", "accept on stream", "content-type"],
 )
 def test_lowercase_user_headers_not_duplicated(
-    build: Any, headers: Dict[str, str], stream: bool, name: str, expected: List[str]
+    headers: Dict[str, str], stream: bool, name: str, expected: List[str]
 ) -> None:
-    request = call_with({"headers": headers}, stream=stream).request(build, 0, None)
+    request = call_with({"headers": headers}, stream=stream).request(0, None)
     assert values(request, name) == expected
 
 
-def test_stream_accept(build: Any) -> None:
-    request = call_with(stream=True).request(build, 0, None)
+def test_stream_accept() -> None:
+    request = call_with(stream=True).request(0, None)
     assert values(request, "accept") == ["text/event-stream"]
 
 
-def test_idempotency_key_same_across_attempts(build: Any) -> None:
+def test_idempotency_key_same_across_attempts() -> None:
     call = call_with()
-    keys = [values(call.request(build, n, None), "idempotency-key") for n in range(3)]
+    keys = [values(call.request(n, None), "idempotency-key") for n in range(3)]
     assert len(keys[0]) == 1 and keys[0][0]
     assert keys == [keys[0]] * 3
     # A different call gets a different key.
-    assert values(call_with().request(build, 0, None), "idempotency-key") != keys[0]
+    assert values(call_with().request(0, None), "idempotency-key") != keys[0]
 
 
-def test_idempotency_keys_are_random_uuid4_text(build: Any) -> None:
+def test_idempotency_keys_are_random_uuid4_text() -> None:
     # Servers that check the key's shape expect what str(uuid.uuid4()) gives.
-    keys = [values(call_with().request(build, 0, None), "idempotency-key")[0] for _ in range(200)]
+    keys = [values(call_with().request(0, None), "idempotency-key")[0] for _ in range(200)]
     for key in keys:
         parsed = uuid.UUID(key)
         assert str(parsed) == key
@@ -153,22 +166,23 @@ def test_idempotency_keys_are_random_uuid4_text(build: Any) -> None:
 
 
 @pytest.mark.parametrize("name", ["Idempotency-Key", "idempotency-key", "IDEMPOTENCY-KEY"])
-def test_user_idempotency_key_wins(build: Any, name: str) -> None:
+def test_user_idempotency_key_wins(name: str) -> None:
     call = call_with({"headers": {name: "mine-123"}})
     for attempt in range(2):
-        request = call.request(build, attempt, None)
+        request = call.request(attempt, None)
         assert values(request, "idempotency-key") == ["mine-123"]
 
 
-def test_retry_count_increments(build: Any) -> None:
+def test_retry_count_increments() -> None:
     call = call_with()
-    counts = [values(call.request(build, n, None), "x-babyapi-retry-count") for n in range(4)]
+    counts = [values(call.request(n, None), "x-babyapi-retry-count") for n in range(4)]
     assert counts == [["0"], ["1"], ["2"], ["3"]]
 
 
-def test_get_has_no_body_headers(build: Any) -> None:
-    request = call_with(method="GET", body=None).request(build, 0, None)
-    assert request.content == b""
+def test_get_has_no_body_headers() -> None:
+    request = call_with(method="GET", body=None).request(0, None)
+    assert request.content is None
+    assert as_sent(request).content == b""
     assert values(request, "content-type") == []
     assert values(request, "idempotency-key") == []
     assert values(request, "x-babyapi-retry-count") == []
@@ -185,11 +199,11 @@ def test_encode_compact_utf8() -> None:
     assert b"\\u" not in raw
 
 
-def test_prepare_call_body_bytes(build: Any) -> None:
+def test_prepare_call_body_bytes() -> None:
     body = {"model": "m", "prompt": "ça va"}
     call = call_with(body=body)
     assert call.content == '{"model":"m","prompt":"ça va"}'.encode()
-    assert call.request(build, 0, None).content == call.content
+    assert call.request(0, None).content == call.content
 
 
 class Opaque:
@@ -276,8 +290,8 @@ def test_prepare_call_needs_a_key() -> None:
 # --- timeouts ------------------------------------------------------------------------------
 
 
-def timeout_of(request: httpx.Request) -> Dict[str, Optional[float]]:
-    timeout: Dict[str, Optional[float]] = request.extensions["timeout"]
+def timeout_of(request: WireRequest) -> Dict[str, Optional[float]]:
+    timeout: Dict[str, Optional[float]] = as_sent(request).extensions["timeout"]
     return timeout
 
 
@@ -333,13 +347,12 @@ def timeout_of(request: httpx.Request) -> Dict[str, Optional[float]]:
     ],
 )
 def test_attempt_timeouts(
-    build: Any,
     options: Optional[Dict[str, Any]],
     stream: bool,
     time_left: Optional[float],
     expected: Dict[str, Optional[float]],
 ) -> None:
-    request = call_with(options, stream=stream).request(build, 0, time_left)
+    request = call_with(options, stream=stream).request(0, time_left)
     assert timeout_of(request) == expected
 
 

@@ -29,6 +29,7 @@ from babyapi._errors import BabyAPIError
 from babyapi._observe import Answer, CallInfo, CallWatch, Observer, Outcome
 from babyapi._usage import token_counts
 from babyapi._version import __version__
+from babyapi._wire import answer_in
 
 if TYPE_CHECKING:
     from babyapi._client import AsyncBabyAPI, BabyAPI
@@ -301,13 +302,12 @@ class _CallSpan(CallWatch):
         attempt = self._take_attempt()
         if attempt is None:
             return
-        if isinstance(outcome, httpx.Response):
-            attempt.set_attribute("http.response.status_code", outcome.status_code)
+        response = answer_in(outcome)
+        if response is not None:
+            attempt.set_attribute("http.response.status_code", response.status_code)
         if decision is not None:
             error_type = (
-                str(outcome.status_code)
-                if isinstance(outcome, httpx.Response)
-                else _qualified_name(outcome)
+                str(response.status_code) if response is not None else _qualified_name(outcome)
             )
             attempt.set_attribute("error.type", error_type)
             attempt.set_attribute("babyapi.retry.decision", "retry" if decision.retry else "stop")
