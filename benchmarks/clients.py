@@ -33,12 +33,17 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
 HERE = Path(__file__).resolve().parent
-PEER_DIRS = {"babyapi-0.2.0": HERE / ".peers" / "babyapi-0.2.0"}
+# "babyapi-before": another checkout's src/ (run.py --before), for same-run before/after figures.
+PEER_DIRS = {
+    "babyapi-0.2.0": HERE / ".peers" / "babyapi-0.2.0",
+    "babyapi-before": Path(os.environ.get("BENCH_BEFORE_SRC", HERE / ".peers" / "babyapi-before")),
+}
 CLIENTS = (
     "httpx",
     "openai",
     "babyapi-0.2.0",
     "babyapi",
+    "babyapi-before",
     "aiohttp",
     "babyapi-httpx",
     "httpx-aiohttp",
@@ -122,8 +127,9 @@ def _import_babyapi(client: str) -> Any:
         import babyapi
     except ImportError as exc:
         raise Skip(f"babyapi not importable: {exc}") from exc
-    if client == "babyapi-0.2.0" and not str(babyapi.__file__).startswith(str(PEER_DIRS[client])):
-        raise Skip(f"babyapi 0.2.0 not installed in {PEER_DIRS[client]}")
+    peer = PEER_DIRS.get(client)
+    if peer is not None and not str(babyapi.__file__).startswith(str(peer)):
+        raise Skip(f"{client} not installed in {peer}")
     return babyapi
 
 

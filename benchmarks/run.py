@@ -42,6 +42,7 @@ CORE_CLIENTS = ("httpx", "openai", PEER_NAME, "babyapi")
 ASYNC_CLIENTS = ("aiohttp", "babyapi-httpx", "httpx-aiohttp", "babyapi-httpx-aiohttp")
 CLIENTS = CORE_CLIENTS + ASYNC_CLIENTS
 FLOOR = "httpx"
+BEFORE = "babyapi-before"
 SUBJECT = "babyapi"
 ASYNC_CEILING = "aiohttp"
 SCENARIOS = ("import", "chat", "stream", "async", "async_1k", "astream", "curve", "memory", "sse")
@@ -990,6 +991,11 @@ def profile_missed(
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="babyapi vs peers, side by side.")
     parser.add_argument("--quick", action="store_true", help="tiny counts, one round (smoke test)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout's src/: adds a babyapi-before column (same-run before/after)",
+    )
     parser.add_argument("--out", type=Path, help="where RESULTS.md and results.png go")
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
     parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset")
@@ -1021,6 +1027,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     out.mkdir(parents=True, exist_ok=True)
     clients = [c for c in CLIENTS if c in args.clients.split(",")]
+    if args.before is not None:
+        os.environ["BENCH_BEFORE_SRC"] = str(args.before.resolve())
+        clients.insert(clients.index(SUBJECT) + 1 if SUBJECT in clients else 0, BEFORE)
+        for scenario in ("chat", "stream", "async", "async_1k", "astream"):
+            SCENARIO_CLIENTS[scenario] = (*SCENARIO_CLIENTS.get(scenario, CORE_CLIENTS), BEFORE)
     scenarios = [s for s in SCENARIOS if s in args.scenarios.split(",")]
     context = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import gzip
 import logging
 import shutil
 import socket
@@ -287,6 +288,110 @@ def test_a_users_aiohttp_session_is_used_and_never_closed(scripted_server: Scrip
     assert asyncio.run(main()) == ("ok", "aiohttp", False)
     assert scripted_server.requests[0].headers["x-from-session"] == "yes"
     assert scripted_server.requests[0].headers["authorization"] == f"Bearer {API_KEY}"
+
+
+# A user's session keeps its defaults; the SDK's rules hold whatever they are ----------------
+
+
+def gzipped(reply: Reply) -> Reply:
+    """The same answer, compressed on the wire as a gzipping server or proxy sends it."""
+    assert isinstance(reply.body, bytes)
+    headers = {**reply.headers, "content-encoding": "gzip"}
+    return Reply(reply.status, headers, gzip.compress(reply.body))
+
+
+def on_users_session(
+    base_url: str, session_kwargs: dict[str, Any], **client_kwargs: Any
+) -> tuple[Outcome, Any]:
+    """One chat call through ``aiohttp.ClientSession(**session_kwargs)``: its outcome and the error."""
+
+    async def main() -> tuple[Outcome, Any]:
+        async with (
+            aiohttp.ClientSession(**session_kwargs) as session,
+            AsyncBabyAPI(
+                api_key=API_KEY, base_url=base_url, http_client=session, **client_kwargs
+            ) as client,
+        ):
+            try:
+                res = await client.chat.completions.create(model="m", messages=MESSAGES)
+            except BabyAPIError as exc:
+                return (type(exc).__name__, exc.code, exc.status), exc
+            return (res["choices"][0]["message"]["content"], None, None), None
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    "session_kwargs", [{}, {"auto_decompress": False}], ids=["defaults", "auto_decompress_off"]
+)
+def test_a_users_session_reads_a_gzipped_answer_once(
+    scripted_server: ScriptedServer, session_kwargs: dict[str, Any]
+) -> None:
+    scripted_server.script(gzipped(OK))
+    result, _ = on_users_session(scripted_server.base_url, session_kwargs, max_retries=0)
+    assert result == ("ok", None, None)
+    assert "gzip" in scripted_server.requests[0].headers["accept-encoding"]
+
+
+@pytest.mark.parametrize(
+    "session_kwargs", [{}, {"auto_decompress": False}], ids=["defaults", "auto_decompress_off"]
+)
+def test_a_users_session_streams_a_gzipped_stream(
+    scripted_server: ScriptedServer, session_kwargs: dict[str, Any]
+) -> None:
+    events = b"".join(
+        b'data: {"choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n' % word
+        for word in (b"Hel", b"lo")
+    )
+    packed = gzip.compress(events + b"data: [DONE]\n\n")
+    headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+    # Split mid-way, so the decoder must carry state from one chunk to the next.
+    scripted_server.script(Reply(headers=headers, chunks=[packed[:20], packed[20:]]))
+
+    async def main() -> list[str]:
+        async with (
+            aiohttp.ClientSession(**session_kwargs) as session,
+            AsyncBabyAPI(
+                api_key=API_KEY, base_url=scripted_server.base_url, http_client=session
+            ) as client,
+        ):
+            stream = client.chat.completions.stream(model="m", messages=MESSAGES)
+            return [text async for text in stream.text_deltas()]
+
+    assert asyncio.run(main()) == ["Hel", "lo"]
+
+
+def test_a_raise_for_status_session_gets_the_sdks_typed_error_after_one_request(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.script(Reply.json({"error": {"message": "bad key"}}, status=401))
+    result, error = on_users_session(scripted_server.base_url, {"raise_for_status": True})
+    assert result == ("AuthenticationError", None, 401)
+    assert error.message == "bad key"
+    assert error.attempts == 1
+    assert len(scripted_server.requests) == 1
+
+
+def test_a_raise_for_status_session_still_retries_what_the_sdk_retries(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.script(Reply.json({"error": {"message": "busy"}}, status=503), OK)
+    result, _ = on_users_session(
+        scripted_server.base_url, {"raise_for_status": True}, retry_base_delay_s=0.01
+    )
+    assert result == ("ok", None, None)
+    assert len(scripted_server.requests) == 2
+
+
+def test_a_users_session_that_follows_redirects_still_gets_the_sdks_redirect_error(
+    scripted_server: ScriptedServer,
+) -> None:
+    # A redirect would carry the API key to wherever it points: the SDK never follows one.
+    moved = f"{scripted_server.base_url}/elsewhere"
+    scripted_server.script(Reply(status=307, headers={"location": moved}), OK)
+    result, _ = on_users_session(scripted_server.base_url, {}, max_retries=0)
+    assert result == ("APIStatusError", "REDIRECT", 307)
+    assert len(scripted_server.requests) == 1
 
 
 def test_a_users_session_cannot_follow_a_new_loop(scripted_server: ScriptedServer) -> None:
