@@ -35,7 +35,7 @@ CHILD = textwrap.dedent(
     gc.disable()  # only the collection this test makes
     client = BabyAPI(api_key="k", base_url=sys.argv[1], max_retries=0)
     client.models.list()  # the pool exists
-    pool = client._pool.current()._transport._pool
+    pool = client._pool.current().client._transport._pool
     pool._optional_thread_lock = CollectWhileHeld()
 
     stream = client.completions.stream(model="m", prompt="count")
