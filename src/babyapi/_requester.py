@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Generic, Mapping, Optional, Protocol, Sequence, TypeVar
 
-import httpx
-
 from babyapi._budget import RetryLedger
 from babyapi._call import Clocks, Plan, json_plan, raw_plan, stream_plan
 from babyapi._config import ClientConfig
@@ -22,6 +20,7 @@ from babyapi._request import Call, prepare_infer, prepare_request
 from babyapi._request_api import AsyncRequestAPI
 from babyapi._response import RawAnswer
 from babyapi._streaming import AsyncStream, EventReader, Finisher, Stream
+from babyapi._wire import Response
 
 __all__ = ["AsyncRequests", "Requests"]
 
@@ -36,7 +35,7 @@ class _Shell(Protocol):
 
     def _plan(self, lay_out: Callable[..., Plan], call: Call) -> Plan: ...
 
-    def _reader(self, response: httpx.Response, call: Call) -> EventReader: ...
+    def _reader(self, response: Response, call: Call) -> EventReader: ...
 
 
 class _SyncShell(_Shell, Protocol):
