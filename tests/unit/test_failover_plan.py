@@ -13,6 +13,7 @@ import pytest
 from babyapi._call import Clocks, ReadBody, Send, Sleep, json_plan, stream_plan
 from babyapi._config import build_config
 from babyapi._errors import APITimeoutError, BabyAPIError
+from babyapi._httpx import HttpxTransport, failure_of
 from babyapi._request import Call, prepare_call
 from babyapi._route import Route
 from babyapi._servers import Cooldown, Server, ServerSet
@@ -26,9 +27,10 @@ Script = Callable[[httpx.Request], Outcome]
 
 
 @pytest.fixture(scope="module")
-def build() -> Iterator[Any]:
+def build() -> Iterator[HttpxTransport]:
+    """Each attempt as the httpx transport sends it, so scripts see an httpx.Request."""
     with httpx.Client() as client:
-        yield client.build_request
+        yield HttpxTransport(client)
 
 
 def make_call(
@@ -89,7 +91,7 @@ class Run:
 def drive(
     layout: Any,
     call: Call,
-    build: Any,
+    build: HttpxTransport,
     scripts: Dict[str, List[Script]],
     *,
     seed: int = 1,
@@ -99,7 +101,7 @@ def drive(
     now = [start]
     rng = random.Random(seed)
     clocks = Clocks(monotonic=lambda: now[0], wall=lambda: 1_700_000_000.0, random=rng.random)
-    plan = layout(call, build, clocks, 0.25)
+    plan = layout(call, clocks, 0.25)
     run = Run()
     reply: Any = None
     try:
@@ -108,9 +110,12 @@ def drive(
             reply = None
             if isinstance(action, Send):
                 host = action.request.url.host
-                run.sent.append(action.request)
+                sent = build.build(action.request)
+                run.sent.append(sent)
                 script = scripts[host]
-                reply = (script.pop(0) if len(script) > 1 else script[0])(action.request)
+                reply = (script.pop(0) if len(script) > 1 else script[0])(sent)
+                if isinstance(reply, Exception):
+                    reply = failure_of(reply)  # as the httpx transport raises it
             elif isinstance(action, Sleep):
                 run.sleeps.append(action.seconds)
                 now[0] += action.seconds
@@ -249,10 +254,10 @@ def test_a_400_is_the_caller_s_and_goes_nowhere_else(build: Any) -> None:
     assert len(run.sent) == 1 and run.error is not None and run.error.status == 400
 
 
-def test_a_cancelled_attempt_gives_its_slot_back(build: Any) -> None:
+def test_a_cancelled_attempt_gives_its_slot_back() -> None:
     call, group = make_call([A, B])
     clocks = Clocks(monotonic=lambda: 0.0, wall=lambda: 0.0, random=lambda: 0.5)
-    plan = json_plan(call, build, clocks, 0.25)
+    plan = json_plan(call, clocks, 0.25)
     assert isinstance(plan.send(None), Send)
     assert sum(s.in_flight for s in group.statuses(0.0)) == 1
     with pytest.raises(KeyboardInterrupt):
