@@ -348,6 +348,8 @@ class BabyAPI(SyncSurface, _ClientBase[SyncTransport, httpx.Client]):
         twin = AsyncBabyAPI._twin_of(self._config, self._clocks)
         # Over several servers, one view of their health and load for the client and its twin.
         twin._servers = self._servers
+        # And one retry budget: a job's retries spend from the client's, as its own calls do.
+        twin._retry_ledger = self._retry_ledger
         return twin._api
 
     def close(self) -> None:

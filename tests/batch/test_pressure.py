@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import threading
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from babyapi import BabyAPI, BadRequestError
+from babyapi import AsyncBabyAPI, BabyAPI, BadRequestError, RetryBudget
 from scripted_server import Recorded, Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
 
@@ -131,6 +132,55 @@ def test_server_errors_are_retried_by_the_engine(scripted_server: ScriptedServer
     assert items[0].result == [1.0]
     assert job.summary is not None and job.summary.retries == 2
     assert len(scripted_server.requests) == 3
+
+
+# Three retries a minute, whatever the number of calls: the budget, not max_retries, is the bound.
+_THREE_RETRIES = RetryBudget(ratio=0.0, min_retries=3, window_s=60.0)
+
+
+def test_a_jobs_retries_spend_the_clients_retry_budget(scripted_server: ScriptedServer) -> None:
+    scripted_server.set_handler(lambda request: Reply.api_error(500, "down"))
+    with BabyAPI(
+        api_key="k",
+        base_url=scripted_server.base_url,
+        retry_base_delay_s=0.001,
+        retry_budget=_THREE_RETRIES,
+    ) as client:
+        job = client.batch.chat(
+            [f"q{i}" for i in range(4)], model="m", concurrency=1, max_retries=5
+        )
+        items = job.results()
+        # The job spent the client's budget: the client's own call gets no retry either.
+        with pytest.raises(Exception) as caught:
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    assert all(item.error is not None and item.error.status == 500 for item in items)
+    assert job.summary is not None and job.summary.retries == 3
+    # Four first sends and the budget's three retries (without the budget: 4 x 6 = 24), then
+    # the client's own call, sent once.
+    assert len(scripted_server.requests) == 4 + 3 + 1
+    assert getattr(caught.value, "code", None) == "RETRY_BUDGET_EXHAUSTED"
+
+
+def test_an_async_jobs_retries_spend_the_clients_retry_budget(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.set_handler(lambda request: Reply.api_error(503, "busy"))
+
+    async def run() -> list[Any]:
+        async with AsyncBabyAPI(
+            api_key="k",
+            base_url=scripted_server.base_url,
+            retry_base_delay_s=0.001,
+            retry_budget=_THREE_RETRIES,
+        ) as client:
+            job = client.batch.embed(
+                [f"t{i}" for i in range(4)], model="m", batch_size=1, concurrency=1
+            )
+            return [item async for item in job]
+
+    items = asyncio.run(run())
+    assert all(item.error is not None and item.error.status == 503 for item in items)
+    assert len(scripted_server.requests) == 4 + 3
 
 
 def test_a_chat_read_timeout_is_not_paid_twice(scripted_server: ScriptedServer) -> None:

@@ -8,7 +8,6 @@ admitted-but-undelivered items holds memory flat however long the input is.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, replace
 from typing import (
     TYPE_CHECKING,
@@ -28,6 +27,7 @@ from typing import (
 
 import anyio
 
+from babyapi._call import decide_after_error
 from babyapi._errors import (
     APIConnectionError,
     APIStatusError,
@@ -35,7 +35,7 @@ from babyapi._errors import (
     BabyAPIError,
     error_class,
 )
-from babyapi._retry import backoff_s, status_is_retryable
+from babyapi._retry import read_timeout_is_retryable, status_is_retryable
 from babyapi.batch._checkpoint import Checkpoint, input_hash
 from babyapi.batch._kinds import Kind
 from babyapi.batch._limit import AdaptiveLimit
@@ -115,6 +115,9 @@ class _Verdict:
     ITEM = "item"
 
 
+_TRANSIENT = (_Verdict.RETRY, _Verdict.OVERLOAD)
+
+
 def _verdict(error: BabyAPIError, kind: Kind, batch_len: int) -> str:
     if isinstance(error, APIStatusError) and error.status is not None:
         status = error.status
@@ -129,7 +132,8 @@ def _verdict(error: BabyAPIError, kind: Kind, batch_len: int) -> str:
             return _Verdict.SPLIT
         return _Verdict.ITEM
     if isinstance(error, APITimeoutError):
-        return _Verdict.RETRY if kind.retries_read_timeouts else _Verdict.ITEM
+        retryable = read_timeout_is_retryable("POST", kind.path, None)
+        return _Verdict.RETRY if retryable else _Verdict.ITEM
     if isinstance(error, APIConnectionError):
         return _Verdict.RETRY
     return _Verdict.FATAL if error.code in _FATAL_CODES else _Verdict.ITEM
@@ -324,12 +328,9 @@ class Engine:
                 await self._attempt(batch[:middle], sequence)
                 await self._attempt(batch[middle:], sequence)
                 return
-            if (
-                verdict in (_Verdict.RETRY, _Verdict.OVERLOAD)
-                and retries < self._settings.max_retries
-            ):
+            wait = self._retry_wait(error, retries) if verdict in _TRANSIENT else None
+            if wait is not None:
                 self._judge_job()
-                wait = self._backoff(error, retries)
                 if verdict == _Verdict.OVERLOAD:
                     self._limit.overloaded(sequence, self._monotonic() + wait)
                 retries += 1
@@ -356,11 +357,21 @@ class Engine:
         if error is not None:
             raise error
 
-    def _backoff(self, error: BabyAPIError, retries: int) -> float:
-        asked = getattr(error, "retry_after", None)
-        if isinstance(asked, (int, float)) and 0 <= asked <= 60:
-            return float(asked)
-        return backoff_s(retries, self._api.config.retry_base_delay_s, random.random())
+    def _retry_wait(self, error: BabyAPIError, retries: int) -> Optional[float]:
+        """Seconds to wait before sending again, or None: the client's own retry rule decides,
+        and a retry is spent from the client's retry budget as its own calls spend it."""
+        api = self._api
+        decision = decide_after_error(
+            error,
+            "POST",
+            self._kind.path,
+            retries_done=retries,
+            max_retries=self._settings.max_retries,
+            base_delay_s=api.config.retry_base_delay_s,
+            clocks=api.clocks,
+            ledger=api.retry_ledger,
+        )
+        return decision.wait_s if decision.retry else None
 
     async def _pause(self) -> None:
         wait = self._limit.pause_until - self._monotonic()

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "Kind", "invalid_item"]
 
-# The engine retries itself, so it can slow the whole job down when the server pushes back.
+# One attempt per send: the engine sees each failure, so it can slow the whole job down when the
+# server pushes back; whether and when to send again it asks the client's retry rule and budget.
 NO_CLIENT_RETRIES: Mapping[str, Any] = {"max_retries": 0}
 
 
@@ -39,8 +40,9 @@ class Kind:
     name = ""
     #: The key of an item's result in checkpoint lines and CLI output.
     result_key = ""
-    #: Whether a read timeout may be retried: only where a retry cannot pay for a generation twice.
-    retries_read_timeouts = True
+    #: The endpoint, from the server root: the retry rules read it (a generation is not sent
+    #: again after a read timeout, as for the client's own calls).
+    path = ""
     #: Several items per request (embeddings), or one.
     batched = False
     #: The client setting that supplies the model when the job names none.
@@ -67,6 +69,7 @@ class Kind:
 
 class Embed(Kind):
     name = "embeddings"
+    path = EMBEDDINGS
     result_key = "embedding"
     batched = True
     default_model_setting = "default_embedding_model"
@@ -143,6 +146,7 @@ def malformed(message: str) -> BabyAPIError:
 
 class Rerank(Kind):
     name = "rerank"
+    path = RERANK
     result_key = "results"
     default_model_setting = "default_rerank_model"
 
@@ -184,6 +188,7 @@ class Score(Rerank):
     """vLLM's POST /score: the same (query, documents) groups, scores in the documents' order."""
 
     name = "score"
+    path = SCORE_PATH
     result_key = "scores"
 
     async def call(
@@ -208,8 +213,8 @@ class Score(Rerank):
 
 class Chat(Kind):
     name = "chat"
+    path = CHAT
     result_key = "response"
-    retries_read_timeouts = False
 
     def prepare(self, item: object) -> Any:
         got = _name(item)
@@ -234,8 +239,8 @@ class Chat(Kind):
 
 class Complete(Kind):
     name = "completions"
+    path = COMPLETIONS
     result_key = "response"
-    retries_read_timeouts = False
 
     def prepare(self, item: object) -> Any:
         got = _name(item)
