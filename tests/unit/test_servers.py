@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from babyapi import BabyAPIError, Server
+from babyapi._httpx import failure_of
 from babyapi._servers import (
     PROBE_POLL_S,
     Cooldown,
@@ -306,11 +307,13 @@ def test_verdicts() -> None:
         assert verdict_of(httpx.Response(status, request=request)) == Verdict.DOWN
     for status in (200, 400, 404, 500):
         assert verdict_of(httpx.Response(status, request=request)) == Verdict.UP
-    assert verdict_of(httpx.ConnectError("refused", request=request)) == Verdict.DOWN
-    assert verdict_of(httpx.ConnectTimeout("slow", request=request)) == Verdict.DOWN
-    assert verdict_of(httpx.RemoteProtocolError("gone", request=request)) == Verdict.DOWN
-    assert verdict_of(httpx.ReadTimeout("slow", request=request)) == Verdict.UNKNOWN
-    assert verdict_of(httpx.PoolTimeout("ours", request=request)) == Verdict.UNKNOWN
+    assert verdict_of(failure_of(httpx.ConnectError("refused", request=request))) == Verdict.DOWN
+    assert verdict_of(failure_of(httpx.ConnectTimeout("slow", request=request))) == Verdict.DOWN
+    assert (
+        verdict_of(failure_of(httpx.RemoteProtocolError("gone", request=request))) == Verdict.DOWN
+    )
+    assert verdict_of(failure_of(httpx.ReadTimeout("slow", request=request))) == Verdict.UNKNOWN
+    assert verdict_of(failure_of(httpx.PoolTimeout("ours", request=request))) == Verdict.UNKNOWN
 
 
 # Fresh state in other processes
