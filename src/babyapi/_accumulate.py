@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Optional, cast
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 from babyapi._text import PIECES_PER_BLOCK, Text
 
@@ -72,10 +72,11 @@ class _Choice:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if isinstance(reasoning, str):
             self.reasoning.add(reasoning)
-        calls: Iterable[Any] = delta.get("tool_calls") or ()
-        for call in calls:
-            if isinstance(call, dict):
-                self._add_tool_call(cast("dict[str, Any]", call))
+        calls: object = delta.get("tool_calls")
+        if isinstance(calls, list):  # a server's true, number or object is no list of parts
+            for call in cast("list[object]", calls):
+                if isinstance(call, dict):
+                    self._add_tool_call(cast("dict[str, Any]", call))
 
     def _add_tool_call(self, part: dict[str, Any]) -> None:
         index = _position(part.get("index"), len(self.tool_calls))

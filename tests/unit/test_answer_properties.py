@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from answer_strategies import chat_answers, completion_answers  # pyright: ignore[reportImplicitRelativeImport]
@@ -109,6 +109,8 @@ CHUNK = st.one_of(
 
 @settings(max_examples=600)
 @given(st.lists(CHUNK, max_size=8))
+# Found by this test: tool_calls that is true, not a list, escaped as a raw TypeError.
+@example([{"choices": [{"delta": {"content": None, "tool_calls": True}}]}])
 def test_any_chunks_fold_without_a_raw_exception(chunks: list[Any]) -> None:
     accumulator = Accumulator()
     for chunk in chunks:
