@@ -7,6 +7,7 @@ import errno
 import os
 import pty
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +22,13 @@ _PTY_BOOT = (
     "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
     "os.execv(sys.executable, [sys.executable, '-m', 'babyapi', *sys.argv[1:]])\n"
 )
+
+
+def _interruptible() -> None:
+    """In the child before exec: Ctrl-C as a terminal delivers it. A suite started in the
+    background (``make test &``, a CI runner) inherits SIGINT ignored, and Python keeps an
+    ignored SIGINT ignored, so without this the Ctrl-C tests would test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def cli_env(base_url: Optional[str], **extra: str) -> dict[str, str]:
@@ -71,6 +79,7 @@ class CLI:
             stderr=subprocess.PIPE,
             text=True,
             env=self.env() if env is None else env,
+            preexec_fn=_interruptible,
         )
 
     def pty(self, *args: str, env: Optional[dict[str, str]] = None) -> PtySession:
@@ -90,6 +99,7 @@ class PtySession:
                 stderr=slave,
                 env=env,
                 start_new_session=True,
+                preexec_fn=_interruptible,
             )
         except BaseException:
             os.close(master)
