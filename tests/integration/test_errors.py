@@ -267,8 +267,11 @@ def test_body_cut_short_is_a_connection_error(driver: Driver) -> None:
     assert err.message.startswith(
         f"POST /v1/chat/completions failed: the connection to {driver.server.base_url} broke ("
     )
-    # The transport's words for a short body, and how the retries ended.
-    assert "received 127" in err.message and "227" in err.message
+    # The transport's words for a short body (aiohttp before 3.11 names no byte counts), and
+    # how the retries ended.
+    assert ("received 127" in err.message and "227" in err.message) or (
+        driver.kind == "aiohttp" and "content length" in err.message
+    )
     assert err.message.endswith("(gave up after 3 attempts: max_retries=2 reached)")
     assert err.failure == "remote_closed"
     expected = aiohttp.ClientPayloadError if driver.kind == "aiohttp" else httpx.RemoteProtocolError
