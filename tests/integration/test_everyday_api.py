@@ -76,6 +76,29 @@ def test_extra_headers_win_over_other_headers_but_never_over_the_key(driver: Dri
     assert req.headers["authorization"] == f"Bearer {API_KEY}"
 
 
+def test_one_calls_headers_and_ids_never_reach_the_next_call(driver: Driver) -> None:
+    # Calls without options share their settings: what one call adds must stay its own.
+    client = driver.make(default_headers={"x-app": "default"})
+    mine = {"x-trace": "only-once", "x-request-id": "req-1", "idempotency-key": "key-1"}
+    driver.server.script(*[Reply.json({"choices": []})] * 4)
+    for _ in range(2):
+        driver.call(
+            lambda c: c.chat.completions.create(model="m", messages=MESSAGES, extra_headers=mine),
+            client,
+        )
+        driver.call(lambda c: c.chat.completions.create(model="m", messages=MESSAGES), client)
+    given, plain = driver.server.requests[0::2], driver.server.requests[1::2]
+    for request in given:
+        assert {name: request.headers[name] for name in mine} == mine
+        assert request.headers["x-app"] == "default"
+    for request in plain:
+        assert "x-trace" not in request.headers and request.headers["x-app"] == "default"
+        assert request.headers["x-request-id"] != "req-1"
+        assert request.headers["idempotency-key"] != "key-1"
+    assert plain[0].headers["x-request-id"] != plain[1].headers["x-request-id"]
+    assert plain[0].headers["idempotency-key"] != plain[1].headers["idempotency-key"]
+
+
 def test_query_merges_with_nothing_lost_and_lists_repeat(driver: Driver) -> None:
     driver.server.script(Reply.json({"object": "list", "data": []}))
     driver.call(lambda c: c.models.list(extra_query={"tag": ["a", "b"], "q": "x y&z"}))
