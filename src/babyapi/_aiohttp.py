@@ -27,6 +27,7 @@ __all__ = ["AiohttpResponse", "AiohttpTransport", "env_proxy_for", "unsupported_
 
 # What we ask servers for: the encodings aiohttp decodes without optional packages.
 _ACCEPT_ENCODING = "gzip, deflate"
+_ASK_ENCODINGS = {"accept-encoding": _ACCEPT_ENCODING}
 
 _ProxyURL = Optional[str]
 # Endpoints whose aiohttp URL and proxy are kept (see AiohttpTransport._target).
@@ -140,17 +141,22 @@ class AiohttpTransport:
 
     async def send(self, request: WireRequest, *, stream: bool) -> AiohttpResponse:
         """Send on aiohttp; the body is read unless ``stream``; failures are TransportErrors."""
-        if self.is_closed:
-            # httpx's words for the same mistake, so the shell treats both transports alike.
-            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        session = self._session
+        if self._closed or session is None or session.closed:
+            if self.is_closed:
+                # httpx's words for the same mistake, so the shell treats both transports alike.
+                raise RuntimeError("Cannot send a request, as the client has been closed.")
+            session = self.session
         connect, read, _, pool = request.timeouts
         url, proxy = self._target(request)
+        # Our own session asks for _ACCEPT_ENCODING by default; one passed in may not.
+        headers = request.headers if self.owned else {**_ASK_ENCODINGS, **request.headers}
         try:
-            answer = await self.session.request(
+            answer = await session.request(
                 request.method,
                 url,
                 data=request.content,
-                headers={"accept-encoding": _ACCEPT_ENCODING, **request.headers},
+                headers=headers,
                 timeout=_client_timeout(connect, read, pool),
                 proxy=proxy,
                 # The SDK's rules, whatever the session's defaults: redirects are an error the
@@ -253,6 +259,9 @@ def _own_session() -> aiohttp.ClientSession:
     )
     return aiohttp.ClientSession(
         connector=connector,
+        # Every request's, as a default: aiohttp copies its defaults into each request's
+        # headers anyway, so this saves merging a dict per request.
+        headers=_ASK_ENCODINGS,
         # httpx keeps cookies for IP-address hosts too.
         cookie_jar=aiohttp.CookieJar(unsafe=True),
         timeout=aiohttp.ClientTimeout(total=None, sock_read=DEFAULT_TIMEOUT_S),

@@ -110,7 +110,7 @@ def json_plan(
     ledger: Optional[RetryLedger] = None,
 ) -> Plan:
     """Attempts until a 2xx whose body is a JSON object is returned, or an error is raised."""
-    plan = _json_answer(call, clocks, base_delay_s, ledger)
+    plan = response_plan(call, clocks, base_delay_s, ledger, _json_of)
     return _watched(call, plan) if call.observers else plan
 
 
@@ -121,7 +121,7 @@ def raw_plan(
     ledger: Optional[RetryLedger] = None,
 ) -> Plan:
     """Attempts until a 2xx arrives, whatever its body: a ``RawAnswer`` (text, metrics, empty)."""
-    plan = _raw_answer(call, clocks, base_delay_s, ledger)
+    plan = response_plan(call, clocks, base_delay_s, ledger, _raw_of)
     return _watched(call, plan) if call.observers else plan
 
 
@@ -136,13 +136,7 @@ def stream_plan(
     return _watched(call, plan) if call.observers else plan
 
 
-def _json_answer(
-    call: Call,
-    clocks: Clocks,
-    base_delay_s: float,
-    ledger: Optional[RetryLedger],
-) -> Plan:
-    response = yield from response_plan(call, clocks, base_delay_s, ledger)
+def _json_of(call: Call, response: Response) -> Any:
     try:
         data = parse_json_body(response)
     except BabyAPIError as error:
@@ -152,13 +146,7 @@ def _json_answer(
     return data
 
 
-def _raw_answer(
-    call: Call,
-    clocks: Clocks,
-    base_delay_s: float,
-    ledger: Optional[RetryLedger],
-) -> Generator[Action, Outcome, RawAnswer]:
-    response = yield from response_plan(call, clocks, base_delay_s, ledger)
+def _raw_of(call: Call, response: Response) -> RawAnswer:
     record_response(response)
     return raw_answer(response)
 
@@ -189,10 +177,12 @@ def response_plan(
     clocks: Clocks,
     base_delay_s: float,
     ledger: Optional[RetryLedger] = None,
+    finish: Optional[Callable[[Call, Response], Any]] = None,
 ) -> Plan:
     """Attempts until a 2xx response (body unread when streaming), retrying what may be retried.
 
     With a ``ledger`` (the client's retry budget) every call is counted and every retry spent.
+    ``finish`` turns the 2xx response into the plan's result (one generator per call, not two).
     """
     settings = call.settings
     deadline_at = None if settings.deadline_s is None else clocks.monotonic() + settings.deadline_s
@@ -220,7 +210,7 @@ def response_plan(
         response = answer_in(outcome)
         if response is not None and response.status_code < 300:
             _log(call, retries, response, None)
-            return response
+            return response if finish is None else finish(call, response)
         if response is not None and call.stream:
             # An error answer to a stream: its body says what went wrong (unless reading fails).
             outcome = (yield ReadBody(response)) or outcome

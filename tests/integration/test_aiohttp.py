@@ -321,6 +321,29 @@ def on_users_session(
     return asyncio.run(main())
 
 
+def test_our_session_asks_for_what_it_decodes_and_a_callers_choice_wins(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.script(gzipped(OK), Reply.json({"error": {"message": "no"}}, status=400))
+
+    async def main() -> Any:
+        async with AsyncBabyAPI(
+            api_key=API_KEY, base_url=scripted_server.base_url, transport="aiohttp", max_retries=0
+        ) as client:
+            res = await client.chat.completions.create(model="m", messages=MESSAGES)
+            assert res["choices"][0]["message"]["content"] == "ok"
+            with pytest.raises(BabyAPIError) as info:
+                await client.chat.completions.create(
+                    model="m", messages=MESSAGES, extra_headers={"Accept-Encoding": "identity"}
+                )
+            return info.value.response
+
+    response = asyncio.run(main())
+    sent = [r.headers["accept-encoding"] for r in scripted_server.requests]
+    assert sent == ["gzip, deflate", "identity"]
+    assert response.request.headers["accept-encoding"] == "identity"
+
+
 @pytest.mark.parametrize(
     "session_kwargs", [{}, {"auto_decompress": False}], ids=["defaults", "auto_decompress_off"]
 )
