@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from babyapi import _errors
 from babyapi._api_response import APIResponse
 from babyapi._budget import RetryBudget
@@ -25,13 +27,35 @@ from babyapi._errors import (
     ToolError,
     UnprocessableEntityError,
 )
+from babyapi._lazy import names_on_first_use
 from babyapi._options import RequestOptions
-from babyapi._servers import Server, ServerStatus
-from babyapi._sse import SSEEvent
-from babyapi._streaming import AsyncStream, Stream
-from babyapi._usage import ModelUsage, UsageTracker
 from babyapi._version import __version__
 from babyapi._wire import Response as HTTPResponse
+
+if TYPE_CHECKING:
+    from babyapi._servers import Server, ServerStatus
+    from babyapi._sse import SSEEvent
+    from babyapi._streaming import AsyncStream, Stream
+    from babyapi._usage import ModelUsage, UsageTracker
+
+# Public names whose modules a plain call does not need: each loads on first access
+# (``babyapi.Stream``, ``from babyapi import UsageTracker``), so `import babyapi` stays light.
+_ON_FIRST_USE = {
+    "AsyncStream": "babyapi._streaming",
+    "ModelUsage": "babyapi._usage",
+    "SSEEvent": "babyapi._sse",
+    "Server": "babyapi._servers",
+    "ServerStatus": "babyapi._servers",
+    "Stream": "babyapi._streaming",
+    "UsageTracker": "babyapi._usage",
+}
+
+if not TYPE_CHECKING:  # type checkers read the imports above, and flag a misspelt name
+    __getattr__ = names_on_first_use(globals(), _ON_FIRST_USE)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ON_FIRST_USE})
 
 
 def _show_errors_as_exported() -> None:

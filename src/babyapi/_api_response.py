@@ -7,7 +7,6 @@ for that call, so each thread and each asyncio task sees its own.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Awaitable, Callable, Generic, Optional, TypeVar
 
 import httpx
@@ -16,6 +15,8 @@ from babyapi._response import request_id_of
 from babyapi._wire import Response
 
 if TYPE_CHECKING:
+    from contextvars import ContextVar
+
     from typing_extensions import ParamSpec
 
     P = ParamSpec("P")
@@ -24,9 +25,19 @@ __all__ = ["APIResponse", "async_with_response", "record_response", "with_respon
 
 T = TypeVar("T")
 
-_captured: ContextVar[Optional[list[Response]]] = ContextVar(
-    "babyapi_captured_response", default=None
-)
+# The context variable, made by the first with_response call: until then no call listens,
+# and `import babyapi` does not load contextvars (an extension module, slow to load).
+_made: dict[str, ContextVar[Optional[list[Response]]]] = {}
+
+
+def _captured() -> ContextVar[Optional[list[Response]]]:
+    var = _made.get("captured")
+    if var is None:
+        from contextvars import ContextVar
+
+        # setdefault: threads racing here all get the one variable that was stored first.
+        var = _made.setdefault("captured", ContextVar("babyapi_captured_response", default=None))
+    return var
 
 
 class APIResponse(Generic[T]):
@@ -61,7 +72,8 @@ class APIResponse(Generic[T]):
 
 def record_response(response: Response) -> None:
     """Keep the response a call answered with, if a ``with_response`` call is listening."""
-    captured = _captured.get()
+    var = _made.get("captured")
+    captured = None if var is None else var.get()
     if captured is not None:
         captured.append(response)
 
@@ -71,11 +83,12 @@ def with_response(method: Callable[P, T]) -> Callable[P, APIResponse[T]]:
 
     def call(*args: P.args, **kwargs: P.kwargs) -> APIResponse[T]:
         captured: list[Response] = []
-        token = _captured.set(captured)
+        var = _captured()
+        token = var.set(captured)
         try:
             data = method(*args, **kwargs)
         finally:
-            _captured.reset(token)
+            var.reset(token)
         return APIResponse(data, captured[-1])
 
     call.__doc__ = method.__doc__
@@ -89,11 +102,12 @@ def async_with_response(
 
     async def call(*args: P.args, **kwargs: P.kwargs) -> APIResponse[T]:
         captured: list[Response] = []
-        token = _captured.set(captured)
+        var = _captured()
+        token = var.set(captured)
         try:
             data = await method(*args, **kwargs)
         finally:
-            _captured.reset(token)
+            var.reset(token)
         return APIResponse(data, captured[-1])
 
     call.__doc__ = method.__doc__

@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from typing import Any, Callable, Generator, Mapping, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping, NamedTuple, Optional, Union
 
 from babyapi._api_response import record_response
 from babyapi._budget import RetryLedger
 from babyapi._errors import APIConnectionError, APITimeoutError, BabyAPIError
-from babyapi._observe import Answer, CallInfo, Watch
 from babyapi._redact import redact, redact_error
 from babyapi._request import Call
 from babyapi._response import (
@@ -33,7 +32,6 @@ from babyapi._retry import (
     read_timeout_is_retryable,
     status_is_retryable,
 )
-from babyapi._route import Route
 from babyapi._wire import (
     RETRYABLE_FAILURES,
     TIMEOUT_FAILURES,
@@ -42,6 +40,9 @@ from babyapi._wire import (
     WireRequest,
     answer_in,
 )
+
+if TYPE_CHECKING:
+    from babyapi._route import Route
 
 __all__ = [
     "Action",
@@ -153,6 +154,9 @@ def _raw_of(call: Call, response: Response) -> RawAnswer:
 
 def _watched(call: Call, plan: Plan) -> Plan:
     """The plan, with its observers told how it goes; a stream's reader tells them the rest."""
+    # Loaded by the first call that has observers: a client without any never needs them.
+    from babyapi._observe import Answer, CallInfo, Watch
+
     info = CallInfo(call.method, call.url, call.path, call.body, call.stream, call.request_id)
     watch = call.watch = Watch.open(call.observers, info)
     if watch is None:

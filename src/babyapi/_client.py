@@ -43,23 +43,17 @@ from babyapi._config import (
 )
 from babyapi._errors import BabyAPIError, InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._httpx import HttpxTransport
-from babyapi._observe import Observer
 from babyapi._openai_names import PointsToBabyAPINames
 from babyapi._pool import (
     CloseWhenDropped,
     Pool,
-    Release,
     close_with_loop,
     closed_error,
     running_loop,
 )
 from babyapi._pool_guard import inside_pool
 from babyapi._request import Call
-from babyapi._request_api import AsyncRequestAPI
 from babyapi._requester import AsyncRequests, Requests
-from babyapi._route import Route
-from babyapi._servers import ServerSet, ServerStatus
-from babyapi._streaming import EventReader
 from babyapi._surface import AsyncSurface, SyncSurface
 from babyapi._transports import (
     Transport,
@@ -71,24 +65,17 @@ from babyapi._transports import (
     wrap_given,
 )
 from babyapi._wire import AsyncTransport, Response, SyncTransport, TransportError
-from babyapi.resources import (
-    AsyncBaby,
-    AsyncChat,
-    AsyncCompletions,
-    AsyncEmbeddings,
-    AsyncModels,
-    AsyncRerank,
-    Baby,
-    Chat,
-    Completions,
-    Embeddings,
-    Models,
-    Rerank,
-)
+from babyapi.resources.chat import AsyncChat, Chat
 
 if TYPE_CHECKING:
     import aiohttp
     from typing_extensions import Never
+
+    from babyapi._observe import Observer
+    from babyapi._pool import Release
+    from babyapi._request_api import AsyncRequestAPI
+    from babyapi._servers import ServerSet, ServerStatus
+    from babyapi._streaming import EventReader
 
 
 __all__ = ["AsyncBabyAPI", "BabyAPI"]
@@ -102,7 +89,11 @@ AsyncHttpClient = Union[httpx.AsyncClient, "aiohttp.ClientSession"]
 
 def _server_set(config: ClientConfig) -> Optional[ServerSet]:
     """The running record of a client's servers; None for a client of one server."""
-    return ServerSet(config.servers) if config.servers else None
+    if not config.servers:
+        return None
+    from babyapi._servers import ServerSet  # several servers: loaded by the clients that have them
+
+    return ServerSet(config.servers)
 
 
 def _ledger(config: ClientConfig) -> Optional[RetryLedger]:
@@ -233,6 +224,8 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
         is reported healthy, with zero counts.
         """
         if self._servers is None:
+            from babyapi._servers import ServerStatus
+
             return (ServerStatus(self._config.base_url, 1.0, "healthy", 0.0, 0, 0, 0, 0, ()),)
         return self._servers.statuses(self._clocks.monotonic())
 
@@ -290,6 +283,8 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
     def _plan(self, lay_out: Callable[..., Plan], call: Call) -> Plan:
         """The attempts of ``call``, as ``json_plan`` or ``stream_plan`` lays them out."""
         if self._servers is not None:
+            from babyapi._route import Route
+
             call.route = Route(self._servers, call)
         return lay_out(
             call,
@@ -299,6 +294,8 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
         )
 
     def _reader(self, response: Response, call: Call) -> EventReader:
+        from babyapi._streaming import EventReader  # streams load on first use
+
         return EventReader(response, call, self._clocks.monotonic, self._http)
 
 
@@ -334,11 +331,7 @@ class BabyAPI(SyncSurface, _ClientBase[SyncTransport, httpx.Client]):
     def _attach_resources(self) -> None:
         api = self._api = Requests(self)
         self.chat = Chat(api)
-        self.completions = Completions(api)
-        self.embeddings = Embeddings(api)
-        self.rerank = Rerank(api)
-        self.models = Models(api)
-        self.baby = Baby(api)
+        self._made = {}
 
     def _sleep(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -449,11 +442,7 @@ class AsyncBabyAPI(AsyncSurface, _ClientBase[AsyncTransport, AsyncHttpClient]):
     def _attach_resources(self) -> None:
         api = self._api = AsyncRequests(self)
         self.chat = AsyncChat(api)
-        self.completions = AsyncCompletions(api)
-        self.embeddings = AsyncEmbeddings(api)
-        self.rerank = AsyncRerank(api)
-        self.models = AsyncModels(api)
-        self.baby = AsyncBaby(api)
+        self._made = {}
 
     async def aclose(self) -> None:
         """End this client; later calls raise code CLIENT_CLOSED. See the class docstring."""

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from babyapi._budget import RetryBudget
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
-from babyapi._observe import Observer
-from babyapi._servers import Server
 from babyapi._validation import (
     check_api_key,
+    check_base_url,
     check_flag,
     check_headers,
     check_max_retries,
@@ -21,8 +20,14 @@ from babyapi._validation import (
 
 __all__ = ["DEFAULT_BASE_URL", "BaseURL", "ClientConfig", "build_config"]
 
+if TYPE_CHECKING:
+    from babyapi._observe import Observer
+
+    # Several servers are the rarer case: their module loads when a client names two or more.
+    from babyapi._servers import Server
+
 #: What ``base_url=`` takes: one URL, or several servers (URLs or ``Server``s).
-BaseURL = Union[str, Server, Sequence[Union[str, Server]]]
+BaseURL = Union[str, "Server", Sequence[Union[str, "Server"]]]
 
 DEFAULT_BASE_URL = "https://api.babyapi.org"
 DEFAULT_TIMEOUT_S = 60.0
@@ -243,16 +248,16 @@ def _validated(**settings: Any) -> dict[str, Any]:
             f"retry_base_delay_s must be a number of seconds >= 0, got {delay!r}.",
             code="INVALID_OPTIONS",
         )
-    servers = _check_servers(settings["base_url"])
+    url, server_key, servers = _where(settings["base_url"])
     api_key = check_api_key(settings["api_key"], "api_key", "INVALID_OPTIONS")
-    if len(servers) == 1:
-        api_key = servers[0].api_key or api_key
-    elif api_key is None and all(server.api_key for server in servers):
+    if server_key is not None:
+        api_key = server_key
+    elif servers and api_key is None and all(server.api_key for server in servers):
         # Each server sends its own key; the client's only stands in where one has none.
         api_key = servers[0].api_key
     return {
         "api_key": api_key,
-        "base_url": servers[0].url,
+        "base_url": url,
         "timeout_s": timeout_s,
         "max_retries": check_max_retries(settings["max_retries"]),
         "retry_base_delay_s": float(delay),
@@ -268,14 +273,25 @@ def _validated(**settings: Any) -> dict[str, Any]:
         "default_rerank_model": settings["default_rerank_model"],
         "retry_budget": _check_budget(settings["retry_budget"]),
         "observers": _check_observers(settings["observers"]),
-        "servers": servers if len(servers) > 1 else (),
+        "servers": servers,
     }
 
 
-def _check_servers(value: Any) -> tuple[Server, ...]:
-    """The servers ``base_url`` names (one, or several)."""
+def _where(value: Any) -> tuple[str, Optional[str], tuple[Server, ...]]:
+    """``base_url`` as the base URL, the API key its one ``Server`` names, and the servers of
+    a client of several (empty for one)."""
     if isinstance(value, str):
-        return (Server(value),)
+        return check_base_url(value), None, ()
+    servers = _check_servers(value)
+    if len(servers) == 1:
+        return servers[0].url, servers[0].api_key, ()
+    return servers[0].url, None, servers
+
+
+def _check_servers(value: Any) -> tuple[Server, ...]:
+    """The servers ``base_url`` names (a ``Server``, or a list of them or of URLs)."""
+    from babyapi._servers import Server
+
     items: list[Any] = [value] if isinstance(value, Server) else _as_list(value)
     servers = tuple(item if isinstance(item, Server) else Server(item) for item in items)
     if not servers:
@@ -318,6 +334,8 @@ def _check_observers(value: Any) -> tuple[Observer, ...]:
     """A list of observers (a UsageTracker, the OpenTelemetry observer), kept as a tuple."""
     if value is None:
         return ()
+    from babyapi._observe import Observer
+
     items: Any = (value,) if isinstance(value, Observer) else value
     try:
         observers = tuple(items)

@@ -12,7 +12,16 @@ import os
 import sys
 import threading
 import weakref
-from typing import Any, AsyncGenerator, Callable, Generic, Optional, Protocol, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncGenerator,
+    Callable,
+    Generic,
+    Optional,
+    Protocol,
+    TypeVar,
+)
 
 from babyapi._errors import BabyAPIError
 from babyapi._pool_guard import inside_pool
@@ -20,7 +29,6 @@ from babyapi._pool_guard import inside_pool
 __all__ = [
     "CloseWhenDropped",
     "Pool",
-    "Release",
     "close_with_loop",
     "closed_error",
     "running_loop",
@@ -29,22 +37,22 @@ __all__ = [
 HttpT = TypeVar("HttpT")
 
 
-class _Closes(Protocol):
-    def close(self) -> None: ...
+if TYPE_CHECKING:  # shapes for type checkers only: classes cost at `import babyapi`
 
+    class _Closes(Protocol):
+        def close(self) -> None: ...
 
-class _AsyncCloses(Protocol):
-    async def aclose(self) -> None: ...
+    class _AsyncCloses(Protocol):
+        async def aclose(self) -> None: ...
 
+    class Release(Protocol):
+        """What closes a pool the program dropped without closing it."""
 
-class Release(Protocol):
-    """What closes a pool the program dropped without closing it."""
+        def detach(self) -> None:
+            """Disarm it: the caller closes the httpx client itself."""
 
-    def detach(self) -> None:
-        """Disarm it: the caller closes the httpx client itself."""
-
-    def hand_over(self) -> None:
-        """Let go of a client whose event loop is gone or elsewhere; that loop closes it."""
+        def hand_over(self) -> None:
+            """Let go of a client whose event loop is gone or elsewhere; that loop closes it."""
 
 
 class Pool(Generic[HttpT]):

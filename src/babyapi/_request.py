@@ -6,19 +6,21 @@ import functools
 import json
 import math
 import os
-from typing import Any, Mapping, Optional, Sequence, cast
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, cast
 
 import httpx
 
 from babyapi._bodies import check_body, default_model_for
 from babyapi._config import ClientConfig
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
-from babyapi._infer import baby_infer_body
-from babyapi._observe import Observer, Watch
 from babyapi._openai_names import refuse_call_settings
 from babyapi._options import USER_AGENT, CallSettings, RequestOptionsLike, resolve_settings
 from babyapi._validation import check_headers, check_query
 from babyapi._wire import Timeouts, WireRequest
+
+if TYPE_CHECKING:
+    # Observers load with the first client that has one (see _call._watched).
+    from babyapi._observe import Observer, Watch
 
 __all__ = [
     "INFER_PATH",
@@ -258,6 +260,8 @@ def prepare_infer(
     """The ``POST /infer`` call of ``baby.infer(value, **options)``."""
     refuse_call_settings(value)
     refuse_call_settings(options)
+    from babyapi._infer import baby_infer_body  # /infer's rules load with its first call
+
     body = baby_infer_body(value, options, config.default_model)
     return prepare_call(
         config,

@@ -7,54 +7,67 @@ replaces) applies, and each ``with_options`` copy gets its own.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, Mapping, Optional, Protocol, Sequence, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Generic,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    TypeVar,
+)
 
 from babyapi._budget import RetryLedger
 from babyapi._call import Clocks, Plan, json_plan, raw_plan, stream_plan
 from babyapi._config import ClientConfig
 from babyapi._errors import InvalidArgumentError
-from babyapi._observe import Observer
 from babyapi._options import RequestOptionsLike
 from babyapi._pool import Pool
 from babyapi._request import Call, prepare_infer, prepare_request
-from babyapi._request_api import AsyncRequestAPI
 from babyapi._response import RawAnswer
-from babyapi._streaming import AsyncStream, EventReader, Finisher, Stream
 from babyapi._wire import Response
+
+if TYPE_CHECKING:
+    from babyapi._observe import Observer
+    from babyapi._request_api import AsyncRequestAPI
+
+    # Streams load on first use (``stream``), not with the client.
+    from babyapi._streaming import AsyncStream, EventReader, Finisher, Stream
+
+    # What the request API reads of its shell: for type checkers only (classes cost at import).
+    class _Shell(Protocol):
+        """What the request API reads of the client shell it belongs to."""
+
+        _config: ClientConfig
+        _clocks: Clocks
+        _retry_ledger: Optional[RetryLedger]
+        _pool: Pool[Any]
+
+        def _plan(self, lay_out: Callable[..., Plan], call: Call) -> Plan: ...
+
+        def _reader(self, response: Response, call: Call) -> EventReader: ...
+
+    class _SyncShell(_Shell, Protocol):
+        def _run(self, plan: Plan) -> Any: ...
+
+        def _sleep(self, seconds: float) -> None: ...
+
+        def _async_twin(self) -> AsyncRequestAPI: ...
+
+    class _AsyncShell(_Shell, Protocol):
+        async def _run(self, plan: Plan) -> Any: ...
+
+        async def _sleep(self, seconds: float) -> None: ...
+
+        async def aclose(self) -> None: ...
+
 
 __all__ = ["AsyncRequests", "Requests"]
 
 
-class _Shell(Protocol):
-    """What the request API reads of the client shell it belongs to."""
-
-    _config: ClientConfig
-    _clocks: Clocks
-    _retry_ledger: Optional[RetryLedger]
-    _pool: Pool[Any]
-
-    def _plan(self, lay_out: Callable[..., Plan], call: Call) -> Plan: ...
-
-    def _reader(self, response: Response, call: Call) -> EventReader: ...
-
-
-class _SyncShell(_Shell, Protocol):
-    def _run(self, plan: Plan) -> Any: ...
-
-    def _sleep(self, seconds: float) -> None: ...
-
-    def _async_twin(self) -> AsyncRequestAPI: ...
-
-
-class _AsyncShell(_Shell, Protocol):
-    async def _run(self, plan: Plan) -> Any: ...
-
-    async def _sleep(self, seconds: float) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-ShellT = TypeVar("ShellT", bound=_Shell)
+ShellT = TypeVar("ShellT", bound="_Shell")
 
 
 class _RequestsBase(Generic[ShellT]):
@@ -141,6 +154,8 @@ class Requests(_RequestsBase["_SyncShell"]):
         return answer
 
     def stream(self, call: Call, finish: Optional[Finisher] = None) -> Stream[Any]:
+        from babyapi._streaming import Stream
+
         shell = self._shell
         return Stream(shell._reader(shell._run(shell._plan(stream_plan, call)), call), finish)
 
@@ -174,6 +189,8 @@ class AsyncRequests(_RequestsBase["_AsyncShell"]):
         return answer
 
     def stream(self, call: Call, finish: Optional[Finisher] = None) -> AsyncStream[Any]:
+        from babyapi._streaming import AsyncStream
+
         shell = self._shell
 
         async def open_reader() -> EventReader:

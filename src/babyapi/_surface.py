@@ -11,17 +11,18 @@ from __future__ import annotations
 from typing import (
     TYPE_CHECKING,
     Any,
+    Callable,
     Mapping,
     Optional,
     Sequence,
     TypeVar,
     Union,
+    cast,
     final,
     overload,
 )
 
 from babyapi._api_response import async_with_response, with_response
-from babyapi._infer import CHAT_PATH, route_infer
 from babyapi.resources.chat import typed_response_format
 
 if TYPE_CHECKING:
@@ -30,20 +31,12 @@ if TYPE_CHECKING:
     from babyapi._request_api import AsyncRequestAPI, RequestAPI
     from babyapi._streaming import Finisher
     from babyapi.batch import AsyncBatch, Batch
-    from babyapi.resources import (
-        AsyncBaby,
-        AsyncChat,
-        AsyncCompletions,
-        AsyncEmbeddings,
-        AsyncModels,
-        AsyncRerank,
-        Baby,
-        Chat,
-        Completions,
-        Embeddings,
-        Models,
-        Rerank,
-    )
+    from babyapi.resources.baby import AsyncBaby, Baby
+    from babyapi.resources.chat import AsyncChat, Chat
+    from babyapi.resources.completions import AsyncCompletions, Completions
+    from babyapi.resources.embeddings import AsyncEmbeddings, Embeddings
+    from babyapi.resources.models import AsyncModels, Models
+    from babyapi.resources.rerank import AsyncRerank, Rerank
     from babyapi.resources.responses import (
         AsyncResponses,
         AsyncResponsesWithResponse,
@@ -71,16 +64,62 @@ T = TypeVar("T")
 _Prompt = Union[str, Sequence[str], Sequence[int], Sequence[Sequence[int]]]
 
 
-class SyncSurface:
+class _Resources:
+    """Resources beyond chat, each made (and its module loaded) on first use, then kept."""
+
+    _api: Any
+    # Made resources by class; the shell empties it whenever it hands out a new request API.
+    _made: dict[Any, Any]
+
+    def _once(self, build: Callable[[Any], T]) -> T:
+        made = self._made.get(build)
+        if made is None:
+            made = self._made[build] = build(self._api)
+        return cast("T", made)
+
+
+class SyncSurface(_Resources):
     """``BabyAPI``'s own methods: what it offers beyond its resources."""
 
     _api: RequestAPI
     chat: Chat
-    completions: Completions
-    embeddings: Embeddings
-    rerank: Rerank
-    models: Models
-    baby: Baby
+
+    # The other resources load on first use, to keep `import babyapi` light.
+
+    @property
+    def completions(self) -> Completions:
+        """Text completions (``POST /v1/completions``)."""
+        from babyapi.resources.completions import Completions
+
+        return self._once(Completions)
+
+    @property
+    def embeddings(self) -> Embeddings:
+        """Embeddings (``POST /v1/embeddings``)."""
+        from babyapi.resources.embeddings import Embeddings
+
+        return self._once(Embeddings)
+
+    @property
+    def rerank(self) -> Rerank:
+        """Reranking (``POST /v1/rerank``)."""
+        from babyapi.resources.rerank import Rerank
+
+        return self._once(Rerank)
+
+    @property
+    def models(self) -> Models:
+        """The models a server lists (``GET /v1/models``)."""
+        from babyapi.resources.models import Models
+
+        return self._once(Models)
+
+    @property
+    def baby(self) -> Baby:
+        """BabyAPI's own ``/infer`` endpoint."""
+        from babyapi.resources.baby import Baby
+
+        return self._once(Baby)
 
     @property
     def with_response(self) -> BabyAPIWithResponse:
@@ -212,16 +251,46 @@ class SyncSurface:
         return answer if finish is None else finish(answer)
 
 
-class AsyncSurface:
+class AsyncSurface(_Resources):
     """``AsyncBabyAPI``'s own methods: what it offers beyond its resources."""
 
     _api: AsyncRequestAPI
     chat: AsyncChat
-    completions: AsyncCompletions
-    embeddings: AsyncEmbeddings
-    rerank: AsyncRerank
-    models: AsyncModels
-    baby: AsyncBaby
+
+    @property
+    def completions(self) -> AsyncCompletions:
+        """Text completions (``POST /v1/completions``)."""
+        from babyapi.resources.completions import AsyncCompletions
+
+        return self._once(AsyncCompletions)
+
+    @property
+    def embeddings(self) -> AsyncEmbeddings:
+        """Embeddings (``POST /v1/embeddings``)."""
+        from babyapi.resources.embeddings import AsyncEmbeddings
+
+        return self._once(AsyncEmbeddings)
+
+    @property
+    def rerank(self) -> AsyncRerank:
+        """Reranking (``POST /v1/rerank``)."""
+        from babyapi.resources.rerank import AsyncRerank
+
+        return self._once(AsyncRerank)
+
+    @property
+    def models(self) -> AsyncModels:
+        """The models a server lists (``GET /v1/models``)."""
+        from babyapi.resources.models import AsyncModels
+
+        return self._once(AsyncModels)
+
+    @property
+    def baby(self) -> AsyncBaby:
+        """BabyAPI's own ``/infer`` endpoint."""
+        from babyapi.resources.baby import AsyncBaby
+
+        return self._once(AsyncBaby)
 
     @property
     def with_response(self) -> AsyncBabyAPIWithResponse:
@@ -362,6 +431,8 @@ def _routed(
     extra_query: Optional[Mapping[str, Any]],
 ) -> tuple[Call, Optional[Finisher]]:
     """The call ``client.infer`` makes, and how to read a typed ``response_format`` back."""
+    from babyapi._infer import CHAT_PATH, route_infer  # loaded with client.infer's first call
+
     path, merged = route_infer(body, kwargs)
     finish = typed_response_format(merged) if path == CHAT_PATH else None
     call = api.prepare(path, merged, options, extra_headers=extra_headers, extra_query=extra_query)

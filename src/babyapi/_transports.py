@@ -7,7 +7,6 @@ speed, never behaviour. No aiohttp import happens here.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from typing import Any, Literal
 
@@ -36,6 +35,8 @@ _INSTALL = "pip install 'babyapi[aiohttp]'"
 
 def aiohttp_installed() -> bool:
     """Whether aiohttp can be imported, without importing it."""
+    import importlib.util  # not loaded by `import babyapi`: only an async client asks
+
     try:
         return importlib.util.find_spec("aiohttp") is not None
     except ValueError:  # sys.modules["aiohttp"] is None: imports of it are blocked
