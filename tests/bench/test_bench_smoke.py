@@ -72,9 +72,15 @@ def test_sse_response_carries_n_chunks_then_done() -> None:
 def test_targets_pass_miss_and_not_measured() -> None:
     table = {
         "import": {"httpx": 100.0, "openai": 1000.0, "babyapi": 110.0},
-        "chat_cpu": {"httpx": 100.0, "openai": 150.0, "babyapi": 120.0},
+        "chat_cpu": {"httpx": 100.0, "openai": 150.0, "babyapi": 120.0, "babyapi-stdlib": 50.0},
         "mem_growth": {"httpx": 1.0, "babyapi": 2.0},
-        "async_rate": {"httpx": 100.0, "aiohttp": 1000.0, "babyapi": 900.0},
+        "async_rate": {
+            "httpx": 100.0,
+            "aiohttp": 1000.0,
+            "babyapi": 900.0,
+            "openai": 100.0,
+            "babyapi-httpx": 120.0,
+        },
         "async_cpu": {"aiohttp": 100.0, "babyapi": 200.0},
         "mem_flat": {"httpx": 0.0, "babyapi": 3.0},
     }
@@ -105,6 +111,29 @@ def test_targets_pass_miss_and_not_measured() -> None:
     assert status["async CPU/call at 256 <= 1.5x raw aiohttp"] == "MISS"
     assert status["async calls/s at 1,024 >= 10x httpx.AsyncClient"] == "n/a"
     assert status["RSS flat in the second half of the calls (<= 1 MB)"] == "MISS"
+    # Throughput at the floor: the stricter bounds, the httpx pool and the sync transports.
+    assert status["import babyapi <= 1.10x import httpx"] == "PASS"
+    assert status["async calls/s at 256 >= 0.9x raw aiohttp"] == "PASS"
+    assert status["async CPU/call at 256 <= 1.2x raw aiohttp"] == "MISS"
+    assert status["async calls/s at 1,024 >= 0.9x raw aiohttp"] == "n/a"
+    on_httpx = (
+        "async on httpx (transport='httpx', default pool limits) calls/s at 256 >= 1.3x AsyncOpenAI"
+    )
+    assert status[on_httpx] == "MISS"
+    assert status["sync chat CPU/call <= 0.6x raw httpx (BabyAPI, default transport)"] == "MISS"
+    assert status["sync chat CPU/call <= 0.6x raw httpx (babyapi-stdlib)"] == "PASS"
+    measured = {t.target: t.measured for t in run.evaluate_targets(table, sse)}
+    assert measured[on_httpx] == "babyapi-httpx/openai = 1.20x"
+
+
+def test_a_rewrite_keeps_the_batch_section(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    batch = f"{run.BATCH_SECTION}\n\n| target | measured | result |\n| a | 1.30x | PASS |\n"
+    results.write_text(f"# old\n\n## Targets (babyapi)\n\nold rows\n\n{batch}", encoding="utf-8")
+    assert run.kept_batch_section(results) == batch
+    results.write_text(f"# old\n\n{batch}\n## Later\n\nmore\n", encoding="utf-8")
+    assert run.kept_batch_section(results) == batch + "\n"
+    assert run.kept_batch_section(tmp_path / "missing.md") == ""
 
 
 @pytest.mark.timeout(150)
