@@ -179,9 +179,11 @@ class AsyncRequests(_RequestsBase["_AsyncShell"]):
 
     __slots__ = ()
 
-    async def send(self, call: Call) -> Any:
+    def send(self, call: Call) -> Any:  # the coroutine of an ``async def`` (see below)
+        # The run loop's own coroutine, not one awaiting it: every resume of a call (a pooled
+        # connection comes free, the answer arrives) passes through each coroutine it nests in.
         shell = self._shell
-        return await shell._run(shell._plan(json_plan, call))
+        return shell._run(shell._plan(json_plan, call))
 
     async def send_raw(self, call: Call) -> RawAnswer:
         shell = self._shell
