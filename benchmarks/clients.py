@@ -48,6 +48,8 @@ CLIENTS = (
     "babyapi-httpx",
     "httpx-aiohttp",
     "babyapi-httpx-aiohttp",
+    "babyapi-stdlib",
+    "http.client",
 )
 SCENARIOS = ("chat", "stream", "async", "astream", "curve", "memory")
 MODEL = "bench-model"
@@ -56,6 +58,9 @@ API_KEY = "bench"
 
 # Columns that only exist for the async scenarios.
 ASYNC_ONLY = ("aiohttp", "babyapi-httpx", "httpx-aiohttp", "babyapi-httpx-aiohttp")
+# Columns that only exist for the sync ones: BabyAPI(transport="stdlib"), and raw
+# http.client (one keep-alive HTTPConnection: the floor of that transport).
+SYNC_ONLY = ("babyapi-stdlib", "http.client")
 
 SyncCall = Callable[[], Any]
 StreamCall = Callable[[int], int]
@@ -163,10 +168,9 @@ def sync_chat(client: str, port: int) -> tuple[SyncCall, Callable[[], None]]:
             return res.choices[0].message.content
 
         return call_openai, oc.close
-    babyapi = _import_babyapi(client)
-    if not hasattr(babyapi, "BabyAPI"):
-        raise Skip("babyapi.BabyAPI not available yet")
-    bc = _observed(babyapi, babyapi.BabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0))
+    if client == "http.client":
+        return _http_client_chat(port)
+    bc = _sync_babyapi(client, port)
 
     def call_babyapi() -> Any:
         res = bc.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=16)
@@ -219,10 +223,9 @@ def sync_stream(client: str, port: int) -> tuple[StreamCall, Callable[[], None]]
             return seen
 
         return stream_openai, oc.close
-    babyapi = _import_babyapi(client)
-    if not hasattr(babyapi, "BabyAPI"):
-        raise Skip("babyapi.BabyAPI not available yet")
-    bc = _observed(babyapi, babyapi.BabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0))
+    if client == "http.client":
+        raise Skip("raw http.client is measured on chat only")
+    bc = _sync_babyapi(client, port)
 
     def stream_babyapi(n: int) -> int:
         seen = 0
@@ -234,6 +237,37 @@ def sync_stream(client: str, port: int) -> tuple[StreamCall, Callable[[], None]]
         return seen
 
     return stream_babyapi, bc.close
+
+
+def _sync_babyapi(client: str, port: int) -> Any:
+    """A BabyAPI for one of the babyapi columns (babyapi-stdlib: on the standard library)."""
+    babyapi = _import_babyapi(client)
+    if not hasattr(babyapi, "BabyAPI"):
+        raise Skip("babyapi.BabyAPI not available yet")
+    kwargs = {"transport": "stdlib"} if client == "babyapi-stdlib" else {}
+    return _observed(
+        babyapi, babyapi.BabyAPI(api_key=API_KEY, base_url=_root(port), max_retries=0, **kwargs)
+    )
+
+
+def _http_client_chat(port: int) -> tuple[SyncCall, Callable[[], None]]:
+    """One chat round trip on a raw keep-alive http.client connection, as its docs show it."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60.0)
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    body = {"model": MODEL, "messages": MESSAGES, "max_tokens": 16}
+    loads, dumps = json.loads, json.dumps
+
+    def call_http_client() -> Any:
+        conn.request("POST", "/v1/chat/completions", body=dumps(body).encode(), headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        if r.status != 200:
+            raise RuntimeError(r.status)
+        return loads(data)["choices"][0]["message"]["content"]
+
+    return call_http_client, conn.close
 
 
 def async_chat(client: str, port: int) -> tuple[AsyncCall, Callable[[], Awaitable[None]]]:

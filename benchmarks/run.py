@@ -40,7 +40,9 @@ CORE_CLIENTS = ("httpx", "openai", PEER_NAME, "babyapi")
 # Async-only columns: raw aiohttp (the ceiling), AsyncBabyAPI pinned to httpx, and the
 # option the aiohttp transport was chosen over (httpx with the httpx-aiohttp transport).
 ASYNC_CLIENTS = ("aiohttp", "babyapi-httpx", "httpx-aiohttp", "babyapi-httpx-aiohttp")
-CLIENTS = CORE_CLIENTS + ASYNC_CLIENTS
+# Sync-only columns: BabyAPI on the standard library, and raw http.client (its floor).
+SYNC_CLIENTS = ("babyapi-stdlib", "http.client")
+CLIENTS = CORE_CLIENTS + ASYNC_CLIENTS + SYNC_CLIENTS
 FLOOR = "httpx"
 BEFORE = "babyapi-before"
 SUBJECT = "babyapi"
@@ -49,8 +51,8 @@ SCENARIOS = ("import", "chat", "stream", "async", "async_1k", "astream", "curve"
 # Which columns each scenario measures (a new column adds itself here).
 SCENARIO_CLIENTS = {
     "import": CORE_CLIENTS,
-    "chat": CORE_CLIENTS,
-    "stream": CORE_CLIENTS,
+    "chat": CORE_CLIENTS + SYNC_CLIENTS,
+    "stream": (*CORE_CLIENTS, "babyapi-stdlib"),
     "memory": CORE_CLIENTS,
     "async": CLIENTS,
     "async_1k": ("httpx", "babyapi", "aiohttp", "babyapi-httpx"),
@@ -557,6 +559,23 @@ def evaluate_targets(table: Dict[str, Dict[str, float]], sse: Dict[str, Any]) ->
         ),
         _ratio_target(
             "stream chunks/s >= 1.5x openai", table, "stream_rate", "openai", lambda r: r >= 1.5
+        ),
+        # BabyAPI(transport="stdlib"): the standard-library transport (issue 24).
+        _ratio_target(
+            "sync chat CPU/call <= 0.6x raw httpx (stdlib transport)",
+            table,
+            "chat_cpu",
+            "httpx",
+            lambda r: r <= 0.6,
+            subject="babyapi-stdlib",
+        ),
+        _ratio_target(
+            "stream CPU/chunk <= 1.0x httpx + httpx-sse (stdlib transport)",
+            table,
+            "stream_cpu",
+            "httpx",
+            lambda r: r <= 1.0,
+            subject="babyapi-stdlib",
         ),
     ]
     results += sse_targets(sse)

@@ -1,7 +1,8 @@
 """Every client behind one test interface: integration tests run for sync, async and aiohttp.
 
-Kinds: ``sync`` (BabyAPI), ``async`` (AsyncBabyAPI on httpx) and ``aiohttp`` (AsyncBabyAPI
-on its aiohttp transport).
+Kinds: ``sync`` (BabyAPI on httpx), ``stdlib`` (BabyAPI on the standard library's
+http.client), ``async`` (AsyncBabyAPI on httpx) and ``aiohttp`` (AsyncBabyAPI on its aiohttp
+transport).
 """
 
 from __future__ import annotations
@@ -16,9 +17,26 @@ from scripted_server import ScriptedServer  # pyright: ignore[reportImplicitRela
 
 AnyClient = Union[BabyAPI, AsyncBabyAPI]
 API_KEY = "sk-test-secret-0123456789"
-KINDS = ("sync", "async", "aiohttp")
-# The transport each async kind pins, so neither depends on what happens to be installed.
-TRANSPORT_OF_KIND = {"async": "httpx", "aiohttp": "aiohttp"}
+KINDS = ("sync", "stdlib", "async", "aiohttp")
+SYNC_KINDS = ("sync", "stdlib")
+# The transport each kind pins, so none depends on what is installed or what "auto" picks.
+TRANSPORT_OF_KIND = {"sync": "httpx", "stdlib": "stdlib", "async": "httpx", "aiohttp": "aiohttp"}
+
+
+def library_errors(kind: str) -> tuple[type[BaseException], ...]:
+    """What the HTTP library under a kind raises: the ``cause`` of a transport failure."""
+    if kind == "aiohttp":
+        import aiohttp
+
+        return (aiohttp.ClientError,)
+    if kind == "stdlib":
+        import http.client
+        import zlib
+
+        return (OSError, http.client.HTTPException, zlib.error)
+    import httpx
+
+    return (httpx.HTTPError,)
 
 
 class FakeTime:
@@ -44,7 +62,7 @@ class Driver:
 
     def __init__(self, kind: str, server: ScriptedServer) -> None:
         self.kind = kind
-        self.is_async = kind != "sync"
+        self.is_async = kind not in SYNC_KINDS
         self.server = server
         self.time = FakeTime()
         self._loop = asyncio.new_event_loop() if self.is_async else None
@@ -55,7 +73,7 @@ class Driver:
         """A client on the scripted server with a fake clock; kwargs override the defaults."""
         kwargs.setdefault("api_key", API_KEY)
         kwargs.setdefault("base_url", self.server.base_url)
-        if self.is_async and "http_client" not in kwargs:
+        if "http_client" not in kwargs:
             kwargs.setdefault("transport", TRANSPORT_OF_KIND[self.kind])
         cls = AsyncBabyAPI if self.is_async else BabyAPI
         client = cls(**kwargs)
@@ -84,7 +102,7 @@ class Driver:
     ) -> list[SSEEvent]:
         """Open a stream and read every event."""
         stream = fn(client or self.client)
-        if self.kind == "sync":
+        if not self.is_async:
             return list(stream)
 
         async def collect() -> list[SSEEvent]:
@@ -95,7 +113,7 @@ class Driver:
     def stream_method(self, stream: Any, name: str) -> Any:
         """Call text_deltas() or final() on either kind of stream."""
         result = getattr(stream, name)()
-        if self.kind == "sync":
+        if not self.is_async:
             return list(result) if name == "text_deltas" else result
         if name == "text_deltas":
 

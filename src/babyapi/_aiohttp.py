@@ -11,19 +11,18 @@ client first needs it: ``import babyapi`` never loads aiohttp.
 from __future__ import annotations
 
 import functools
-import json
-import urllib.request
-from typing import Any, AsyncIterator, Optional, Sequence
+from typing import AsyncIterator, Optional
 
 import aiohttp
 import httpx
 from yarl import URL
 
+from babyapi._answer import WireAnswer
 from babyapi._config import DEFAULT_TIMEOUT_S, KEEPALIVE_S, MAX_CONNECTIONS
-from babyapi._errors import InvalidArgumentError
+from babyapi._proxy_env import http_proxy_for
 from babyapi._wire import FailureKind, Response, TransportError, WireRequest
 
-__all__ = ["AiohttpResponse", "AiohttpTransport", "env_proxy_for", "unsupported_env_proxy"]
+__all__ = ["AiohttpResponse", "AiohttpTransport"]
 
 # What we ask servers for: the encodings aiohttp decodes without optional packages.
 _ACCEPT_ENCODING = "gzip, deflate"
@@ -34,15 +33,16 @@ _ProxyURL = Optional[str]
 _MAX_TARGETS = 256
 
 
-class AiohttpResponse:
+class AiohttpResponse(WireAnswer):
     """An answer aiohttp received, read as the core reads any: status, headers, body.
 
     It is what users get as ``err.response`` on this transport, with the read side of an
-    ``httpx.Response``: ``status_code``, ``headers`` (an ``httpx.Headers``), ``content``,
-    ``text``, ``json()``, ``request`` (what was sent, as an ``httpx.Request``).
+    ``httpx.Response`` (see ``WireAnswer``).
     """
 
-    __slots__ = ("_content", "_headers", "_raw", "_request", "_sent", "answer", "is_closed")
+    __slots__ = ("answer",)
+
+    accept_encoding = _ACCEPT_ENCODING
 
     def __init__(
         self,
@@ -50,72 +50,13 @@ class AiohttpResponse:
         sent: WireRequest,
         content: Optional[bytes],
     ) -> None:
+        super().__init__(sent, answer.status, answer.reason, answer.raw_headers, content)
         #: aiohttp's own response (its body already read, or streaming).
         self.answer = answer
-        self._sent = sent
-        self._content = content
-        self._raw: Sequence[tuple[bytes, bytes]] = answer.raw_headers
-        self._headers: Optional[httpx.Headers] = None
-        self._request: Optional[httpx.Request] = None
-        self.is_closed = content is not None
 
     @property
-    def status_code(self) -> int:
-        return self.answer.status
-
-    @property
-    def reason_phrase(self) -> str:
-        return self.answer.reason or ""
-
-    @property
-    def headers(self) -> httpx.Headers:
-        # Built when first read: a JSON call that succeeds never reads them (timeit: 6.4 µs
-        # per response for four headers; docs/async.md has the A/B run that found it).
-        if self._headers is None:
-            self._headers = httpx.Headers(self._raw)
-        return self._headers
-
-    @property
-    def content(self) -> bytes:
-        if self._content is None:
-            raise RuntimeError("the body of a streamed response is read by iterating the stream")
-        return self._content
-
-    @property
-    def text(self) -> str:
-        charset = self.answer.charset or "utf-8"
-        try:
-            return self.content.decode(charset, errors="replace")
-        except LookupError:  # a charset Python does not know
-            return self.content.decode("utf-8", errors="replace")
-
-    def json(self, **kwargs: Any) -> Any:
-        return json.loads(self.content, **kwargs)
-
-    @property
-    def request(self) -> httpx.Request:
-        """What was sent, headers included (httpx's repr hides the Authorization value)."""
-        if self._request is None:
-            sent = self._sent
-            headers = {"accept-encoding": _ACCEPT_ENCODING, **sent.headers}
-            self._request = httpx.Request(
-                sent.method, sent.url, headers=headers, content=sent.content
-            )
-        return self._request
-
-    @property
-    def url(self) -> httpx.URL:
-        return self._sent.url
-
-    def read(self) -> bytes:
-        return self.content
-
-    def fill(self, body: bytes) -> None:
-        """The body of a streamed response, once read to its end."""
-        self._content = body
-
-    def __repr__(self) -> str:
-        return f"<AiohttpResponse [{self.status_code} {self.reason_phrase}]>"
+    def charset(self) -> Optional[str]:
+        return self.answer.charset
 
 
 class AiohttpTransport:
@@ -233,20 +174,7 @@ class AiohttpTransport:
         return known
 
     def _proxy_for(self, url: httpx.URL) -> _ProxyURL:
-        origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
-        try:
-            return self._proxies[origin]
-        except KeyError:
-            proxy = env_proxy_for(url)
-        if proxy is not None and not proxy.lower().startswith("http://"):
-            raise InvalidArgumentError(
-                f"the environment sends {origin} through the proxy {_without_password(proxy)}, "
-                "which aiohttp cannot use (it speaks to http:// proxies only); use "
-                "transport='httpx', or leave transport out to pick httpx automatically.",
-                code="INVALID_OPTIONS",
-            )
-        self._proxies[origin] = proxy
-        return proxy
+        return http_proxy_for(url, self._proxies, "aiohttp")
 
 
 def _own_session() -> aiohttp.ClientSession:
@@ -327,35 +255,3 @@ def _client_timeout(
     # httpx's pool and connect timeouts do together; ``sock_read`` bounds each wait for data.
     wait = None if connect is None or pool is None else connect + pool
     return aiohttp.ClientTimeout(total=None, connect=wait, sock_connect=connect, sock_read=read)
-
-
-def _environment_proxies() -> dict[str, str]:
-    """HTTP(S)_PROXY and ALL_PROXY as the standard library reads them, each with a scheme."""
-    return {
-        scheme: proxy if "://" in proxy else f"http://{proxy}"
-        for scheme, proxy in urllib.request.getproxies().items()
-        if scheme in ("http", "https", "all") and proxy
-    }
-
-
-def env_proxy_for(url: httpx.URL) -> _ProxyURL:
-    """The proxy for ``url`` from HTTP(S)_PROXY or ALL_PROXY, unless NO_PROXY exempts its host."""
-    proxies = _environment_proxies()
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    if proxy is None:
-        return None
-    host = url.host if url.port is None else f"{url.host}:{url.port}"
-    return None if urllib.request.proxy_bypass(host) else proxy
-
-
-def unsupported_env_proxy() -> Optional[str]:
-    """The first proxy in the environment that aiohttp cannot use (only http:// ones work)."""
-    for proxy in _environment_proxies().values():
-        if not proxy.lower().startswith("http://"):
-            return proxy
-    return None
-
-
-def _without_password(proxy: str) -> str:
-    url = URL(proxy)
-    return str(url.with_password(None)) if url.password else proxy

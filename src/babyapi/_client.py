@@ -41,7 +41,7 @@ from babyapi._config import (
     build_config,
     refuse_unknown_settings,
 )
-from babyapi._errors import BabyAPIError, InvalidArgumentError, InvalidArgumentTypeError
+from babyapi._errors import BabyAPIError
 from babyapi._httpx import HttpxTransport
 from babyapi._openai_names import PointsToBabyAPINames
 from babyapi._pool import (
@@ -57,8 +57,10 @@ from babyapi._requester import AsyncRequests, Requests
 from babyapi._surface import AsyncSurface, SyncSurface
 from babyapi._transports import (
     Transport,
+    check_sync_transport,
     check_transport,
     chosen,
+    chosen_sync,
     name_of,
     new_sender,
     new_sync_transport,
@@ -134,7 +136,8 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
         ``http_client`` is your own httpx client (proxies, mTLS, transports), never closed by us
         (AsyncBabyAPI also takes an aiohttp.ClientSession). ``transport`` picks AsyncBabyAPI's
         HTTP library: "auto" (aiohttp when installed and running on asyncio, else httpx),
-        "aiohttp" or "httpx"; BabyAPI always uses httpx.
+        "aiohttp" or "httpx"; BabyAPI's: "auto" or "httpx" (httpx), or "stdlib" (the standard
+        library's http.client: the same behaviour at less CPU per call).
         ``retry_budget`` caps retries client-wide (``None``: no cap); ``http_client`` is your
         own httpx client (proxies, mTLS, transports), never closed by us;
         ``observers`` watch every call (a ``UsageTracker``, OpenTelemetry), copies included.
@@ -310,23 +313,29 @@ class BabyAPI(SyncSurface, _ClientBase[SyncTransport, httpx.Client]):
 
     _release_when_dropped = CloseWhenDropped
 
+    _transport: Transport = "auto"
+
     def _given(self, http_client: Any, transport: Any) -> Optional[SyncTransport]:
-        if transport not in ("auto", "httpx"):
-            raise InvalidArgumentError(
-                f"BabyAPI sends with httpx only, got transport={transport!r}; the aiohttp "
-                "transport is AsyncBabyAPI's.",
-                code="INVALID_OPTIONS",
-            )
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise InvalidArgumentTypeError(
-                f"BabyAPI needs an httpx.Client as http_client, got {type(http_client).__name__} "
-                "(AsyncBabyAPI takes httpx.AsyncClient or aiohttp.ClientSession).",
-                code="INVALID_OPTIONS",
-            )
+        self._transport = check_sync_transport(transport, http_client)
         return None if http_client is None else HttpxTransport(http_client)
 
     def _factory(self) -> Callable[[], SyncTransport]:
-        return new_sync_transport
+        transport = self._transport
+        return lambda: new_sync_transport(transport)
+
+    @property
+    def transport(self) -> str:
+        """The HTTP library calls from here go out on: "httpx" or "stdlib" (http.client)."""
+        if self._pool.external:
+            return "httpx"
+        return chosen_sync(self._transport)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "transport": self._transport}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._transport = state.get("transport", "auto")
+        super().__setstate__(state)
 
     def _attach_resources(self) -> None:
         api = self._api = Requests(self)

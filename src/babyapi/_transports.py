@@ -1,8 +1,9 @@
-"""Which transport a client sends on: aiohttp when it is installed and fits, httpx otherwise.
+"""Which transport a client sends on: aiohttp when it is installed and fits, httpx otherwise;
+for the sync client, httpx or the standard library's http.client.
 
 httpx's async connection pool costs milliseconds per call once hundreds of calls wait on
-it; aiohttp's does not. Both map into the same seam (``_wire``), so the choice changes
-speed, never behaviour. No aiohttp import happens here.
+it; aiohttp's does not. All map into the same seam (``_wire``), so the choice changes
+speed, never behaviour. Neither aiohttp nor the standard-library transport is imported here.
 """
 
 from __future__ import annotations
@@ -15,21 +16,25 @@ import httpx
 from babyapi._config import DEFAULT_TIMEOUT_S, KEEPALIVE_S, MAX_CONNECTIONS, MAX_IDLE_CONNECTIONS
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 from babyapi._httpx import AsyncHttpxTransport, HttpxTransport
-from babyapi._wire import AsyncTransport
+from babyapi._wire import AsyncTransport, SyncTransport
 
 __all__ = [
+    "SYNC_TRANSPORTS",
     "TRANSPORTS",
     "Transport",
+    "check_sync_transport",
     "check_transport",
     "chosen",
+    "chosen_sync",
     "name_of",
     "new_sender",
     "new_sync_transport",
     "wrap_given",
 ]
 
-Transport = Literal["auto", "aiohttp", "httpx"]
+Transport = Literal["auto", "aiohttp", "httpx", "stdlib"]
 TRANSPORTS = ("auto", "aiohttp", "httpx")
+SYNC_TRANSPORTS = ("auto", "httpx", "stdlib")
 _INSTALL = "pip install 'babyapi[aiohttp]'"
 
 
@@ -45,6 +50,12 @@ def aiohttp_installed() -> bool:
 
 def check_transport(transport: Any, http_client: Any) -> Transport:
     """Validate ``transport=`` against what is installed and what ``http_client`` is."""
+    if transport == "stdlib":
+        raise InvalidArgumentError(
+            "transport='stdlib' is BabyAPI's (the sync client's); AsyncBabyAPI sends with "
+            f"one of {', '.join(map(repr, TRANSPORTS))}.",
+            code="INVALID_OPTIONS",
+        )
     if transport not in TRANSPORTS:
         raise InvalidArgumentError(
             f"transport must be one of {', '.join(map(repr, TRANSPORTS))}, got {transport!r}.",
@@ -97,8 +108,46 @@ POOL_LIMITS = httpx.Limits(
 )
 
 
-def new_sync_transport() -> HttpxTransport:
-    """Our own sync transport: httpx, with the pool limits every transport shares."""
+def check_sync_transport(transport: Any, http_client: Any) -> Transport:
+    """Validate BabyAPI's ``transport=`` against ``http_client``."""
+    if transport == "aiohttp":
+        raise InvalidArgumentError(
+            "the aiohttp transport is AsyncBabyAPI's; BabyAPI sends with "
+            f"one of {', '.join(map(repr, SYNC_TRANSPORTS))}.",
+            code="INVALID_OPTIONS",
+        )
+    if transport not in SYNC_TRANSPORTS:
+        raise InvalidArgumentError(
+            f"transport must be one of {', '.join(map(repr, SYNC_TRANSPORTS))}, got {transport!r}.",
+            code="INVALID_OPTIONS",
+        )
+    if http_client is not None:
+        if not isinstance(http_client, httpx.Client):
+            raise InvalidArgumentTypeError(
+                f"BabyAPI needs an httpx.Client as http_client, got {type(http_client).__name__} "
+                "(AsyncBabyAPI takes httpx.AsyncClient or aiohttp.ClientSession).",
+                code="INVALID_OPTIONS",
+            )
+        if transport == "stdlib":
+            raise InvalidArgumentError(
+                "transport='stdlib' does not match the httpx.Client passed as http_client; "
+                "leave transport out or pass transport='httpx'.",
+                code="INVALID_OPTIONS",
+            )
+    return transport  # type: ignore[no-any-return]
+
+
+def chosen_sync(transport: Transport) -> str:
+    """The library BabyAPI's ``transport`` stands for: "httpx" or "stdlib"."""
+    return "httpx" if transport == "auto" else transport
+
+
+def new_sync_transport(transport: Transport = "auto") -> SyncTransport:
+    """Our own sync transport, with the pool limits every transport shares."""
+    if chosen_sync(transport) == "stdlib":
+        from babyapi._stdlib import StdlibTransport
+
+        return StdlibTransport()
     return HttpxTransport(httpx.Client(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS))
 
 
@@ -130,7 +179,7 @@ def _in_trio() -> bool:
 
 def _env_proxy_fits() -> bool:
     """aiohttp speaks to http:// proxies only; a socks or https proxy keeps httpx in charge."""
-    from babyapi._aiohttp import unsupported_env_proxy
+    from babyapi._proxy_env import unsupported_env_proxy
 
     return unsupported_env_proxy() is None
 

@@ -10,14 +10,9 @@ import asyncio
 import gc
 import gzip
 import logging
-import shutil
-import socket
-import ssl
 import subprocess
 import sys
-import threading
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -28,14 +23,12 @@ import pytest
 
 from babyapi import AsyncBabyAPI, BabyAPI, BabyAPIError
 from drivers import API_KEY  # pyright: ignore[reportImplicitRelativeImport]
+from raw_server import RawServer  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 OK = Reply.json({"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]})
-OK_BODY = b'{"choices":[{"index":0,"message":{"role":"assistant","content":"ok"}}]}'
-OK_BYTES = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(OK_BODY), OK_BODY)
 Outcome = tuple[str, Optional[str], Optional[int]]
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 def outcome(transport: str, base_url: str, **kwargs: Any) -> Outcome:
@@ -54,112 +47,6 @@ def outcome(transport: str, base_url: str, **kwargs: Any) -> Outcome:
             return res["choices"][0]["message"]["content"], None, None
 
     return asyncio.run(main())
-
-
-class RawServer:
-    """Answers each connection on 127.0.0.1 with fixed bytes, optionally over TLS, then closes."""
-
-    def __init__(
-        self, answer: bytes, tls: Optional[ssl.SSLContext] = None, *, at_once: bool = False
-    ) -> None:
-        self.answer = answer
-        self.tls = tls
-        self.at_once = at_once  # answer on connect, before any request arrives
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.1)
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def __enter__(self) -> RawServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopped.set()
-        self.thread.join(timeout=5)
-        self.sock.close()
-
-    @property
-    def port(self) -> int:
-        return int(self.sock.getsockname()[1])
-
-    def _serve(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            try:
-                self._answer(conn)
-            except (OSError, ssl.SSLError):
-                pass  # a client refusing our certificate is the point of some tests
-            finally:
-                conn.close()
-
-    def _answer(self, conn: socket.socket) -> None:
-        conn.settimeout(2)
-        stream = self.tls.wrap_socket(conn, server_side=True) if self.tls else conn
-        with stream:  # the TLS socket takes the connection over: closing conn is not enough
-            if not self.at_once:
-                self._read_request(stream)
-            stream.sendall(self.answer)
-
-    @staticmethod
-    def _read_request(stream: socket.socket) -> None:
-        # Read it whole: closing with unread bytes resets the connection, losing our answer.
-        data = b""
-        while b"\r\n\r\n" not in data:
-            more = stream.recv(65536)
-            if not more:
-                return
-            data += more
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(body) < length:
-            more = stream.recv(65536)
-            if not more:
-                return
-            body += more
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command")
-    where = tmp_path_factory.mktemp("tls")
-    cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
-            *("-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return cert, key
-
-
-@pytest.fixture
-def tls_server(certificate: tuple[Path, Path]) -> Iterator[RawServer]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificate)
-    with RawServer(OK_BYTES, tls=context) as server:
-        yield server
-
-
-@pytest.fixture
-def no_env_proxies(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    return monkeypatch
 
 
 # Choosing the transport ---------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from babyapi import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
+from drivers import API_KEY, Driver, library_errors  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 MESSAGES = [{"role": "user", "content": "Hello."}]
@@ -196,7 +197,9 @@ def test_connection_refused_is_a_connection_error_with_advice(driver: Driver) ->
     assert "base_url" in info.value.message
     assert info.value.failure == "connect"
     # The cause is the transport library's own exception.
-    expected = aiohttp.ClientConnectorError if driver.kind == "aiohttp" else httpx.ConnectError
+    expected = {"aiohttp": aiohttp.ClientConnectorError, "stdlib": ConnectionRefusedError}.get(
+        driver.kind, httpx.ConnectError
+    )
     assert isinstance(info.value.cause, expected)
     assert not isinstance(info.value, APITimeoutError)
 
@@ -249,9 +252,7 @@ def test_connection_dropped_before_headers(driver: Driver) -> None:
     err = raised(driver, Reply(drop="before_headers"))
     assert isinstance(err, APIConnectionError)
     assert err.failure == "remote_closed"
-    assert isinstance(
-        err.cause, aiohttp.ClientError if driver.kind == "aiohttp" else httpx.HTTPError
-    )
+    assert isinstance(err.cause, library_errors(driver.kind))
 
 
 def test_body_cut_short_is_a_connection_error(driver: Driver) -> None:
@@ -274,7 +275,10 @@ def test_body_cut_short_is_a_connection_error(driver: Driver) -> None:
     )
     assert err.message.endswith("(gave up after 3 attempts: max_retries=2 reached)")
     assert err.failure == "remote_closed"
-    expected = aiohttp.ClientPayloadError if driver.kind == "aiohttp" else httpx.RemoteProtocolError
+    expected = {
+        "aiohttp": aiohttp.ClientPayloadError,
+        "stdlib": http.client.IncompleteRead,
+    }.get(driver.kind, httpx.RemoteProtocolError)
     assert isinstance(err.cause, expected)
 
 

@@ -19,6 +19,7 @@ import pytest
 
 import babyapi
 from babyapi import AsyncBabyAPI, BabyAPI, BabyAPIError
+from babyapi._transports import Transport
 from drivers import API_KEY, Driver  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
 
@@ -90,11 +91,12 @@ def in_child(work: Callable[[], object]) -> Optional[dict[str, str]]:
 
 @needs_fork
 @fork_with_threads
+@pytest.mark.parametrize("transport", ["httpx", "stdlib"])
 def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents(
-    scripted_server: ScriptedServer,
+    scripted_server: ScriptedServer, transport: Transport
 ) -> None:
     scripted_server.script(OK)
-    with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as client:
+    with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url, transport=transport) as client:
         client.models.list()
         assert in_child(client.models.list) is None
         client.models.list()

@@ -237,7 +237,7 @@ def test_a_connection_failure_is_named_by_the_sdks_code(driver: Driver, otel: Ot
     assert (span.attributes or {})["error.type"] == "connection_error"
     (attempt,) = otel.attempts()
     # The attempt names the library's own exception, as that library's instrumentation would.
-    library = "aiohttp." if driver.kind == "aiohttp" else "httpx."
+    library = {"aiohttp": "aiohttp.", "stdlib": "http.client."}.get(driver.kind, "httpx.")
     assert (attempt.attributes or {})["error.type"].startswith(library)
 
 
@@ -301,7 +301,7 @@ def test_a_stream_closed_early_ends_its_span(driver: Driver, otel: Otel) -> None
     # The rest comes later, so closing after the first event really is before the end.
     driver.server.script(Reply.sse([chunk({"content": "a"})] * 3, chunk_delay_s=0.3))
     stream = driver.run(client.chat.completions.stream(model="m", messages=MESSAGES))
-    if driver.kind == "sync":
+    if not driver.is_async:
         next(stream)
         assert otel.finished() and not any(s.name == "chat m" for s in otel.finished())
         stream.close()
@@ -319,7 +319,7 @@ def test_a_stream_dropped_unread_ends_its_span(driver: Driver, otel: Otel) -> No
     stream = driver.run(client.chat.completions.stream(model="m", messages=MESSAGES))
     del stream
     gc.collect()
-    if driver.kind != "sync":
+    if driver.is_async:
         # The event loop closes a dropped async generator in a task of its own.
         for _ in range(200):
             if any(s.name == "chat m" for s in otel.finished()):
@@ -617,7 +617,7 @@ def _http_client_that_notes_the_current_span(kind: str, seen: list[Any]) -> Any:
     async def anote(*_: Any) -> None:
         note()
 
-    if kind == "sync":
+    if kind in ("sync", "stdlib"):
         return httpx.Client(event_hooks={"request": [note]})
     if kind == "async":
         return httpx.AsyncClient(event_hooks={"request": [anote]})

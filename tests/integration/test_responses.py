@@ -42,7 +42,7 @@ def get_weather(city: str) -> dict[str, Any]:
 
 
 def events_of(stream: Any, driver: Driver) -> list[Any]:
-    if driver.kind == "sync":
+    if not driver.is_async:
         return list(stream)
 
     async def collect() -> list[Any]:

@@ -163,7 +163,7 @@ def read_until_error(driver: Driver, client: Any) -> tuple[list[str], APITimeout
         return c.chat.completions.stream(model="m", messages=MESSAGES)
 
     with pytest.raises(APITimeoutError) as info:
-        if driver.kind == "sync":
+        if not driver.is_async:
             for event in stream(client):
                 texts.append(event.data["choices"][0]["delta"]["content"])
         else:
@@ -200,7 +200,7 @@ def test_deadline_bounds_a_stream_that_stalls(driver: Driver) -> None:
                 model="m", messages=MESSAGES, request_options={"deadline_s": 3.0}
             )
 
-        if driver.kind == "sync":
+        if not driver.is_async:
             texts.extend(e.data["choices"][0]["delta"]["content"] for e in stream(client))
         else:
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-import httpx
 import pytest
 
 from babyapi import (
@@ -15,7 +13,7 @@ from babyapi import (
     BadRequestError,
     InternalServerError,
 )
-from drivers import Driver  # pyright: ignore[reportImplicitRelativeImport]
+from drivers import Driver, library_errors  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply  # pyright: ignore[reportImplicitRelativeImport]
 
 MESSAGES = [{"role": "user", "content": "Write a poem."}]
@@ -84,12 +82,12 @@ def test_seed_loop_shape_works(driver: Driver) -> None:
 def test_text_deltas_and_final(driver: Driver) -> None:
     driver.server.script(Reply.sse(POEM))
     assert driver.stream_method(
-        driver.call(stream_chat) if driver.kind == "sync" else stream_chat(driver.client),
+        driver.call(stream_chat) if not driver.is_async else stream_chat(driver.client),
         "text_deltas",
     ) == ["Ser", "vers hum"]
     driver.server.script(Reply.sse(POEM))
     final = driver.stream_method(
-        driver.call(stream_chat) if driver.kind == "sync" else stream_chat(driver.client), "final"
+        driver.call(stream_chat) if not driver.is_async else stream_chat(driver.client), "final"
     )
     assert final["object"] == "chat.completion"
     assert final["choices"][0]["message"] == {"role": "assistant", "content": "Servers hum"}
@@ -159,7 +157,7 @@ def test_tool_calls_are_merged_by_index(driver: Driver) -> None:
 
 def test_breaking_out_closes_the_connection(driver: Driver) -> None:
     driver.server.script(Reply.sse([chunk("x")] * 50, chunk_delay_s=0.01))
-    if driver.kind == "sync":
+    if not driver.is_async:
         for _event in driver.client.chat.completions.stream(model="m", messages=MESSAGES):
             break
     else:
@@ -210,9 +208,7 @@ def test_dropped_stream_is_interrupted_with_partial(driver: Driver) -> None:
     assert info.value.partial is not None
     assert info.value.partial["choices"][0]["message"]["content"] == "Hello"
     assert info.value.failure in ("remote_closed", "read")
-    assert isinstance(
-        info.value.cause, aiohttp.ClientError if driver.kind == "aiohttp" else httpx.HTTPError
-    )
+    assert isinstance(info.value.cause, library_errors(driver.kind))
 
 
 def test_error_status_raises_before_iteration_with_parsed_body(driver: Driver) -> None:
@@ -223,7 +219,7 @@ def test_error_status_raises_before_iteration_with_parsed_body(driver: Driver) -
         )
     )
     with pytest.raises(BadRequestError) as info:
-        if driver.kind == "sync":
+        if not driver.is_async:
             driver.client.chat.completions.stream(model="m", messages=MESSAGES)
         else:
             driver.run(
@@ -328,7 +324,7 @@ def test_headers_timeout_bounds_only_the_wait_for_headers(driver: Driver) -> Non
 
 def test_stream_exposes_response_status_and_request_id(driver: Driver) -> None:
     driver.server.script(Reply.sse([chunk("a")], headers={"x-request-id": "s-1"}))
-    if driver.kind == "sync":
+    if not driver.is_async:
         with driver.client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
             assert (stream.status, stream.request_id) == (200, "s-1")
             assert stream.response.headers["content-type"].startswith("text/event-stream")
@@ -346,7 +342,7 @@ def test_stream_exposes_response_status_and_request_id(driver: Driver) -> None:
 
 def test_an_async_stream_read_before_it_is_open_says_so(driver: Driver) -> None:
     driver.server.script(Reply.sse([chunk("a")], headers={"x-request-id": "s-2"}))
-    if driver.kind == "sync":  # a sync stream is open once stream() returns
+    if not driver.is_async:  # a sync stream is open once stream() returns
         with driver.client.chat.completions.stream(model="m", messages=MESSAGES) as stream:
             assert (stream.status, stream.request_id) == (200, "s-2")
         return
@@ -368,7 +364,7 @@ def test_an_async_stream_read_before_it_is_open_says_so(driver: Driver) -> None:
 
 def test_a_stream_opened_but_never_read_gives_its_connection_back(driver: Driver) -> None:
     driver.server.script(Reply.sse([chunk("x")] * 20, chunk_delay_s=0.05))
-    if driver.kind == "sync":
+    if not driver.is_async:
         with driver.client.chat.completions.stream(model="m", messages=MESSAGES):
             pass
         assert driver.server.wait_for_open_connections(0, timeout=2.0)

@@ -103,7 +103,7 @@ def test_a_stream_closed_early_counts_as_cancelled(driver: Driver) -> None:
     # The rest comes later, so closing after the first event really is before the end.
     driver.server.script(Reply.sse([chunk("a"), chunk("b"), USAGE_CHUNK], chunk_delay_s=0.3))
     stream = driver.run(client.chat.completions.stream(model="m", messages=MESSAGES))
-    if driver.kind == "sync":
+    if not driver.is_async:
         next(stream)
         stream.close()
     else:
