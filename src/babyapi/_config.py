@@ -31,9 +31,18 @@ BaseURL = Union[str, "Server", Sequence[Union[str, "Server"]]]
 
 DEFAULT_BASE_URL = "https://api.babyapi.org"
 DEFAULT_TIMEOUT_S = 60.0
-# The pool of a client we build (httpx's defaults for size).
+# The pool of a client we build: up to 100 connections, and every one of them may stay open
+# idle (aiohttp keeps all of its own too). httpx's default of 20 idle is worse than it looks:
+# httpcore 1.0 closes a connection going idle whenever the pool holds more than 20 in all
+# (it counts every connection as idle), so above 20 calls at once connections churn (against
+# a real server each is a new TCP and TLS handshake; 50 calls, twice: 80 connections instead
+# of 50), and httpcore's issue 1110 race (a surplus-idle close of a connection a waiting
+# request was just given) can hang a call until its read timeout. More than 100 does not pay
+# on httpx: httpcore rescans every connection and queued request each time a request comes
+# or goes (1,000 connections, AsyncOpenAI's setting, measured 0.6x the calls/s). See
+# docs/async.md, "AsyncBabyAPI on httpx".
 MAX_CONNECTIONS = 100
-MAX_IDLE_CONNECTIONS = 20
+MAX_IDLE_CONNECTIONS = MAX_CONNECTIONS
 # Servers on uvicorn (vLLM, LiteLLM) and cpp-httplib (llama.cpp) close a connection left idle
 # for 5 s, the keep-alive httpx uses too. A client keeping it as long may send on it just as
 # the server closes it, and lose the request ("Server disconnected without sending a

@@ -180,6 +180,30 @@ def test_five_hundred_concurrent_calls_at_default_limits(
     assert len(scripted_server.requests) == 500
 
 
+WAVE = 50  # more calls at once than a pool of 20 idle connections keeps, fewer than 100
+
+
+@TRANSPORTS
+def test_a_second_wave_of_calls_reuses_the_first_waves_connections(
+    scripted_server: ScriptedServer, transport: str
+) -> None:
+    # Each call waits a little, so every call of a wave holds a connection of its own.
+    scripted_server.script(*[Reply.json({"ok": True}, delay_s=0.2)] * (2 * WAVE))
+
+    async def main() -> None:
+        async with AsyncBabyAPI(
+            api_key=API_KEY, base_url=scripted_server.base_url, transport=transport, timeout_s=60
+        ) as client:
+            for _ in range(2):
+                await asyncio.gather(*(client.models.list() for _ in range(WAVE)))
+
+    asyncio.run(main())
+    assert len(scripted_server.requests) == 2 * WAVE
+    # Up to 100 connections stay open between waves: no new connection (no new TLS handshake
+    # on a real server) for the second wave.
+    assert scripted_server.total_connections == WAVE
+
+
 @TRANSPORTS
 def test_pool_exhaustion_names_the_setting(scripted_server: ScriptedServer, transport: str) -> None:
     scripted_server.script(Reply.json({}, delay_s=0.5))
