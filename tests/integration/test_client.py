@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
@@ -142,11 +143,16 @@ def test_a_connection_idle_for_four_seconds_is_not_reused(driver: Driver) -> Non
     assert right_after == after_idle  # keep-alive still serves calls close together
 
 
-def test_threads_reuse_the_connections_of_an_earlier_wave(scripted_server: ScriptedServer) -> None:
+@pytest.mark.parametrize("transport", ["httpx", "stdlib"])
+def test_threads_reuse_the_connections_of_an_earlier_wave(
+    scripted_server: ScriptedServer, transport: Any
+) -> None:
     wave = 50  # more threads at once than a pool of 20 idle connections keeps
     # Each call waits a little, so every thread of a wave holds a connection of its own.
     scripted_server.script(*[Reply.json({"ok": True}, delay_s=0.2)] * (2 * wave))
-    client = BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url, timeout_s=60)
+    client = BabyAPI(
+        api_key=API_KEY, base_url=scripted_server.base_url, timeout_s=60, transport=transport
+    )
     with client, ThreadPoolExecutor(max_workers=wave) as threads:
         for _ in range(2):
             list(threads.map(lambda _: client.models.list(), range(wave)))
