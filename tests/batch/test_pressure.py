@@ -88,6 +88,33 @@ def test_rate_limits_halve_concurrency_and_every_item_still_arrives(
     assert job.summary.lowest_concurrency <= 4  # cut at least once, by half
 
 
+@pytest.mark.timeout(120)  # a job that never ends is the failure this test looks for
+def test_a_job_ends_when_the_limit_was_cut_and_never_grew_back(
+    scripted_server: ScriptedServer,
+) -> None:
+    calls = {"n": 0}
+    lock = threading.Lock()
+
+    def handler(request: Recorded) -> Reply:
+        with lock:
+            calls["n"] += 1
+            first = calls["n"] == 1
+        if first:
+            return Reply.api_error(429, "slow down", headers={"retry-after": "0"})
+        return _embeddings(request)
+
+    scripted_server.set_handler(handler)
+    with BabyAPI(api_key="k", base_url=scripted_server.base_url) as client:
+        # Halved to 4, then 11 successes regrow it to about 6 of 8: the job must still end
+        # once the inputs run out, whatever the limit keeps waiting.
+        job = client.batch.embed(
+            [f"t{i}" for i in range(12)], model="m", batch_size=1, concurrency=8
+        )
+        items = job.results()
+    assert [item.index for item in items] == list(range(12)) and all(item.ok for item in items)
+    assert job.summary is not None and job.summary.lowest_concurrency == 4
+
+
 def test_a_batch_too_large_for_the_server_is_split(scripted_server: ScriptedServer) -> None:
     def handler(request: Recorded) -> Reply:
         if len(request.json()["input"]) > 3:

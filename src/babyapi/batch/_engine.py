@@ -1,20 +1,21 @@
 """The batch engine: many items through one async client, bounded, adaptive and resumable.
 
-One task reads the inputs and groups them into requests; each request runs in its own task
-once the adaptive limit has a free slot; finished items are written to the checkpoint, counted,
-and handed to the consumer through a bounded stream, in input order when asked. A window of
-admitted-but-undelivered items holds memory flat however long the input is.
+One task reads the inputs and groups them into requests, queued for a pool of workers, one per
+request that may be in flight; a worker sends its next request as soon as its last one is
+done, in the same turn of the event loop, while the adaptive limit admits it. Finished items
+are written to the checkpoint, counted, and handed to the consumer through a bounded stream, in
+input order when asked. A window of admitted-but-undelivered items holds memory flat however
+long the input is.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import (
     TYPE_CHECKING,
     Any,
-    AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Awaitable,
     Callable,
     Iterable,
@@ -38,7 +39,7 @@ from babyapi._errors import (
 from babyapi._retry import read_timeout_is_retryable, status_is_retryable
 from babyapi.batch._checkpoint import Checkpoint, input_hash
 from babyapi.batch._kinds import Kind
-from babyapi.batch._limit import AdaptiveLimit
+from babyapi.batch._limit import AdaptiveLimit, Window
 from babyapi.batch._progress import BatchProgress, ProgressCallback, ProgressReporter
 from babyapi.batch._rejection import JobWide, Line, is_rejection
 
@@ -184,10 +185,18 @@ class Engine:
         self._limit = AdaptiveLimit(settings.concurrency)
         group = settings.batch_size if self._kind.batched else 1
         self._group = group
-        # Room for every slot's request, a second round being assembled, and one partial group.
-        self._window = anyio.Semaphore(group * (2 * settings.concurrency + 1))
+        # Room for every worker's request, a second round queued behind them, and one partial
+        # group (memory stays flat: the reader waits while the window is full).
+        self._window = Window(group * (2 * settings.concurrency + 1))
+        self._pending: list[tuple[int, int, Any]] = []
         self._waiting: dict[int, BatchItem] = {}
         self._next = 0
+        # Requests read but not yet sent, the workers started, those waiting for a request.
+        self._queue: deque[list[tuple[int, int, Any]]] = deque()
+        self._workers = 0
+        self._idle = 0
+        self._fed: Optional[anyio.Event] = None
+        self._read_all = False
         self._checkpoint = (
             Checkpoint(settings.checkpoint, self._header()) if settings.checkpoint else None
         )
@@ -217,19 +226,14 @@ class Engine:
         try:
             async with anyio.create_task_group() as tasks:
                 self._tasks = tasks
-                items = self._enumerate()
-                batches = self._batches(items)
                 try:
-                    async for batch in batches:
-                        sequence = await self._limit.acquire()
-                        tasks.start_soon(self._request, batch, sequence)
+                    await self._read()
                 except Exception as error:  # the inputs' own errors too: the job stops cleanly
                     self._stop(error)
                 finally:
-                    # Closed here, in this task: left to the garbage collector, a generator
-                    # stopped mid-way is finalized by the event loop later, in a task of its own.
-                    await batches.aclose()
-                    await items.aclose()
+                    self._read_all = True
+                    self._wake_idle()
+                    self._limit.wake()
             if self._failure is not None:
                 raise self._failure
             self._record(self._job_wide.remaining())
@@ -254,57 +258,109 @@ class Engine:
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def _batches(
-        self, items: AsyncIterator[tuple[int, Any]]
-    ) -> AsyncGenerator[list[tuple[int, int, Any]], None]:
-        pending: list[tuple[int, int, Any]] = []
-        async for index, item in items:
-            try:
-                # Without a wait when there is room: anyio's acquire() yields to the event loop
-                # every time, a loop turn per item (half the engine's CPU on short texts).
-                self._window.acquire_nowait()
-            except anyio.WouldBlock:
-                await self._window.acquire()
-            if self._failure is not None:
-                return
-            self.seen += 1
-            digest = input_hash(item) if self._checkpoint is not None else 0
-            if self._checkpoint is not None and self._checkpoint.finished(index, digest):
-                await self._resume(index)
-                continue
-            try:
-                prepared = self._kind.prepare(item)
-            except BabyAPIError as error:
-                self._finish([(index, digest, item)], None, error, judged=True)
-                continue
-            pending.append((index, digest, prepared))
-            if len(pending) >= self._group:
-                yield pending
-                pending = []
-        if pending:
-            yield pending
-
-    async def _enumerate(self) -> AsyncGenerator[tuple[int, Any], None]:
+    async def _read(self) -> None:
+        """Read the inputs into queued requests, while the window has room."""
         inputs = self._inputs
-        index = 0
+        window = self._window
         if isinstance(inputs, AsyncIterable):
+            index = 0
             async for item in inputs:
-                yield index, item
+                if window.full:
+                    await window.wait_for_room()
+                if self._failure is not None:
+                    return
+                self._admit(index, item)
                 index += 1
+        else:
+            # A plain loop: no generator or anyio call per item (they were most of the
+            # engine's own cost per embedding input).
+            for index, item in enumerate(inputs):
+                if window.full:
+                    await window.wait_for_room()
+                if self._failure is not None:
+                    return
+                self._admit(index, item)
+        if self._pending:
+            self._queue.append(self._pending)
+            self._pending = []
+            self._feed()
+
+    def _admit(self, index: int, item: Any) -> None:
+        """One input read: resumed from the checkpoint, failed as unsendable, or queued."""
+        self._window.admit()
+        self.seen += 1
+        checkpoint = self._checkpoint
+        digest = input_hash(item) if checkpoint is not None else 0
+        if checkpoint is not None and checkpoint.finished(index, digest):
+            self._resume(index)
             return
-        for item in inputs:
-            yield index, item
-            index += 1
+        try:
+            prepared = self._kind.prepare(item)
+        except BabyAPIError as error:
+            self._finish([(index, digest, item)], None, error, judged=True)
+            return
+        pending = self._pending
+        pending.append((index, digest, prepared))
+        if len(pending) >= self._group:
+            self._queue.append(pending)
+            self._pending = []
+            self._feed()
 
     # -- requests ----------------------------------------------------------------------------
 
-    async def _request(self, batch: list[tuple[int, int, Any]], sequence: int) -> None:
+    def _feed(self) -> None:
+        """A request is queued: wake an idle worker, or start one while there are fewer than
+        the job's concurrency (a job of three items starts no sixteen workers)."""
+        if self._idle:
+            self._wake_idle()
+        elif self._workers < self._limit.maximum:
+            assert self._tasks is not None
+            self._tasks.start_soon(self._work, self._workers)
+            self._workers += 1
+
+    def _wake_idle(self) -> None:
+        if self._fed is not None:
+            self._fed.set()
+            self._fed = None
+
+    async def _work(self, worker: int) -> None:
+        """Worker number ``worker``: the queued requests, one at a time, while it is admitted."""
+        limit = self._limit
         try:
-            await self._attempt(batch, sequence)
+            while True:
+                if not limit.admits(worker) and not await self._admitted(worker):
+                    return
+                batch = self._queue.popleft() if self._queue else await self._next_batch()
+                if batch is None:
+                    return
+                if self._read_all and not self._queue:
+                    limit.wake()  # the workers waiting for room have nothing left to do
+                await self._attempt(batch, limit.start())
         except Exception as error:  # a callback's error too; never a bare task-group error
             self._stop(error)
-        finally:
-            self._limit.release(sequence)
+
+    async def _admitted(self, worker: int) -> bool:
+        """Wait while the limit keeps ``worker`` out; False once no work is left for it."""
+        limit = self._limit
+        while not limit.admits(worker):
+            if self._read_all and not self._queue:
+                return False
+            await limit.changed()
+        return True
+
+    async def _next_batch(self) -> Optional[list[tuple[int, int, Any]]]:
+        """Wait for the reader to queue a request; None once every input has been read."""
+        while not self._queue:
+            if self._read_all:
+                return None
+            if self._fed is None:
+                self._fed = anyio.Event()
+            self._idle += 1
+            try:
+                await self._fed.wait()
+            finally:
+                self._idle -= 1
+        return self._queue.popleft()
 
     async def _attempt(self, batch: list[tuple[int, int, Any]], sequence: int) -> None:
         retries = 0
@@ -395,27 +451,55 @@ class Engine:
         judged: bool,
     ) -> None:
         """Record, count and deliver finished items; ``judged`` failures are final on rerun."""
+        count = len(batch)
         if results is not None:
-            items = [BatchItem(index, result) for (index, _, _), result in zip(batch, results)]
-            self.succeeded += len(items)
+            self.succeeded += count
             self._transient_in_a_row = 0
+            held = self._job_wide.succeeded()
+            if self._checkpoint is not None:
+                self._record(held + self._lines(batch, results, None))
         else:
             assert error is not None
-            items = [BatchItem(index, None, error) for index, _, _ in batch]
-            self.failed += len(items)
+            self.failed += count
             self._transient_in_a_row = 0 if judged else self._transient_in_a_row + 1
-        lines = [
-            (item.index, digest, self._line(item)) for item, (_, digest, _) in zip(items, batch)
-        ]
-        if results is not None:
-            self._record(self._job_wide.succeeded() + lines)
-        elif judged:
-            self._record_failure(error, lines)
-        self._report(len(items))
+            if judged:
+                self._record_failure(error, self._lines(batch, None, error))
+        self._report(count)
         if error is not None:
-            self._check_failure(error, items[0].index)
-        self._deliver(items)
+            self._check_failure(error, batch[0][0])
+        if self._deliver_items:
+            if results is not None:
+                items = [BatchItem(index, result) for (index, _, _), result in zip(batch, results)]
+            else:
+                items = [BatchItem(index, None, error) for index, _, _ in batch]
+            self._deliver(items)
+        else:
+            self.taken(count)
         self._judge_job()
+
+    def _lines(
+        self,
+        batch: list[tuple[int, int, Any]],
+        results: Optional[list[Any]],
+        error: Optional[BabyAPIError],
+    ) -> list[Line]:
+        """The checkpoint lines of finished items (none without a checkpoint)."""
+        if self._checkpoint is None:
+            return []
+        if results is not None:
+            key = self._kind.result_key
+            return [
+                (index, digest, {"index": index, key: result})
+                for (index, digest, _), result in zip(batch, results)
+            ]
+        assert error is not None
+        failure = {
+            "message": error.message,
+            "code": error.code,
+            "status": error.status,
+            "name": error.name,
+        }
+        return [(index, digest, {"index": index, "error": failure}) for index, digest, _ in batch]
 
     def _record_failure(self, error: Optional[BabyAPIError], lines: list[Line]) -> None:
         """A final failure; one that may be a rejection of the whole job waits (_rejection)."""
@@ -446,21 +530,7 @@ class Engine:
                 cause=error,
             )
 
-    def _line(self, item: BatchItem) -> dict[str, Any]:
-        if item.error is None:
-            return {"index": item.index, self._kind.result_key: item.result}
-        error = item.error
-        return {
-            "index": item.index,
-            "error": {
-                "message": error.message,
-                "code": error.code,
-                "status": error.status,
-                "name": error.name,
-            },
-        }
-
-    async def _resume(self, index: int) -> None:
+    def _resume(self, index: int) -> None:
         assert self._checkpoint is not None
         self.resumed += 1
         item = BatchItem(index, None, None, resumed=True)
@@ -508,5 +578,4 @@ class Engine:
 
     def taken(self, count: int) -> None:
         """The consumer took ``count`` items: as many new ones may be read."""
-        for _ in range(count):
-            self._window.release()
+        self._window.free(count)

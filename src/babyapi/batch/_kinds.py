@@ -109,6 +109,8 @@ def _vectors(answer: Mapping[str, Any], count: int) -> list[Any]:
     data: object = answer.get("data")
     entries = cast("list[object]", data) if isinstance(data, list) else []
     vectors: list[Any] = [None] * count
+    # Per vector: the loop runs once per input, so it checks what it must and no more
+    # (a decoded base64 vector is a list of floats by construction).
     for position, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise malformed(
@@ -120,9 +122,11 @@ def _vectors(answer: Mapping[str, Any], count: int) -> list[Any]:
         vector = fields.get("embedding")
         if isinstance(vector, str):
             vector = decode_vector(vector, index)
-        if isinstance(index, int) and 0 <= index < count and _numbers(vector):
+        elif not _numbers(vector):
+            continue
+        if isinstance(index, int) and 0 <= index < count:
             vectors[index] = vector
-    if any(vector is None for vector in vectors):
+    if None in vectors:
         missing = vectors.index(None)
         raise malformed(
             f"the server answered {len(entries)} embeddings for {count} inputs, and none that "
