@@ -64,6 +64,7 @@ from babyapi._transports import (
     name_of,
     new_sender,
     new_sync_transport,
+    sync_name_of,
     wrap_given,
 )
 from babyapi._wire import AsyncTransport, Response, SyncTransport, TransportError
@@ -136,8 +137,8 @@ class _ClientBase(PointsToBabyAPINames, Generic[HttpT, GivenT]):
         ``http_client`` is your own httpx client (proxies, mTLS, transports), never closed by us
         (AsyncBabyAPI also takes an aiohttp.ClientSession). ``transport`` picks AsyncBabyAPI's
         HTTP library: "auto" (aiohttp when installed and running on asyncio, else httpx),
-        "aiohttp" or "httpx"; BabyAPI's: "auto" or "httpx" (httpx), or "stdlib" (the standard
-        library's http.client: the same behaviour at less CPU per call).
+        "aiohttp" or "httpx"; BabyAPI's: "auto" (the standard library's http.client, or httpx
+        when the environment names a socks or https proxy), "stdlib" or "httpx".
         ``retry_budget`` caps retries client-wide (``None``: no cap); ``http_client`` is your
         own httpx client (proxies, mTLS, transports), never closed by us;
         ``observers`` watch every call (a ``UsageTracker``, OpenTelemetry), copies included.
@@ -309,6 +310,10 @@ class BabyAPI(SyncSurface, _ClientBase[SyncTransport, httpx.Client]):
     closing a copy ends only the copy. A forked child opens its own connections and never
     touches the parent's. A client pickles to its configuration, API key included, so treat
     the pickle as a secret; one built with your own ``http_client`` refuses to pickle.
+
+    Calls go out on the standard library's http.client (a third of httpx's CPU per call),
+    or on httpx when the environment names a socks or https proxy; ``transport=`` chooses,
+    ``transport`` tells. Both give the same answers, errors, retries and streams.
     """
 
     _release_when_dropped = CloseWhenDropped
@@ -325,10 +330,9 @@ class BabyAPI(SyncSurface, _ClientBase[SyncTransport, httpx.Client]):
 
     @property
     def transport(self) -> str:
-        """The HTTP library calls from here go out on: "httpx" or "stdlib" (http.client)."""
-        if self._pool.external:
-            return "httpx"
-        return chosen_sync(self._transport)
+        """The HTTP library calls from here go out on: "stdlib" (http.client) or "httpx"."""
+        sender = self._pool.current()
+        return chosen_sync(self._transport) if sender is None else sync_name_of(sender)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "transport": self._transport}

@@ -117,7 +117,9 @@ class _Pool:
     """Idle connections by route, and a count of every connection open, under one lock."""
 
     def __init__(self) -> None:
-        self.lock = threading.Condition(threading.Lock())
+        # Re-entrant: the cyclic garbage collector may finalize a stream, which gives its
+        # connection back, at any allocation, including one made while this thread holds it.
+        self.lock = threading.Condition(threading.RLock())
         self.idle: dict[tuple[str, str, int, Optional[str]], list[_Connection]] = {}
         self.idle_count = 0
         self.open = 0  # connections open or opening: in use plus idle
@@ -172,11 +174,12 @@ class _Pool:
             # asked for). Either way it cannot carry a request, as httpcore judges it too.
             if connection.idle_since < oldest_alive:
                 # The rest of the stack is older still.
-                for old in stack:
-                    old.close()
-                self.idle_count -= len(stack)
-                self.open -= len(stack)
+                expired = stack[:]
                 stack.clear()
+                self.idle_count -= len(expired)
+                self.open -= len(expired)
+                for old in expired:
+                    old.close()
             connection.close()
             self.open -= 1
         return None

@@ -27,6 +27,7 @@ __all__ = [
     "chosen",
     "chosen_sync",
     "name_of",
+    "sync_name_of",
     "new_sender",
     "new_sync_transport",
     "wrap_given",
@@ -138,8 +139,14 @@ def check_sync_transport(transport: Any, http_client: Any) -> Transport:
 
 
 def chosen_sync(transport: Transport) -> str:
-    """The library BabyAPI's ``transport`` stands for: "httpx" or "stdlib"."""
-    return "httpx" if transport == "auto" else transport
+    """The library BabyAPI's ``transport`` stands for here and now: "stdlib" or "httpx".
+
+    "auto" is the standard library (a third of httpx's CPU per call, the same behaviour),
+    unless the environment names a proxy only httpx can speak to (socks, https).
+    """
+    if transport == "auto":
+        return "stdlib" if _env_proxy_fits() else "httpx"
+    return transport
 
 
 def new_sync_transport(transport: Transport = "auto") -> SyncTransport:
@@ -178,7 +185,8 @@ def _in_trio() -> bool:
 
 
 def _env_proxy_fits() -> bool:
-    """aiohttp speaks to http:// proxies only; a socks or https proxy keeps httpx in charge."""
+    """aiohttp and the standard-library transport speak to http:// proxies only; a socks or
+    https proxy keeps httpx in charge."""
     from babyapi._proxy_env import unsupported_env_proxy
 
     return unsupported_env_proxy() is None
@@ -188,6 +196,11 @@ def _is_aiohttp_session(value: Any) -> bool:
     # Only a program that made a session has aiohttp loaded; no import needed to check.
     aiohttp = sys.modules.get("aiohttp")
     return aiohttp is not None and isinstance(value, aiohttp.ClientSession)
+
+
+def sync_name_of(sender: SyncTransport) -> str:
+    """'httpx' or 'stdlib': the library a sync sender sends with."""
+    return "httpx" if isinstance(sender, HttpxTransport) else "stdlib"
 
 
 def name_of(sender: AsyncTransport) -> str:

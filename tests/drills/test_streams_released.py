@@ -29,12 +29,12 @@ ERROR_FRAME = {"x-babyapi-fault": "stream-error-after=2"}
 
 
 def pool_connections(client: Any) -> int:
-    """Connections the client's pool holds right now, idle or busy, on httpx or aiohttp."""
+    """Connections the client's pool holds right now, idle or busy, on any transport."""
     return sum(pool_state(client))
 
 
 def pool_state(client: Any) -> tuple[int, int]:
-    """(busy, idle) connections of the client's pool, on httpx or aiohttp."""
+    """(busy, idle) connections of the client's pool, on httpx, aiohttp or the standard library."""
     sender = client._pool.current()
     if sender is None:
         return 0, 0
@@ -43,6 +43,9 @@ def pool_state(client: Any) -> tuple[int, int]:
         connections = client_of._transport._pool.connections
         idle = sum(1 for c in connections if c.is_idle())
         return len(connections) - idle, idle
+    pool = getattr(sender, "_pool", None)  # the standard-library transport's own pool
+    if pool is not None:
+        return len(pool.busy), pool.idle_count
     connector = sender.session.connector  # aiohttp: in use, plus idle ones kept per host
     return len(connector._acquired), sum(len(idle) for idle in connector._conns.values())
 

@@ -158,7 +158,7 @@ def test_a_fork_while_another_thread_builds_the_pool_leaves_the_child_working(
         build(self, *args, **kwargs)
 
     monkeypatch.setattr(httpx.Client, "__init__", slow_build)
-    with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as client:
+    with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url, transport="httpx") as client:
         first = threading.Thread(target=client.models.list)
         first.start()
         try:

@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
             return self
 
     gc.disable()  # only the collection this test makes
-    client = BabyAPI(api_key="k", base_url=sys.argv[1], max_retries=0)
+    client = BabyAPI(api_key="k", base_url=sys.argv[1], max_retries=0, transport="httpx")
     client.models.list()  # the pool exists
     pool = client._pool.current().client._transport._pool
     pool._optional_thread_lock = CollectWhileHeld()
