@@ -65,8 +65,12 @@ class WireAnswer:
         # Built when first read: a JSON call that succeeds never reads them (timeit: 6.4 µs
         # per response for four headers; docs/async.md has the A/B run that found it).
         if self._headers is None:
-            self._headers = httpx.Headers(self._raw)
+            self._headers = httpx.Headers(self._wire_headers())
         return self._headers
+
+    def _wire_headers(self) -> RawHeaders:
+        """The headers as they came, bytes if the library kept them so."""
+        return self._raw
 
     @property
     def content(self) -> bytes:

@@ -32,7 +32,7 @@ import time
 import urllib.parse
 import urllib.request
 import zlib
-from typing import Iterator, NamedTuple, Optional, Protocol
+from typing import Iterator, NamedTuple, Optional, Protocol, cast
 
 import httpx
 
@@ -111,6 +111,14 @@ class StdlibResponse(WireAnswer):
     @property
     def charset(self) -> Optional[str]:
         return self.answer.msg.get_content_charset()
+
+    def _wire_headers(self) -> list[tuple[bytes, bytes]]:
+        # http.client decodes headers as latin-1; back to the bytes that came, so httpx.Headers
+        # reads them as it reads its own (ascii, else utf-8, else latin-1).
+        return [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in cast("list[tuple[str, str]]", self._raw)
+        ]
 
 
 class _Pool:

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import babyapi._stdlib as stdlib
 from babyapi import APITimeoutError, BabyAPI, BabyAPIError
@@ -511,3 +513,82 @@ def test_ssl_context_is_loaded_only_for_https(scripted_server: ScriptedServer) -
         transport = c._pool.current()
         assert isinstance(transport, stdlib.StdlibTransport)
         assert transport._tls is None  # the certificate bundle was never loaded
+
+
+# Whatever bytes come back ---------------------------------------------------------------------
+
+STATUS_LINES = st.sampled_from(
+    [
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.0 200 OK",
+        b"HTTP/1.1 503 Busy",
+        b"HTTP/1.1 429 ",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK",
+        b"HTTP/2 200",
+        b"HTTP/1.1 2000 OK",
+        b"HTTP/1.1 abc",
+        b"garbage",
+        b"",
+    ]
+)
+HEADER_LINES = st.sampled_from(
+    [
+        b"content-length: 5",
+        b"content-length: 100000",
+        b"content-length: -1",
+        b"content-length: x",
+        b"transfer-encoding: chunked",
+        b"content-encoding: gzip",
+        b"content-encoding: deflate",
+        b"content-encoding: br",
+        b"content-type: application/json",
+        b"content-type: text/event-stream",
+        b"content-type: text/plain; charset=nope",
+        b"connection: close",
+        b"set-cookie: lb=1; Path=/",
+        b"set-cookie: ;;==; expires=never",
+        b"no colon here",
+        b"x-odd: \xff\xfe",
+    ]
+)
+BODIES = st.one_of(
+    st.binary(max_size=48),
+    st.sampled_from(
+        [
+            b"{}",
+            OK_BYTES.partition(b"\r\n\r\n")[2],
+            gzip.compress(OK_BYTES.partition(b"\r\n\r\n")[2]),
+            b"5\r\nhello\r\n0\r\n\r\n",
+            b"zz\r\nhello\r\n",
+            b'data: {"choices":[]}\n\ndata: [DONE]\n\n',
+        ]
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def raw_server() -> Iterator[RawServer]:
+    with RawServer(b"") as server:
+        yield server
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    status=STATUS_LINES,
+    headers=st.lists(HEADER_LINES, max_size=4),
+    body=BODIES,
+    streamed=st.booleans(),
+)
+def test_any_bytes_a_server_sends_give_a_result_or_a_babyapi_error(
+    raw_server: RawServer, status: bytes, headers: list[bytes], body: bytes, streamed: bool
+) -> None:
+    raw_server.answer = status + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+    with client(f"http://127.0.0.1:{raw_server.port}", timeout_s=5.0) as c:
+        try:
+            if streamed:
+                for _ in c.chat.completions.stream(model="m", messages=MESSAGES):
+                    pass
+            else:
+                c.chat.completions.create(model="m", messages=MESSAGES)
+        except BabyAPIError as exc:  # the only exception a user may see
+            assert API_KEY not in str(exc)
