@@ -27,9 +27,9 @@ __all__ = [
     "chosen",
     "chosen_sync",
     "name_of",
-    "sync_name_of",
     "new_sender",
     "new_sync_transport",
+    "sync_name_of",
     "wrap_given",
 ]
 

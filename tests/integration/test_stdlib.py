@@ -82,6 +82,20 @@ def test_the_sync_client_tells_which_transport_it_uses(scripted_server: Scripted
         assert c.transport == "httpx"  # the user's own httpx client wins
 
 
+def test_auto_is_the_standard_library_unless_a_proxy_needs_httpx(
+    scripted_server: ScriptedServer, no_env_proxies: pytest.MonkeyPatch
+) -> None:
+    scripted_server.script(OK)
+    with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as c:
+        assert c.transport == "stdlib"
+        assert chat(c) == "ok"
+        assert isinstance(c._pool.current(), stdlib.StdlibTransport)
+    no_env_proxies.setenv("ALL_PROXY", "socks5://127.0.0.1:9")
+    no_env_proxies.setenv("NO_PROXY", "127.0.0.1")
+    with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as c:
+        assert c.transport == "httpx"  # socks: only httpx speaks it (with httpx[socks])
+
+
 def test_stdlib_with_an_httpx_client_or_on_the_async_client_is_refused() -> None:
     import httpx
 
