@@ -353,6 +353,26 @@ def test_a_slow_answer_is_a_read_timeout_as_on_httpx(scripted_server: ScriptedSe
     assert result[:1] == ("APITimeoutError",) and result[3] == "read_timeout"
 
 
+def test_a_server_that_stops_reading_is_a_write_timeout_as_on_httpx() -> None:
+    # Nobody accepts: the kernel takes the connection, and its buffers then fill up.
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        base_url = f"http://127.0.0.1:{listening.getsockname()[1]}"
+        big = [{"role": "user", "content": "x" * (32 << 20)}]  # more than loopback buffers hold
+        seen = []
+        for transport in ("stdlib", "httpx"):
+            with BabyAPI(
+                api_key=API_KEY,
+                base_url=base_url,
+                max_retries=0,
+                timeout_s=0.5,
+                transport=transport,
+            ) as c:
+                with pytest.raises(APITimeoutError) as info:
+                    c.chat.completions.create(model="m", messages=big)
+                seen.append(info.value.failure)
+    assert seen == ["write_timeout", "write_timeout"]
+
+
 def test_a_port_nobody_listens_on_is_the_same_error_as_on_httpx() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
