@@ -11,8 +11,6 @@ client first needs it: ``import babyapi`` never loads aiohttp.
 from __future__ import annotations
 
 import functools
-import os
-import ssl
 from typing import AsyncIterator, Optional
 
 import aiohttp
@@ -21,7 +19,7 @@ from yarl import URL
 
 from babyapi._answer import WireAnswer
 from babyapi._config import DEFAULT_TIMEOUT_S, KEEPALIVE_S, MAX_CONNECTIONS
-from babyapi._proxy_env import http_proxy_for
+from babyapi._net_env import http_proxy_for, trust_store
 from babyapi._wire import FailureKind, Response, TransportError, WireRequest
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
@@ -184,7 +182,7 @@ def _own_session() -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         limit=MAX_CONNECTIONS,
         keepalive_timeout=KEEPALIVE_S,
-        ssl=_trust_store(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")),
+        ssl=trust_store(),
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -198,17 +196,6 @@ def _own_session() -> aiohttp.ClientSession:
         # construction; aiohttp's trust_env would re-read the environment and ~/.netrc per call.
         trust_env=False,
     )
-
-
-@functools.lru_cache(maxsize=8)
-def _trust_store(cert_file: Optional[str], cert_dir: Optional[str]) -> ssl.SSLContext:
-    """The same trust store as httpx: certifi, or SSL_CERT_FILE / SSL_CERT_DIR.
-
-    Loaded once per process for each value of those two (~20 ms of CPU a load: a sync client's
-    batch job builds a session of its own for every job), and shared by the sessions, as
-    aiohttp shares its own default context.
-    """
-    return httpx.create_ssl_context()
 
 
 def _aiohttp_response(response: Response) -> AiohttpResponse:

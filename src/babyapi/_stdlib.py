@@ -10,7 +10,7 @@ What httpx gives besides speed is kept here, with the standard library only:
   answers with ``Connection: close`` are not kept; a forked child never reuses a socket;
 - per-phase timeouts: connect (and the TLS handshake), write, and each wait for data;
 - TLS verified against httpx's trust store (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``);
-- proxies from the environment (``_proxy_env``): http:// ones, in absolute form for http://
+- proxies from the environment (``_net_env``): http:// ones, in absolute form for http://
   targets and through a CONNECT tunnel for https:// ones, credentials from the proxy URL;
 - gzip and deflate bodies decoded; every failure mapped onto the seam's kinds as httpx's are.
 
@@ -38,7 +38,7 @@ import httpx
 
 from babyapi._answer import WireAnswer
 from babyapi._config import KEEPALIVE_S, MAX_CONNECTIONS, MAX_IDLE_CONNECTIONS
-from babyapi._proxy_env import http_proxy_for
+from babyapi._net_env import http_proxy_for, trust_store
 from babyapi._wire import FailureKind, Response, Timeouts, TransportError, WireRequest
 
 __all__ = ["StdlibResponse", "StdlibTransport"]
@@ -435,8 +435,7 @@ class StdlibTransport:
         # Loaded on first https:// use only: the certificate bundle costs tens of milliseconds.
         with self._tls_lock:
             if self._tls is None:
-                # The same trust store as httpx: certifi, or SSL_CERT_FILE / SSL_CERT_DIR.
-                self._tls = httpx.create_ssl_context()
+                self._tls = trust_store()  # httpx's: certifi, or SSL_CERT_FILE / SSL_CERT_DIR
             return self._tls
 
     def _connect(self, route: _Route, timeouts: Timeouts) -> _Connection:

@@ -187,7 +187,7 @@ def _in_trio() -> bool:
 def _env_proxy_fits() -> bool:
     """aiohttp and the standard-library transport speak to http:// proxies only; a socks or
     https proxy keeps httpx in charge."""
-    from babyapi._proxy_env import unsupported_env_proxy
+    from babyapi._net_env import unsupported_env_proxy
 
     return unsupported_env_proxy() is None
 
