@@ -52,12 +52,6 @@ FIRST_USE = {
     "babyapi._aiohttp": (
         "run_async(lambda ac: ac.chat.completions.create(model='mistral', messages=MSGS))"
     ),
-    "babyapi._stdlib": (
-        "babyapi.BabyAPI(api_key=KEY, base_url=URL, transport='stdlib').models.list()"
-    ),
-    "babyapi._answer": (
-        "babyapi.BabyAPI(api_key=KEY, base_url=URL, transport='stdlib').models.list()"
-    ),
     "babyapi._streaming": (
         "client.chat.completions.stream(model='mistral', messages=MSGS).final()"
     ),
