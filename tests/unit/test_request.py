@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -267,6 +268,24 @@ def test_circular_body_is_a_body_error() -> None:
     with pytest.raises(BabyAPIError) as info:
         encode_json({"x": loop})
     assert info.value.code == "INVALID_REQUEST_BODY"
+    assert "body['x']['self'] is a reference to a container that holds it" in info.value.message
+
+
+def test_threads_encoding_one_shared_message_list_at_once_all_succeed() -> None:
+    # The same list in many calls at once is not a cycle, whichever thread encodes it first.
+    shared = [{"role": "user", "content": "Hi"}] * 50
+    expected = encode_json({"messages": shared})
+    results: list[bytes] = []
+
+    def encode_many() -> None:
+        results.extend(encode_json({"messages": shared}) for _ in range(200))
+
+    threads = [threading.Thread(target=encode_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 800
 
 
 def test_absurdly_deep_body_is_a_body_error() -> None:
