@@ -323,7 +323,9 @@ def report(
         "machine is shared, so read the ratios (paired, same run) rather than the absolute rates.",
         "The local server (`python -m babyapi.server`, one process) runs on the same 2-core "
         f"machine, so server and client share the CPU. Medians of {rounds} rounds, each client "
-        "a fresh process per round, rounds interleaved with the order rotated.",
+        "a fresh process per round, rounds interleaved with the order rotated. Each process "
+        "first runs a small untimed job of the same kind: imports and first-use loading are "
+        "outside every client's figures alike.",
         "",
         f"Embeddings: {items:,} short texts, `dimensions={DIMENSIONS}`, batches of {BATCH}, "
         f"{CONCURRENCY} in flight.",

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence, cast
 
 from babyapi._embeddings import decode_vector
 from babyapi._errors import BabyAPIError
+from babyapi._options import RequestOptions
 from babyapi.resources.chat import PATH as CHAT
 from babyapi.resources.completions import PATH as COMPLETIONS
 from babyapi.resources.embeddings import PATH as EMBEDDINGS
@@ -21,7 +22,8 @@ __all__ = ["KINDS", "Kind", "invalid_item"]
 
 # One attempt per send: the engine sees each failure, so it can slow the whole job down when the
 # server pushes back; whether and when to send again it asks the client's retry rule and budget.
-NO_CLIENT_RETRIES: Mapping[str, Any] = {"max_retries": 0}
+# Built once: as a dict it would be checked and built again for every request.
+NO_CLIENT_RETRIES = RequestOptions(max_retries=0)
 
 
 async def _post(api: AsyncRequestAPI, path: str, body: dict[str, Any]) -> dict[str, Any]:
