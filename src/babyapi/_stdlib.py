@@ -584,7 +584,9 @@ def _readable(sock: socket.socket) -> bool:
     try:
         if isinstance(sock, ssl.SSLSocket) and sock.pending():
             return True
-        poller = select.poll()
+        if not hasattr(select, "poll"):  # Windows: select() has no limit on socket numbers there
+            return bool(select.select([sock], [], [], 0)[0])
+        poller = select.poll()  # not select(): it fails on descriptors above 1023
         poller.register(sock, select.POLLIN)
         return bool(poller.poll(0))
     except (OSError, ValueError):
