@@ -9,7 +9,7 @@ speed, never behaviour. Neither aiohttp nor the standard-library transport is im
 from __future__ import annotations
 
 import sys
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -155,13 +155,13 @@ def new_sync_transport(transport: Transport = "auto") -> SyncTransport:
         from babyapi._stdlib import StdlibTransport
 
         return StdlibTransport()
-    return HttpxTransport(httpx.Client(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS))
+    return HttpxTransport(_httpx_client(httpx.Client))
 
 
 def new_sender(transport: Transport) -> AsyncTransport:
     """Our own client for the loop we are in: aiohttp if asked or if it fits, else httpx."""
     if chosen(transport) == "httpx":
-        return AsyncHttpxTransport(httpx.AsyncClient(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS))
+        return AsyncHttpxTransport(_httpx_client(httpx.AsyncClient))
     if _in_trio():
         raise InvalidArgumentError(
             "transport='aiohttp' runs on asyncio only; under trio use transport='httpx' "
@@ -171,6 +171,22 @@ def new_sender(transport: Transport) -> AsyncTransport:
     from babyapi._aiohttp import AiohttpTransport
 
     return AiohttpTransport()
+
+
+_HttpxClient = TypeVar("_HttpxClient", httpx.Client, httpx.AsyncClient)
+
+
+def _httpx_client(cls: type[_HttpxClient]) -> _HttpxClient:
+    """Our own httpx client; a socks proxy in the environment needs httpx's ``socks`` extra."""
+    try:
+        return cls(timeout=DEFAULT_TIMEOUT_S, limits=POOL_LIMITS)
+    except ImportError as exc:  # httpx names socksio, which it imports for a socks proxy only
+        raise InvalidArgumentError(
+            "The environment names a socks proxy (ALL_PROXY, HTTPS_PROXY or HTTP_PROXY), and "
+            "httpx needs the socksio package to use one: pip install 'babyapi[socks]' (or unset "
+            "the variable, or pass http_client= with the proxy settings you want).",
+            code="INVALID_OPTIONS",
+        ) from exc
 
 
 def _in_trio() -> bool:

@@ -7,10 +7,12 @@ proxies and TLS, and the failures it meets in its own way, each compared against
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
 import os
 import socket
+import sys
 import threading
 import time
 import zlib
@@ -23,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import babyapi._stdlib as stdlib
-from babyapi import APITimeoutError, BabyAPI, BabyAPIError
+from babyapi import APITimeoutError, AsyncBabyAPI, BabyAPI, BabyAPIError
 from drivers import API_KEY  # pyright: ignore[reportImplicitRelativeImport]
 from raw_server import OK_BYTES, RawServer  # pyright: ignore[reportImplicitRelativeImport]
 from scripted_server import Reply, ScriptedServer  # pyright: ignore[reportImplicitRelativeImport]
@@ -537,6 +539,30 @@ def test_a_socks_proxy_is_refused_with_advice(
         chat(c)
     assert "transport='httpx'" in info.value.message
     assert "secret" not in info.value.message
+    assert scripted_server.requests == []
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_socks_proxy_without_socksio_is_a_clear_error(
+    kind: str, scripted_server: ScriptedServer, no_env_proxies: pytest.MonkeyPatch
+) -> None:
+    """ "auto" hands a socks proxy to httpx, which needs the socks extra: say so, send nothing."""
+    no_env_proxies.setenv("ALL_PROXY", "socks5://me:secret@127.0.0.1:9")
+    no_env_proxies.setitem(sys.modules, "socksio", None)  # not installed, whatever this venv has
+
+    async def async_chat() -> None:
+        async with AsyncBabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as c:
+            await c.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+    with pytest.raises(BabyAPIError) as info:
+        if kind == "sync":
+            with BabyAPI(api_key=API_KEY, base_url=scripted_server.base_url) as c:
+                chat(c)
+        else:
+            asyncio.run(async_chat())
+    assert info.value.code == "INVALID_OPTIONS"
+    assert "babyapi[socks]" in info.value.message
+    assert "secret" not in str(info.value)
     assert scripted_server.requests == []
 
 
