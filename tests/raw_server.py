@@ -27,7 +27,8 @@ class RawServer:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.sock.settimeout(0.1)
         self.stopped = threading.Event()
-        self.accepted = 0  # connections answered (and closed) so far
+        # Counted on accept: a client can read the answer before the server's close returns.
+        self.accepted = 0  # connections accepted so far
         self.closed_one = threading.Event()  # set once a connection is closed
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -50,13 +51,13 @@ class RawServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 continue
+            self.accepted += 1
             try:
                 self._answer(conn)
             except (OSError, ssl.SSLError):
                 pass  # a client refusing our certificate is the point of some tests
             finally:
                 conn.close()
-                self.accepted += 1
                 self.closed_one.set()
 
     def _answer(self, conn: socket.socket) -> None:
