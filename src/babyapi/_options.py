@@ -237,24 +237,33 @@ def resolve_settings(
 ) -> CallSettings:
     """Merge per-call options over the client config; streams default to no read timeout.
 
-    Without options, a client's calls share one ``CallSettings`` per kind (stream or not),
-    worked out on its first call; with options, each call gets its own.
+    Calls with no options, or with the same header-less ``RequestOptions`` object (a batch
+    job passes one to every request), share one ``CallSettings`` per client and kind (stream
+    or not), worked out on first use; any other options are merged for each call.
     """
-    if options is not None:
-        return _resolved(config, options, stream)
-    known = _PLAIN.get(id(config))
-    # The entry holds its config, so the id cannot be another's while the entry lives.
-    if known is None or known[0] is not config:
-        known = (config, _resolved(config, None, False), _resolved(config, None, True))
-        if len(_PLAIN) >= _MAX_PLAIN:
-            _PLAIN.clear()  # with_options copies made per call must not pile up
-        _PLAIN[id(config)] = known
-    return known[2] if stream else known[1]
+    if options is not None and not (
+        isinstance(options, RequestOptions) and options.headers is None
+    ):
+        return _resolved(config, options, stream)  # a mapping, or headers that may change
+    key = (id(config), id(options))
+    known = _SHARED.get(key)
+    # The entry holds its config and options, so neither id can be another's while it lives.
+    if known is None or known[0] is not config or known[1] is not options:
+        call, streamed = _resolved(config, options, False), _resolved(config, options, True)
+        known = (config, options, call, streamed)
+        if len(_SHARED) >= _MAX_SHARED:
+            _SHARED.clear()  # with_options copies made per call must not pile up
+        _SHARED[key] = known
+    return known[3] if stream else known[2]
 
 
-# Per client configuration: (the config, its settings for a call, for a stream).
-_PLAIN: dict[int, tuple[ClientConfig, CallSettings, CallSettings]] = {}
-_MAX_PLAIN = 64
+# (id of the config, id of the options): the config, the options, the settings for a call and
+# for a stream. Holding both objects keeps their ids from being reused while the entry lives.
+_SHARED: dict[
+    tuple[int, int],
+    tuple[ClientConfig, Optional[RequestOptions], CallSettings, CallSettings],
+] = {}
+_MAX_SHARED = 64
 _MAX_WIRE_KINDS = 16
 
 

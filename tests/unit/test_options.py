@@ -349,3 +349,22 @@ def test_any_unknown_key_is_refused(extra: str) -> None:
     with pytest.raises(BabyAPIError) as info:
         as_request_options({"timeout_s": 1, extra: None})
     assert info.value.code == "INVALID_REQUEST_OPTIONS"
+
+
+def test_one_options_object_reused_across_clients_merges_over_each_clients_config() -> None:
+    """A batch job passes one RequestOptions to every request: the merge is shared per client."""
+    options = RequestOptions(max_retries=0, deadline_s=9.0)
+    first = make_config(timeout_s=7.0, default_headers={"x-team": "a"})
+    second = make_config(api_key=OTHER_KEY, timeout_s=3.0, default_headers={"x-team": "b"})
+    for _ in range(2):  # the second round reads what the first worked out
+        for config, key, timeout, team in ((first, KEY, 7.0, "a"), (second, OTHER_KEY, 3.0, "b")):
+            call = resolve_settings(config, options, stream=False)
+            stream = resolve_settings(config, options, stream=True)
+            assert (call.api_key, call.timeout_s, call.max_retries) == (key, timeout, 0)
+            assert (call.deadline_s, call.headers) == (9.0, {"x-team": team})
+            assert stream.timeout_s is None  # streams keep no read timeout of their own
+    # Options with headers, or a dict, are merged per call: a header added later is sent.
+    headers = {"x-one": "1"}
+    assert resolve_settings(first, {"headers": headers}, stream=False).headers["x-one"] == "1"
+    headers["x-one"] = "2"
+    assert resolve_settings(first, {"headers": headers}, stream=False).headers["x-one"] == "2"
