@@ -24,6 +24,7 @@ __all__ = ["Route"]
 Outcome = Union[Response, BaseException, None]
 
 MODELS_PATH = "/v1/models"
+RESPONSES_PATH = "/v1/responses"
 # A model listing is small and quick; one that is slow is not worth holding a call for.
 _LISTING_TIMEOUT = Timeouts(5.0, 5.0, 5.0, 5.0)
 # Refusals that say nothing against another server: the wait one asked for, or no time for it.
@@ -35,11 +36,13 @@ class Route:
 
     __slots__ = (
         "_call",
+        "_elsewhere",
         "_last",
         "_listing",
         "_reading",
         "_servers",
         "_slot",
+        "_stored",
         "_tried",
         "deadline_at",
         "give_up_at",
@@ -69,6 +72,10 @@ class Route:
         self.model = model if isinstance(model, str) else None
         #: The base URL of the server the latest attempt went to.
         self.server: Optional[str] = None
+        # A stored response lives on the server that made it; the latest attempt's 404 says
+        # this one does not hold it.
+        self._stored = _names_stored_response(call)
+        self._elsewhere = False
 
     def start(self, now: float, deadline_at: Optional[float]) -> None:
         """The call's first attempt is about to be planned."""
@@ -134,6 +141,7 @@ class Route:
         if response is not None and response.status_code >= 400:
             asked = retry_after_s(response.headers, wall)
         verdict = verdict_of(outcome)
+        self._elsewhere = self._stored and response is not None and response.status_code == 404
         # An attempt no server received (refused, not connected in time), or a probe that finds
         # its server still down, cost no server any work: with a deadline to bound the call,
         # it uses up neither max_retries nor the retry budget.
@@ -161,6 +169,8 @@ class Route:
     def failover(self, outcome: Outcome, decision: Decision, retries: int, now: float) -> Decision:
         """The retry decision, made a failover when another server can take the call now."""
         call = self._call
+        if self._elsewhere:
+            return self._look_elsewhere(decision, now)
         within = self.spared or retries < call.settings.max_retries
         if not within or not self._may_move(outcome, decision, now):
             return decision
@@ -174,6 +184,17 @@ class Route:
             return Decision(True, reason="waiting for a server to come back")
         # A stream moves only to a server it has not tried; a call may wait for one to return.
         return decision if decision.retry and not call.stream else _stop(decision)
+
+    def _look_elsewhere(self, decision: Decision, now: float) -> Decision:
+        """A server without the stored response the call names: ask one not asked yet.
+
+        Each server is asked once, so the search is bounded by their number and spends neither
+        ``max_retries`` nor the retry budget; when every server has said 404, the 404 stands.
+        """
+        if not self._servers.open_elsewhere(self.model, self._tried, now):
+            return decision
+        self.spared = True
+        return Decision(True, reason=f"the response is not stored on {self.server}")
 
     def _may_move(self, outcome: Outcome, decision: Decision, now: float) -> bool:
         if decision.retry or self.spared or decision.reason.startswith(_WAIT_REFUSALS):
@@ -217,6 +238,19 @@ class Route:
         error.attempts = attempts
         error.server = self.server
         return error
+
+
+def _names_stored_response(call: Call) -> bool:
+    """Whether the call reads a response a server stores: retrieve, cancel, its input items,
+    or a new one that continues it (``previous_response_id``)."""
+    if call.path.startswith(RESPONSES_PATH + "/"):
+        return True
+    body = call.body
+    return (
+        call.path == RESPONSES_PATH
+        and body is not None
+        and isinstance(body.get("previous_response_id"), str)
+    )
 
 
 def _stop(decision: Decision) -> Decision:

@@ -308,3 +308,41 @@ def test_a_stream_is_in_flight_on_its_server_until_it_ends(second: ScriptedServe
             for _ in client.chat.completions.stream(model="m", messages=MESSAGES):
                 pass
             assert sum(status.in_flight for status in client.servers) == 0
+
+
+NOT_STORED = Reply.json(
+    {"error": {"message": "Response with id 'resp_1' not found.", "type": "invalid_request_error"}},
+    status=404,
+)
+STORED = {"id": "resp_1", "object": "response", "status": "completed", "output": []}
+
+
+def test_a_stored_response_is_found_on_the_server_that_holds_it(
+    driver: Driver, second: ScriptedServer
+) -> None:
+    # The balancer's first pick is driver.server, which does not hold the response.
+    driver.server.script(NOT_STORED)
+    second.script(Reply.json(STORED))
+    client = driver.make(base_url=[second.base_url, driver.server.base_url], max_retries=0)
+    for _ in range(3):  # max_retries=0: asking another server is not a retry
+        assert driver.call(lambda c: c.responses.retrieve("resp_1"), client)["id"] == "resp_1"
+        driver.call(
+            lambda c: c.responses.create(model="m", input="More.", previous_response_id="resp_1"),
+            client,
+        )
+    assert len(second.requests) == 6
+    assert all(r.url_path in ("/v1/responses/resp_1", "/v1/responses") for r in second.requests)
+    # A 404 for a stored response says nothing against the server.
+    assert all(status.state == "healthy" for status in client.servers)
+
+
+def test_a_response_no_server_holds_is_not_found_after_each_was_asked_once(
+    driver: Driver, second: ScriptedServer
+) -> None:
+    driver.server.script(NOT_STORED)
+    second.script(NOT_STORED)
+    client = driver.make(base_url=[second.base_url, driver.server.base_url, dead_url()])
+    with pytest.raises(BabyAPIError) as info:
+        driver.call(lambda c: c.responses.cancel("resp_1"), client)
+    assert info.value.status == 404
+    assert (len(driver.server.requests), len(second.requests)) == (1, 1)
