@@ -46,17 +46,33 @@ if TYPE_CHECKING:
     from babyapi.structured import ParsedChatCompletion
     from babyapi.types.chat import ChatCompletion, ChatCompletionMessageParam
     from babyapi.types.completions import Completion
-    from babyapi.vllm.lora import AsyncLoRA, LoRA
+    from babyapi.vllm.lora import AsyncLoRA, AsyncLoRAWithResponse, LoRA, LoRAWithResponse
     from babyapi.vllm.pooling import (
         AsyncClassify,
+        AsyncClassifyWithResponse,
         AsyncPooling,
+        AsyncPoolingWithResponse,
         AsyncScore,
+        AsyncScoreWithResponse,
         Classify,
+        ClassifyWithResponse,
         Pooling,
+        PoolingWithResponse,
         Score,
+        ScoreWithResponse,
     )
-    from babyapi.vllm.status import AsyncServerStatus, ServerStatus
-    from babyapi.vllm.tokenizer import AsyncTokenizer, Tokenizer
+    from babyapi.vllm.status import (
+        AsyncServerStatus,
+        AsyncServerStatusWithResponse,
+        ServerStatus,
+        ServerStatusWithResponse,
+    )
+    from babyapi.vllm.tokenizer import (
+        AsyncTokenizer,
+        AsyncTokenizerWithResponse,
+        Tokenizer,
+        TokenizerWithResponse,
+    )
 
 __all__ = ["AsyncBabyAPIWithResponse", "AsyncSurface", "BabyAPIWithResponse", "SyncSurface"]
 
@@ -457,6 +473,30 @@ class BabyAPIWithResponse:
     def responses(self) -> ResponsesWithResponse:
         return self._client.responses.with_response
 
+    @property
+    def tokenizer(self) -> TokenizerWithResponse:
+        return self._client.tokenizer.with_response
+
+    @property
+    def score(self) -> ScoreWithResponse:
+        return self._client.score.with_response
+
+    @property
+    def classify(self) -> ClassifyWithResponse:
+        return self._client.classify.with_response
+
+    @property
+    def pooling(self) -> PoolingWithResponse:
+        return self._client.pooling.with_response
+
+    @property
+    def lora(self) -> LoRAWithResponse:
+        return self._client.lora.with_response
+
+    @property
+    def server(self) -> ServerStatusWithResponse:
+        return self._client.server.with_response
+
 
 @final
 class AsyncBabyAPIWithResponse:
@@ -475,3 +515,27 @@ class AsyncBabyAPIWithResponse:
     @property
     def responses(self) -> AsyncResponsesWithResponse:
         return self._client.responses.with_response
+
+    @property
+    def tokenizer(self) -> AsyncTokenizerWithResponse:
+        return self._client.tokenizer.with_response
+
+    @property
+    def score(self) -> AsyncScoreWithResponse:
+        return self._client.score.with_response
+
+    @property
+    def classify(self) -> AsyncClassifyWithResponse:
+        return self._client.classify.with_response
+
+    @property
+    def pooling(self) -> AsyncPoolingWithResponse:
+        return self._client.pooling.with_response
+
+    @property
+    def lora(self) -> AsyncLoRAWithResponse:
+        return self._client.lora.with_response
+
+    @property
+    def server(self) -> AsyncServerStatusWithResponse:
+        return self._client.server.with_response

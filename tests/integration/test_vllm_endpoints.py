@@ -274,3 +274,32 @@ def test_scoring_defaults_come_from_the_rerank_model(driver: Driver) -> None:
     first, second = driver.server.requests
     assert first.url_path == "/score" and first.json()["model"] == "ranker"
     assert second.url_path == "/classify" and "model" not in second.json()
+
+
+def test_with_response_on_every_vllm_resource(local: Driver, tmp_path: Path) -> None:
+    """Each method also comes with its HTTP response, on the resource and on the client."""
+    (tmp_path / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 8}')
+    name = f"answered-{local.kind}"
+    calls: list[tuple[str, Callable[[Any], Any]]] = [
+        ("/tokenize", lambda c: c.tokenizer.with_response.tokenize("Hi.")),
+        ("/tokenize", lambda c: c.with_response.tokenizer.fit("Hi.", max_model_len=64)),
+        ("/detokenize", lambda c: c.tokenizer.with_response.detokenize([1, 2])),
+        ("/score", lambda c: c.score.with_response.create(queries="q", documents=["d"])),
+        ("/classify", lambda c: c.with_response.classify.create(input="I love it")),
+        ("/pooling", lambda c: c.pooling.with_response.create(input="hello")),
+        ("/v1/load_lora_adapter", lambda c: c.lora.with_response.load(name, str(tmp_path))),
+        ("/v1/models", lambda c: c.with_response.lora.list()),
+        ("/v1/unload_lora_adapter", lambda c: c.lora.with_response.unload(name)),
+        ("/version", lambda c: c.server.with_response.version()),
+        ("/load", lambda c: c.with_response.server.load()),
+        ("/metrics", lambda c: c.server.with_response.metrics()),
+    ]
+    for path, call in calls:
+        res = local.call(call)
+        assert res.status == 200, path
+        assert res.response.request.url.path == path
+        assert res.request_id is not None
+    # data is what the plain method returns: here the server's plain-text message.
+    said = local.call(lambda c: c.lora.with_response.load(name + "-2", str(tmp_path)))
+    assert said.data == f"Success: LoRA adapter '{name}-2' added successfully."
+    local.call(lambda c: c.lora.unload(name + "-2"))

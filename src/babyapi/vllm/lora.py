@@ -9,8 +9,9 @@ from then on: pass its name as ``model``; ``/v1/models`` lists it with its base 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional, final
 
+from babyapi._api_response import async_with_response, with_response
 from babyapi.vllm._checks import non_empty_text
 
 if TYPE_CHECKING:
@@ -72,6 +73,11 @@ class LoRA:
     def __init__(self, api: RequestAPI) -> None:
         self._api = api
 
+    @property
+    def with_response(self) -> LoRAWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return LoRAWithResponse(self)
+
     def load(
         self,
         name: str,
@@ -117,6 +123,11 @@ class AsyncLoRA:
     def __init__(self, api: AsyncRequestAPI) -> None:
         self._api = api
 
+    @property
+    def with_response(self) -> AsyncLoRAWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncLoRAWithResponse(self)
+
     async def load(
         self,
         name: str,
@@ -151,3 +162,23 @@ class AsyncLoRA:
         """The adapters loaded now: the entries of ``/v1/models`` that have a ``parent``."""
         call = _models(self._api, request_options, extra_headers)
         return adapters_in(await self._api.send(call))
+
+
+@final
+class LoRAWithResponse:
+    """``load``, ``unload``, ``list`` returning an ``APIResponse`` (see ``LoRA``)."""
+
+    def __init__(self, resource: LoRA) -> None:
+        self.load = with_response(resource.load)
+        self.unload = with_response(resource.unload)
+        self.list = with_response(resource.list)
+
+
+@final
+class AsyncLoRAWithResponse:
+    """``load``, ``unload``, ``list`` returning an ``APIResponse`` (see ``AsyncLoRA``)."""
+
+    def __init__(self, resource: AsyncLoRA) -> None:
+        self.load = async_with_response(resource.load)
+        self.unload = async_with_response(resource.unload)
+        self.list = async_with_response(resource.list)

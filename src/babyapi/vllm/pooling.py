@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, final
 
+from babyapi._api_response import async_with_response, with_response
 from babyapi._errors import InvalidArgumentError
 from babyapi.vllm._checks import BODY_CODE, merged, text_or_texts
 
@@ -98,6 +99,11 @@ class Score:
     def __init__(self, api: RequestAPI) -> None:
         self._api = api
 
+    @property
+    def with_response(self) -> ScoreWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return ScoreWithResponse(self)
+
     def create(
         self,
         *,
@@ -120,6 +126,11 @@ class AsyncScore:
 
     def __init__(self, api: AsyncRequestAPI) -> None:
         self._api = api
+
+    @property
+    def with_response(self) -> AsyncScoreWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncScoreWithResponse(self)
 
     async def create(
         self,
@@ -144,6 +155,11 @@ class Classify:
     def __init__(self, api: RequestAPI) -> None:
         self._api = api
 
+    @property
+    def with_response(self) -> ClassifyWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return ClassifyWithResponse(self)
+
     def create(
         self,
         *,
@@ -166,6 +182,11 @@ class AsyncClassify:
 
     def __init__(self, api: AsyncRequestAPI) -> None:
         self._api = api
+
+    @property
+    def with_response(self) -> AsyncClassifyWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncClassifyWithResponse(self)
 
     async def create(
         self,
@@ -190,6 +211,11 @@ class Pooling:
     def __init__(self, api: RequestAPI) -> None:
         self._api = api
 
+    @property
+    def with_response(self) -> PoolingWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return PoolingWithResponse(self)
+
     def create(
         self,
         *,
@@ -213,6 +239,11 @@ class AsyncPooling:
     def __init__(self, api: AsyncRequestAPI) -> None:
         self._api = api
 
+    @property
+    def with_response(self) -> AsyncPoolingWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncPoolingWithResponse(self)
+
     async def create(
         self,
         *,
@@ -228,3 +259,51 @@ class AsyncPooling:
         )
         result: PoolingResponse = await self._api.send(call)
         return result
+
+
+@final
+class ScoreWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``Score``)."""
+
+    def __init__(self, resource: Score) -> None:
+        self.create = with_response(resource.create)
+
+
+@final
+class AsyncScoreWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``AsyncScore``)."""
+
+    def __init__(self, resource: AsyncScore) -> None:
+        self.create = async_with_response(resource.create)
+
+
+@final
+class ClassifyWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``Classify``)."""
+
+    def __init__(self, resource: Classify) -> None:
+        self.create = with_response(resource.create)
+
+
+@final
+class AsyncClassifyWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``AsyncClassify``)."""
+
+    def __init__(self, resource: AsyncClassify) -> None:
+        self.create = async_with_response(resource.create)
+
+
+@final
+class PoolingWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``Pooling``)."""
+
+    def __init__(self, resource: Pooling) -> None:
+        self.create = with_response(resource.create)
+
+
+@final
+class AsyncPoolingWithResponse:
+    """``create`` returning an ``APIResponse`` (see ``AsyncPooling``)."""
+
+    def __init__(self, resource: AsyncPooling) -> None:
+        self.create = async_with_response(resource.create)

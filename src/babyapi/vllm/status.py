@@ -10,8 +10,9 @@ requests waiting and KV-cache use, under vLLM's names or llama-server's (``--met
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, final
 
+from babyapi._api_response import async_with_response, with_response
 from babyapi._errors import BabyAPIError, ErrorCode
 
 if TYPE_CHECKING:
@@ -83,6 +84,11 @@ class ServerStatus:
     def __init__(self, api: RequestAPI) -> None:
         self._api = api
 
+    @property
+    def with_response(self) -> ServerStatusWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return ServerStatusWithResponse(self)
+
     def health(
         self, *, raise_errors: bool = False, request_options: Optional[RequestOptionsLike] = None
     ) -> bool:
@@ -128,6 +134,11 @@ class AsyncServerStatus:
     def __init__(self, api: AsyncRequestAPI) -> None:
         self._api = api
 
+    @property
+    def with_response(self) -> AsyncServerStatusWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncServerStatusWithResponse(self)
+
     async def health(
         self, *, raise_errors: bool = False, request_options: Optional[RequestOptionsLike] = None
     ) -> bool:
@@ -160,3 +171,23 @@ class AsyncServerStatus:
         query = None if model is None else {"model": model}
         answer = await self._api.send_raw(_get(self._api, METRICS_PATH, request_options, query))
         return parse_metrics(answer.text)
+
+
+@final
+class ServerStatusWithResponse:
+    """``version``, ``load``, ``metrics`` returning an ``APIResponse`` (see ``ServerStatus``)."""
+
+    def __init__(self, resource: ServerStatus) -> None:
+        self.version = with_response(resource.version)
+        self.load = with_response(resource.load)
+        self.metrics = with_response(resource.metrics)
+
+
+@final
+class AsyncServerStatusWithResponse:
+    """``version``, ``load``, ``metrics`` returning an ``APIResponse`` (see ``AsyncServerStatus``)."""
+
+    def __init__(self, resource: AsyncServerStatus) -> None:
+        self.version = async_with_response(resource.version)
+        self.load = async_with_response(resource.load)
+        self.metrics = async_with_response(resource.metrics)

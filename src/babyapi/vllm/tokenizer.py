@@ -10,8 +10,9 @@ takes no messages: asking it to count a conversation raises instead of answering
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Optional, cast
+from typing import TYPE_CHECKING, Any, Optional, cast, final
 
+from babyapi._api_response import async_with_response, with_response
 from babyapi._errors import InvalidArgumentError, InvalidArgumentTypeError
 from babyapi.vllm._checks import BODY_CODE, not_supported, token_ids
 
@@ -134,6 +135,11 @@ class Tokenizer:
     def __init__(self, api: RequestAPI) -> None:
         self._api = api
 
+    @property
+    def with_response(self) -> TokenizerWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return TokenizerWithResponse(self)
+
     def tokenize(
         self,
         prompt: Optional[str] = None,
@@ -207,6 +213,11 @@ class AsyncTokenizer:
     def __init__(self, api: AsyncRequestAPI) -> None:
         self._api = api
 
+    @property
+    def with_response(self) -> AsyncTokenizerWithResponse:
+        """The same methods, each returning an ``APIResponse`` (data, status, headers, request id)."""
+        return AsyncTokenizerWithResponse(self)
+
     async def tokenize(
         self,
         prompt: Optional[str] = None,
@@ -268,3 +279,23 @@ class AsyncTokenizer:
             prompt, messages=messages, model=model, request_options=request_options, **params
         )
         return fit_of(counted, max_tokens, max_model_len)
+
+
+@final
+class TokenizerWithResponse:
+    """``tokenize``, ``detokenize``, ``fit`` returning an ``APIResponse`` (see ``Tokenizer``)."""
+
+    def __init__(self, resource: Tokenizer) -> None:
+        self.tokenize = with_response(resource.tokenize)
+        self.detokenize = with_response(resource.detokenize)
+        self.fit = with_response(resource.fit)
+
+
+@final
+class AsyncTokenizerWithResponse:
+    """``tokenize``, ``detokenize``, ``fit`` returning an ``APIResponse`` (see ``AsyncTokenizer``)."""
+
+    def __init__(self, resource: AsyncTokenizer) -> None:
+        self.tokenize = async_with_response(resource.tokenize)
+        self.detokenize = async_with_response(resource.detokenize)
+        self.fit = async_with_response(resource.fit)
