@@ -74,15 +74,28 @@ def test_sigint_while_waiting_exits_130() -> None:
 
 
 def _blocked_reading_a_pipe(pid: int, timeout: float = 15) -> None:
-    """Wait until the process sleeps in a pipe read (Linux /proc); else give it a second."""
+    """Wait until the process sleeps reading its stdin pipe (Linux /proc); else give it a second.
+
+    A pipe wait alone is not enough: something imported at start-up may wait on a pipe of its
+    own, and a Ctrl-C there is not the one under test. /proc/PID/syscall names the file
+    descriptor being read (its first argument) where the kernel lets us see it.
+    """
     wchan = Path(f"/proc/{pid}/wchan")
     if not wchan.exists():
         time.sleep(1)
         return
     deadline = time.monotonic() + timeout
-    while "pipe" not in wchan.read_text():
+    while not ("pipe" in wchan.read_text() and _reading_fd_0(pid)):
         assert time.monotonic() < deadline, "the command never started reading stdin"
         time.sleep(0.02)
+
+
+def _reading_fd_0(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/syscall").read_text().split()
+    except OSError:
+        return True  # not ours to see: the pipe wait has to do
+    return len(fields) > 1 and fields[1] == "0x0"
 
 
 def test_sigint_while_reading_stdin_exits_130(offline_cli: CLI) -> None:

@@ -20,6 +20,15 @@ __all__ = ["main"]
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while starting up is as quiet as one later
+        from babyapi.cli.errors import EXIT_INTERRUPTED
+
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Optional[List[str]]) -> int:
     from babyapi.cli.parser import build_parser
 
     parser, parsers = build_parser()
