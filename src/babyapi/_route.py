@@ -36,13 +36,11 @@ class Route:
 
     __slots__ = (
         "_call",
-        "_elsewhere",
         "_last",
         "_listing",
         "_reading",
         "_servers",
         "_slot",
-        "_stored",
         "_tried",
         "deadline_at",
         "give_up_at",
@@ -72,10 +70,6 @@ class Route:
         self.model = model if isinstance(model, str) else None
         #: The base URL of the server the latest attempt went to.
         self.server: Optional[str] = None
-        # A stored response lives on the server that made it; the latest attempt's 404 says
-        # this one does not hold it.
-        self._stored = _names_stored_response(call)
-        self._elsewhere = False
 
     def start(self, now: float, deadline_at: Optional[float]) -> None:
         """The call's first attempt is about to be planned."""
@@ -141,7 +135,6 @@ class Route:
         if response is not None and response.status_code >= 400:
             asked = retry_after_s(response.headers, wall)
         verdict = verdict_of(outcome)
-        self._elsewhere = self._stored and response is not None and response.status_code == 404
         # An attempt no server received (refused, not connected in time), or a probe that finds
         # its server still down, cost no server any work: with a deadline to bound the call,
         # it uses up neither max_retries nor the retry budget.
@@ -169,7 +162,9 @@ class Route:
     def failover(self, outcome: Outcome, decision: Decision, retries: int, now: float) -> Decision:
         """The retry decision, made a failover when another server can take the call now."""
         call = self._call
-        if self._elsewhere:
+        response = answer_in(outcome)
+        if response is not None and response.status_code == 404 and _names_stored_response(call):
+            # A stored response lives on the server that made it: this one does not hold it.
             return self._look_elsewhere(decision, now)
         within = self.spared or retries < call.settings.max_retries
         if not within or not self._may_move(outcome, decision, now):
